@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One idempotent set-up for `npm test` and `npm start` on a fresh Debian machine:
+# npm dependencies when missing or stale, then the system packages the tests and the
+# local cluster need. Safe to run repeatedly; does nothing when all is in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- npm dependencies -------------------------------------------------------
+# `npm ci` only when node_modules does not match the lockfile (hash stamp).
+stamp=node_modules/.image-origin-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+# --- system packages ----------------------------------------------------------
+# command-or-file -> Debian package. A file path is checked with -e, a name with
+# `command -v`.
+declare -A need=(
+  [nginx]=nginx
+  [/usr/lib/nginx/modules/ngx_http_image_filter_module.so]=libnginx-mod-http-image-filter
+  [openssl]=openssl
+  [curl]=curl
+)
+missing=()
+for probe in "${!need[@]}"; do
+  if [[ $probe == /* ]]; then [ -e "$probe" ] && continue
+  else command -v "$probe" >/dev/null 2>&1 && continue; fi
+  missing+=("${need[$probe]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing system packages: ${missing[*]}"
+    log "run as root: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+    exit 1
+  fi
+  log "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian enables and starts the packaged nginx service where systemd runs; the
+  # project runs its own instances, so make sure nothing holds port 80.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+    systemctl stop nginx || true
+  fi
+fi
