@@ -1,0 +1,597 @@
+// The whole stack config (`image-origin:*` keys) as one zod schema. Every type in the
+// program is inferred from it; nothing is restated by hand. Pure: no Pulumi, no I/O.
+//
+// Rules nginx would reject (or silently ignore) are errors here, with the reason, so a
+// bad value fails `pulumi preview` and `npm run render` before anything is created.
+import { z } from "zod";
+import { serviceSchema as resizerServiceSchema } from "../resizer/src/settings.js";
+
+export const PROJECT = "image-origin";
+
+// ---------------------------------------------------------------------------------------
+// Scalars. Everything that reaches an nginx config is constrained to characters that
+// cannot break out of a directive (no spaces, quotes, ';', '{', '}', '$', newlines).
+
+/** Host names become container, volume and network names: keep them DNS-label-like. */
+const hostName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/, "2-24 characters: lowercase letters, digits, '-'; starts with a letter");
+
+/** Certificate and domain ids: used in file names inside containers and in resource names. */
+const ident = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, "2-40 characters: lowercase letters, digits, '-'; starts with a letter");
+
+const ipv4 = z.ipv4({ message: "invalid IPv4 address" });
+const ipv6 = z.ipv6({ message: "invalid IPv6 address" });
+const ipAddress = z.union([ipv4, ipv6], { message: "invalid IP address (IPv4 or IPv6)" });
+
+const port = z.number({ message: "a TCP port number" }).int().min(1, "a TCP port (1-65535)").max(65535, "a TCP port (1-65535)");
+
+/** nginx time, e.g. `10s`, `1m`, `1h30m` (ms s m h d w M y). */
+const nginxTime = z
+  .string()
+  .regex(/^(?:\d+(?:ms|s|m|h|d|w|M|y)?)+$/, "an nginx time such as 500ms, 10s, 5m, 1h");
+/** nginx size, e.g. `100m`, `1k`, `300M`. */
+const nginxSize = z.string().regex(/^\d+[kKmMgG]?$/, "an nginx size such as 8k, 100m, 1g");
+
+/** A server name nginx matches exactly, or a leading wildcard (`*.example.com`). */
+const serverName = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
+    "a DNS name (letters, digits, '-', '.'), optionally starting with '*.'",
+  );
+
+/** An absolute URL path served by nginx (no spaces, quotes, regex or variable syntax). */
+const urlPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~/-]*$/, "an absolute URL path of letters, digits and . _ ~ / -")
+  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+
+/** An absolute filesystem path on a Docker host. */
+const hostPath = urlPath;
+
+/** A MIME type for gzip_types. */
+const mimeType = z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, "a MIME type such as text/css");
+
+/** A Docker image reference pinned to an exact tag or digest (never `latest`). */
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
+    "a Docker image reference (registry/name:tag or name@sha256:...)",
+  )
+  .refine((ref) => /@sha256:/.test(ref) || /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref.split("/").pop() ?? ""), {
+    message: "must be pinned: give an exact tag or a digest",
+  })
+  .refine((ref) => !/:latest(?:@|$)/.test(ref), { message: "`latest` is not a pin: give an exact version tag or a digest" });
+
+// ---------------------------------------------------------------------------------------
+// Hosts
+
+/**
+ * How Pulumi's Docker provider reaches the host's engine. `ssh://` shells out to the
+ * operator's `ssh` (agent, ~/.ssh/config, known_hosts); `unix://` is the local engine.
+ */
+const dockerEndpoint = z.string().refine(
+  (v) =>
+    /^ssh:\/\/[a-z_][a-z0-9_.-]*@[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(v) ||
+    /^ssh:\/\/[a-z_][a-z0-9_.-]*@\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(v) ||
+    /^unix:\/\/\/[A-Za-z0-9._/-]+$/.test(v) ||
+    /^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(v),
+  { message: "ssh://user@host[:port], unix:///path/to/docker.sock or tcp://host:port" },
+);
+
+/** Extra ssh options for the provider (`-o` pairs, `-i` identity); no shell metacharacters. */
+const sshOpt = z.string().regex(/^[A-Za-z0-9@%+=:,./_~-]+$/, "one ssh argument without spaces or shell characters");
+
+// ---------------------------------------------------------------------------------------
+// nginx tuning (cluster-wide, overridable per host)
+
+const workerProcesses = z.union([z.literal("auto"), z.number().int().min(1).max(256)]);
+
+const instanceFields = {
+  workerProcesses: workerProcesses,
+  workerConnections: z.number().int().min(64).max(1_048_576),
+  /** Open files per worker; a proxied connection holds two (client + upstream). */
+  workerRlimitNofile: z.number().int().min(1024).max(1_048_576),
+};
+
+const instanceTuning = (defaults: { workerConnections: number; workerRlimitNofile: number }) =>
+  z
+    .strictObject({
+      workerProcesses: instanceFields.workerProcesses.default("auto"),
+      workerConnections: instanceFields.workerConnections.default(defaults.workerConnections),
+      workerRlimitNofile: instanceFields.workerRlimitNofile.default(defaults.workerRlimitNofile),
+    })
+    .prefault({});
+
+const tuningSchema = z.strictObject({
+  // Seed: worker_processes 8 on every instance (three per host, 24 workers); `auto`
+  // matches the cores the container actually gets.
+  master: instanceTuning({ workerConnections: 5120, workerRlimitNofile: 40960 }),
+  slave: instanceTuning({ workerConnections: 2560, workerRlimitNofile: 20480 }),
+  /** keepalive_timeout <timeout> <header timeout> (seed: `5 5`). */
+  keepaliveTimeout: nginxTime.default("5s"),
+  keepaliveHeaderTimeout: nginxTime.default("5s"),
+  // Seed: 5, which closes a client's connection every five thumbnails; nginx's own
+  // default since 1.19.10 is 1000.
+  keepaliveRequests: z.number().int().min(1).max(1_000_000).default(1000),
+  clientMaxBodySize: nginxSize.default("100m"),
+  gzip: z
+    .strictObject({
+      types: z
+        .array(mimeType)
+        .min(1)
+        .default(["text/plain", "text/css", "application/javascript", "application/x-javascript", "application/json", "application/xml"]),
+      minLength: nginxSize.default("1k"),
+      compLevel: z.number().int().min(1).max(9).default(2),
+    })
+    .superRefine((gzip, ctx) => {
+      gzip.types.forEach((type, i) => {
+        if (type.startsWith("image/") && type !== "image/svg+xml") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["types", i],
+            message: `${type} is already compressed: gzip only costs CPU on images (the seeds kept them out too)`,
+          });
+        }
+      });
+    })
+    .prefault({}),
+  /** `expires` per kind of file (seed: thumbnails 5s, images 10s, js/css 5m). */
+  expires: z
+    .strictObject({ thumbnail: nginxTime.default("5s"), image: nginxTime.default("10s"), script: nginxTime.default("5m") })
+    .prefault({}),
+  /** Missing profile pictures get a default image (seed: /upload/fe/profile/). */
+  profileFallback: z
+    .strictObject({
+      prefix: urlPath.refine((p) => p.endsWith("/"), "a URL prefix ending in '/'").default("/upload/fe/profile/"),
+      image: urlPath.default("/theme/micro/common/img/player/profile_thmb_default.gif"),
+    })
+    .prefault({}),
+  /** Timeouts of the master towards slaves and resizers. */
+  proxy: z
+    .strictObject({
+      connectTimeout: nginxTime.default("1s"),
+      slaveReadTimeout: nginxTime.default("5s"),
+      resizerReadTimeout: nginxTime.default("15s"),
+      /** Attempts per request across upstream members (1 = no retry). */
+      nextUpstreamTries: z.number().int().min(1).max(10).default(2),
+    })
+    .prefault({}),
+});
+
+/** Per-host nginx overrides: any subset of the cluster's tuning, merged key by key. */
+const tuningOverride = z.strictObject({
+  master: z.strictObject(instanceFields).partial().optional(),
+  slave: z.strictObject(instanceFields).partial().optional(),
+  keepaliveTimeout: nginxTime.optional(),
+  keepaliveHeaderTimeout: nginxTime.optional(),
+  keepaliveRequests: z.number().int().min(1).max(1_000_000).optional(),
+});
+
+// ---------------------------------------------------------------------------------------
+// Slaves and the upstream between master and slaves
+
+const slaveSchema = z.strictObject({
+  port,
+  weight: z.number().int().min(1).max(1000).optional(),
+  maxFails: z.number().int().min(0).max(1000).optional(),
+  failTimeout: nginxTime.optional(),
+  maxConns: z.number().int().min(0).max(1_000_000).optional(),
+  backup: z.boolean().default(false),
+  down: z.boolean().default(false),
+});
+
+/** Load-balancing methods of open-source nginx (seed 004 lists them). */
+const balanceSchema = z.discriminatedUnion(
+  "method",
+  [
+    z.strictObject({ method: z.literal("round_robin") }),
+    z.strictObject({ method: z.literal("least_conn") }),
+    z.strictObject({ method: z.literal("ip_hash") }),
+    z.strictObject({
+      method: z.literal("hash"),
+      // The key is an nginx expression such as `$request_uri`: variables and a few
+      // separators only, never spaces, quotes or ';'.
+      key: z.string().regex(/^[A-Za-z0-9_$:/.-]+$/, "an nginx variable expression such as $request_uri"),
+      consistent: z.boolean().default(false),
+    }),
+    z.strictObject({ method: z.literal("random"), two: z.boolean().default(false) }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === "invalid_union" && (issue.input as { method?: unknown } | undefined)?.method === "least_time"
+        ? "least_time is an NGINX Plus feature; open-source nginx rejects it (use least_conn)"
+        : "method must be one of round_robin, least_conn, ip_hash, hash, random",
+  },
+);
+
+const upstreamSchema = z.strictObject({
+  balance: balanceSchema.prefault({ method: "round_robin" }),
+  /** Idle keepalive connections per worker to the slaves (seed: 10). */
+  keepalive: z.number().int().min(1).max(10_000).default(10),
+});
+
+// ---------------------------------------------------------------------------------------
+// Resizer: the service's own settings (resizer/src/settings.ts) plus deployment.
+
+const resizerDeployment = z.strictObject({
+  /** Processes per host (the seeds' PM2 section ran several node processes). */
+  replicas: z.number().int().min(1).max(32).default(2),
+  /** Replica i listens on basePort + i (seed: php-fpm on 9000). */
+  basePort: port.default(9000),
+  memoryMb: z.number().int().min(64).max(65_536).default(512),
+  cpus: z.number().min(0.1).max(64).default(1),
+});
+const resizerSchema = resizerServiceSchema.extend(resizerDeployment.shape);
+
+const resizerOverride = resizerDeployment.partial();
+
+// ---------------------------------------------------------------------------------------
+// Proxy cache for resized images (seed: levels=1:2 keys_zone=one:100m inactive=60m
+// max_size=300M; valid 200 302 1m).
+
+const cacheValidity = z.strictObject({
+  statuses: z.union([z.array(z.number().int().min(200).max(599)).min(1), z.literal("any")]),
+  time: nginxTime,
+});
+
+const cacheSchema = z.strictObject({
+  levels: z.string().regex(/^[12](?::[12]){0,2}$/, "1 to 3 levels of 1 or 2 characters, e.g. 1:2").default("1:2"),
+  keysZoneSize: nginxSize.default("100m"),
+  inactive: nginxTime.default("60m"),
+  maxSize: nginxSize.default("300m"),
+  valid: z.array(cacheValidity).min(1).default([{ statuses: [200, 302], time: "1m" }]),
+});
+
+// ---------------------------------------------------------------------------------------
+// Domains and certificates
+
+const domainSchema = z.strictObject({
+  id: ident,
+  serverNames: z.array(serverName).min(1),
+  /**
+   * Status for a missing `/thumbnail/` file. The stillshot domain answers 400 (seed 001:
+   * requested by its client team); everything else 404.
+   */
+  notFoundStatus: z.number().int().min(400).max(499).default(404),
+  /** Certificate id serving this domain on HTTPS; none = HTTP only. */
+  certificate: ident.optional(),
+  /** The server that answers requests for unknown names and the L4's health checks. */
+  default: z.boolean().default(false),
+});
+
+const certificateSchema = z.discriminatedUnion(
+  "mode",
+  [
+    z.strictObject({
+      mode: z.literal("supplied"),
+      /**
+       * PEM chain (leaf first). Public; the private key is a secret in
+       * `image-origin:tlsPrivateKeys.<certificate id>`.
+       */
+      certificate: z
+        .string()
+        .refine((pem) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem), "a PEM certificate chain"),
+    }),
+    z.strictObject({
+      mode: z.literal("selfSigned"),
+      validityDays: z.number().int().min(1).max(3650).default(825),
+    }),
+    z.strictObject({
+      mode: z.literal("acme"),
+      email: z.email({ message: "an e-mail address for the ACME account" }),
+      challenge: z.enum(["http-01", "dns-01"]).default("http-01"),
+      /** certbot DNS plugin for dns-01, e.g. `cloudflare` (certbot-dns-<plugin>). */
+      dnsPlugin: z.string().regex(/^[a-z0-9-]+$/).optional(),
+      staging: z.boolean().default(false),
+      /** ACME directory override (tests use a local pebble). */
+      server: z.url().optional(),
+      renewBeforeDays: z.number().int().min(1).max(60).default(30),
+    }),
+  ],
+  { error: () => "mode must be one of supplied, selfSigned, acme" },
+);
+
+// ---------------------------------------------------------------------------------------
+// VIP (the hardware L4 in front of the hosts; seed: 180.182.43.12, round robin, 80/443)
+
+const vipSchema = z.strictObject({
+  address: ipAddress,
+  algorithm: z.enum(["round_robin", "least_connections", "source_hash"]).default("round_robin"),
+  healthCheck: z
+    .strictObject({
+      path: urlPath.default("/healthz"),
+      expectStatus: z.number().int().min(200).max(399).default(200),
+      intervalSeconds: z.number().int().min(1).max(300).default(5),
+      timeoutSeconds: z.number().int().min(1).max(60).default(3),
+    })
+    .prefault({}),
+});
+
+// ---------------------------------------------------------------------------------------
+// The whole stack
+
+const hostSchema = z.strictObject({
+  name: hostName,
+  address: ipAddress,
+  docker: dockerEndpoint,
+  sshOpts: z.array(sshOpt).optional(),
+  /** The `/images` tree on this host (bind-mounted read-only into slaves and resizers). */
+  imagesDir: hostPath.optional(),
+  nginx: tuningOverride.optional(),
+  resizer: resizerOverride.optional(),
+});
+
+const masterSchema = z.strictObject({
+  /** Ports the master publishes on each host (and the L4 health-checks). */
+  httpPort: port.default(80),
+  httpsPort: port.default(443),
+});
+
+export const clusterSpecSchema = z
+  .strictObject({
+    hosts: z.array(hostSchema).min(1, "at least one host"),
+    /** Default `/images` directory on every host (per-host `imagesDir` overrides). */
+    imagesDir: hostPath.default("/images"),
+    domains: z.array(domainSchema).min(1, "at least one domain"),
+    certificates: z.record(ident, certificateSchema).default({}),
+    master: masterSchema.prefault({}),
+    slaves: z.array(slaveSchema).min(1, "at least one slave").max(16).prefault([{ port: 8001 }, { port: 8002 }]),
+    upstream: upstreamSchema.prefault({}),
+    resizer: resizerSchema.prefault({}),
+    cache: cacheSchema.prefault({}),
+    nginx: tuningSchema.prefault({}),
+    vip: vipSchema.optional(),
+    images: z
+      .strictObject({
+        nginx: imageRef.default("nginx:1.28.0-bookworm"),
+        /** Registry image for the resizer; unset = built from resizer/Dockerfile and loaded on each host. */
+        resizer: imageRef.optional(),
+      })
+      .prefault({}),
+    /** serial: host N+1 changes only after host N is healthy again (the L4 loses one host at a time). */
+    rollout: z.enum(["serial", "parallel"]).default("serial"),
+  })
+  .superRefine(...relationChecks());
+
+export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
+export type ClusterSpec = z.output<typeof clusterSpecSchema>;
+export type Host = ClusterSpec["hosts"][number];
+export type Domain = ClusterSpec["domains"][number];
+export type Certificate = ClusterSpec["certificates"][string];
+export type Slave = ClusterSpec["slaves"][number];
+export type Balance = ClusterSpec["upstream"]["balance"];
+export type ResizerConfig = ClusterSpec["resizer"];
+export type CacheConfig = ClusterSpec["cache"];
+export type NginxTuning = ClusterSpec["nginx"];
+export type Vip = NonNullable<ClusterSpec["vip"]>;
+
+/**
+ * Relations between fields run even when some fields are invalid, so an operator sees
+ * every problem in one run. On malformed input a relation check may meet a value of the
+ * wrong type; that is only tolerated when field errors were already reported.
+ */
+function relationChecks() {
+  let fieldErrors = false;
+  return [
+    (cfg: ClusterSpec, ctx: z.RefinementCtx) => {
+      try {
+        crossChecks(cfg, ctx);
+      } catch (err) {
+        if (!fieldErrors) throw err;
+      }
+    },
+    {
+      when: (payload: { value: unknown; issues: readonly unknown[] }) => {
+        fieldErrors = payload.issues.length > 0;
+        return typeof payload.value === "object" && payload.value !== null;
+      },
+    },
+  ] as const;
+}
+
+/** Relations between fields that a field schema alone cannot see. */
+function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+
+  // Hosts: unique names and addresses.
+  const firstHostByName = new Map<string, number>();
+  const firstHostByAddress = new Map<string, number>();
+  cfg.hosts.forEach((host, i) => {
+    const byName = firstHostByName.get(host.name);
+    if (byName !== undefined) issue(["hosts", i, "name"], `duplicate host name "${host.name}" (also hosts[${byName}])`);
+    else firstHostByName.set(host.name, i);
+    const addr = normaliseIp(host.address);
+    const byAddr = firstHostByAddress.get(addr);
+    if (byAddr !== undefined) issue(["hosts", i, "address"], `duplicate address ${host.address} (also hosts[${byAddr}])`);
+    else firstHostByAddress.set(addr, i);
+  });
+
+  // Docker endpoints: ssh options only mean something for ssh://.
+  cfg.hosts.forEach((host, i) => {
+    if (host.sshOpts !== undefined && !host.docker.startsWith("ssh://")) {
+      issue(["hosts", i, "sshOpts"], `sshOpts only apply to ssh:// endpoints, not ${host.docker.split(":")[0]}://`);
+    }
+  });
+
+  // nginx needs a file descriptor per connection, two for a proxied one.
+  const fdCheck = (t: { workerConnections?: number; workerRlimitNofile?: number }, base: { workerConnections: number; workerRlimitNofile: number }, path: (string | number)[], factor: number) => {
+    const conns = t.workerConnections ?? base.workerConnections;
+    const files = t.workerRlimitNofile ?? base.workerRlimitNofile;
+    if (files < conns * factor) {
+      issue([...path, "workerRlimitNofile"], `${files} open files cannot carry ${conns} connections${factor > 1 ? " (a proxied connection needs two)" : ""}: raise it to at least ${conns * factor}`);
+    }
+  };
+  fdCheck(cfg.nginx.master, cfg.nginx.master, ["nginx", "master"], 2);
+  fdCheck(cfg.nginx.slave, cfg.nginx.slave, ["nginx", "slave"], 1);
+  cfg.hosts.forEach((host, i) => {
+    if (host.nginx?.master) fdCheck(host.nginx.master, cfg.nginx.master, ["hosts", i, "nginx", "master"], 2);
+    if (host.nginx?.slave) fdCheck(host.nginx.slave, cfg.nginx.slave, ["hosts", i, "nginx", "slave"], 1);
+  });
+
+  // Upstream: what nginx rejects or ignores for the chosen method.
+  const method = cfg.upstream.balance.method;
+  cfg.slaves.forEach((slave, i) => {
+    if (slave.backup && (method === "hash" || method === "ip_hash" || method === "random")) {
+      issue(["slaves", i, "backup"], `backup cannot be used with ${method}: nginx rejects it (the method picks a server by key, not by order)`);
+    }
+    if (slave.backup && slave.down) issue(["slaves", i, "down"], "a backup server marked down is never used: drop one of the two");
+    if (slave.maxFails === 0 && slave.failTimeout !== undefined) {
+      issue(["slaves", i, "failTimeout"], "failTimeout has no effect when maxFails is 0 (failure accounting is off)");
+    }
+  });
+  if (!cfg.slaves.some((s) => !s.backup && !s.down)) {
+    issue(["slaves"], "at least one slave must be neither backup nor down, or the master has nothing to send requests to");
+  }
+
+  // Ports: everything that listens on a host must be distinct (in the local deployment all
+  // of them share one loopback address, and the master's are published on the host).
+  // Hosts differ only by their resizer override, so the cluster values are checked once.
+  cfg.hosts.forEach((host, h) => {
+    if (h > 0 && host.resizer?.basePort === undefined && host.resizer?.replicas === undefined) return;
+    const used = new Map<number, string>();
+    const claim = (p: number, what: string, path: (string | number)[]) => {
+      const holder = used.get(p);
+      if (holder !== undefined) issue(path, `port ${p} of ${what} collides with ${holder}${h > 0 ? ` on host "${host.name}"` : ""}`);
+      else used.set(p, what);
+    };
+    if (h === 0) {
+      claim(cfg.master.httpPort, "master.httpPort", ["master", "httpPort"]);
+      claim(cfg.master.httpsPort, "master.httpsPort", ["master", "httpsPort"]);
+      cfg.slaves.forEach((s, i) => claim(s.port, `slaves[${i}]`, ["slaves", i, "port"]));
+    } else {
+      used.set(cfg.master.httpPort, "master.httpPort");
+      used.set(cfg.master.httpsPort, "master.httpsPort");
+      cfg.slaves.forEach((s, i) => used.set(s.port, `slaves[${i}]`));
+    }
+    const overridden = host.resizer?.basePort !== undefined || host.resizer?.replicas !== undefined;
+    const replicas = host.resizer?.replicas ?? cfg.resizer.replicas;
+    const base = host.resizer?.basePort ?? cfg.resizer.basePort;
+    const path = overridden ? ["hosts", h, "resizer", host.resizer?.basePort !== undefined ? "basePort" : "replicas"] : ["resizer", "basePort"];
+    for (let r = 0; r < replicas; r++) {
+      if (base + r > 65535) {
+        issue(path, `resizer replica ${r + 1} would listen on ${base + r}, beyond 65535`);
+        break;
+      }
+      claim(base + r, `resizer replica ${r + 1}`, path);
+    }
+  });
+
+  // Domains: unique ids and names, exactly one default, certificates that exist.
+  const ids = new Map<string, number>();
+  const names = new Map<string, number>();
+  cfg.domains.forEach((d, i) => {
+    const prev = ids.get(d.id);
+    if (prev !== undefined) issue(["domains", i, "id"], `duplicate domain id "${d.id}" (also domains[${prev}])`);
+    else ids.set(d.id, i);
+    d.serverNames.forEach((n, j) => {
+      const key = n.toLowerCase();
+      const other = names.get(key);
+      if (other !== undefined) issue(["domains", i, "serverNames", j], `server name ${n} is already used by domains[${other}]`);
+      else names.set(key, i);
+    });
+    if (d.certificate !== undefined) {
+      const cert = cfg.certificates[d.certificate];
+      if (cert === undefined) {
+        const known = Object.keys(cfg.certificates);
+        issue(["domains", i, "certificate"], `unknown certificate "${d.certificate}" (defined: ${known.length ? known.join(", ") : "none"})`);
+      } else if (cert.mode === "acme" && cert.challenge === "http-01") {
+        d.serverNames.forEach((n, j) => {
+          if (n.startsWith("*.")) {
+            issue(["domains", i, "serverNames", j], `${n}: wildcard names can only be validated with dns-01, but certificate "${d.certificate}" uses http-01`);
+          }
+        });
+      }
+    }
+  });
+  const defaults = cfg.domains.flatMap((d, i) => (d.default ? [i] : []));
+  if (defaults.length > 1) {
+    defaults.slice(1).forEach((i) => issue(["domains", i, "default"], `only one domain can be the default (domains[${defaults[0]}] already is)`));
+  }
+
+  // Certificates: every one is used, and dns-01 names its plugin.
+  for (const [id, cert] of Object.entries(cfg.certificates)) {
+    if (!cfg.domains.some((d) => d.certificate === id)) {
+      issue(["certificates", id], `certificate "${id}" is not used by any domain`);
+    }
+    if (cert.mode === "acme" && cert.challenge === "dns-01" && cert.dnsPlugin === undefined) {
+      issue(["certificates", id, "dnsPlugin"], "dns-01 needs a certbot DNS plugin name (e.g. cloudflare, route53)");
+    }
+    if (cert.mode === "acme" && cert.challenge === "http-01" && cert.dnsPlugin !== undefined) {
+      issue(["certificates", id, "dnsPlugin"], "dnsPlugin is only used with challenge dns-01");
+    }
+  }
+
+  // HTTPS and HTTP ports differ per host already; a VIP must not be one of the hosts.
+  if (cfg.vip !== undefined) {
+    const vip = normaliseIp(cfg.vip.address);
+    const clash = cfg.hosts.findIndex((h) => normaliseIp(h.address) === vip);
+    if (clash >= 0) issue(["vip", "address"], `the VIP ${cfg.vip.address} is also the address of hosts[${clash}]`);
+  }
+}
+
+/** Canonical text of an IP address so that `::1` and `0:0::1` compare equal. */
+function normaliseIp(address: string): string {
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.split("::");
+  const parts = (s: string) => (s === "" ? [] : s.split(":"));
+  const h = parts(head);
+  const t = parts(tail);
+  const groups = address.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+  return groups.map((g) => parseInt(g, 16).toString(16)).join(":");
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing with errors an operator can act on
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid image-origin config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** `hosts[2].address` from zod's path segments. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else out += out === "" ? String(seg) : `.${String(seg)}`;
+  }
+  return out || "(root)";
+}
+
+/** Validate raw config (already stripped of the `image-origin:` prefix); every problem is listed. */
+export function parseClusterSpec(raw: unknown): ClusterSpec {
+  const result = clusterSpecSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+}
+
+/** Keys of the stack config that are secrets and never part of the validated model. */
+export const SECRET_KEYS = {
+  /** `image-origin:tlsPrivateKeys.<certificate id>`: PEM private keys of supplied certificates. */
+  tlsPrivateKeys: "tlsPrivateKeys",
+} as const;
+
+/**
+ * Pulumi stack config (`{"image-origin:hosts": [...], ...}`) -> raw object for the schema.
+ * Keys of other namespaces are ignored; secret keys are left out (the Pulumi program
+ * reads them as secrets, the render command never needs them).
+ */
+export function fromStackConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  const prefix = `${PROJECT}:`;
+  for (const [key, value] of Object.entries(config)) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if (Object.values(SECRET_KEYS).includes(name as never)) continue;
+    raw[name] = value;
+  }
+  return raw;
+}

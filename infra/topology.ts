@@ -1,0 +1,437 @@
+// ClusterSpec + deployment target -> one plan per host: every container name, port,
+// upstream member and path is derived here once; renderers and resources only read it.
+// Pure: no Pulumi, no I/O.
+import { serviceSchema, toEnv, type ServiceSettings } from "../resizer/src/settings.js";
+import type { Balance, CacheConfig, Certificate, ClusterSpec, Host, NginxTuning, Slave, Vip } from "./config.js";
+
+// ---------------------------------------------------------------------------------------
+// Deployment targets
+
+/**
+ * Where the plan runs. `container`: one Docker network per host, peers reached by
+ * container name, files at fixed paths inside the images. `local`: plain processes on a
+ * loopback address, every path rebased under `root` (tests and `npm start`).
+ */
+export type Target = ContainerTarget | LocalTarget;
+
+export interface ContainerTarget {
+  kind: "container";
+}
+
+export interface LocalTarget {
+  kind: "local";
+  /** Work directory holding every config, pid, temp, log, cache and certificate file. */
+  root: string;
+  /** The images tree to serve (default: the host's configured `imagesDir`). */
+  imagesDir?: string;
+  /** Loopback address everything binds to and connects to (default 127.0.0.1). */
+  bindAddress?: string;
+  /** Remap a port of the stack to the port used locally (default: unchanged). */
+  port?: (stackPort: number) => number;
+  /** nginx's mime.types (default /etc/nginx/mime.types, as in Debian and the nginx image). */
+  mimeTypes?: string;
+}
+
+/** Fixed facts of the container layout; the Pulumi program mounts and publishes by these. */
+export const CONTAINER = {
+  /** The master runs unprivileged: it listens on high ports, the host publishes 80/443. */
+  masterHttpPort: 8080,
+  masterHttpsPort: 8443,
+  nginxConfig: "/etc/nginx/nginx.conf",
+  mimeTypes: "/etc/nginx/mime.types",
+  /** Static pages the renderer writes (error pages) next to the config. */
+  htmlDir: "/etc/nginx/html",
+  tlsDir: "/etc/nginx/tls",
+  imagesRoot: "/images",
+  cacheDir: "/var/cache/nginx/resize",
+  acmeWebroot: "/var/www/acme",
+  /** The only writable path of a read-only container (a tmpfs). */
+  runDir: "/tmp/nginx",
+  /** Logs go to the container's stdout/stderr; the Docker log driver rotates them. */
+  accessLog: "/dev/stdout",
+  errorLog: "/dev/stderr",
+  bindAll: "0.0.0.0",
+} as const;
+
+/** Names nginx configs refer to; defined once so a reference cannot drift from its block. */
+export const NGINX_NAMES = {
+  slavesUpstream: "image_slaves",
+  resizersUpstream: "image_resizers",
+  cacheZone: "resize_cache",
+  logFormat: "main",
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// The plan
+
+export interface NginxPaths {
+  /** Where the rendered config goes. */
+  config: string;
+  mimeTypes: string;
+  pid: string;
+  /** Parent of client_body/proxy/fastcgi/uwsgi/scgi temp directories. */
+  tempDir: string;
+  accessLog: string;
+  errorLog: string;
+  htmlDir: string;
+  imagesRoot: string;
+}
+
+export interface Listen {
+  address: string;
+  port: number;
+}
+
+export interface UpstreamMember {
+  host: string;
+  port: number;
+  weight?: number;
+  maxFails?: number;
+  failTimeout?: string;
+  maxConns?: number;
+  backup: boolean;
+  down: boolean;
+}
+
+export interface UpstreamPlan {
+  name: string;
+  balance: Balance;
+  keepalive: number;
+  members: UpstreamMember[];
+}
+
+export interface TlsFiles {
+  certificate: string;
+  certPath: string;
+  keyPath: string;
+}
+
+export interface ServerPlan {
+  domain: string;
+  serverNames: string[];
+  notFoundStatus: number;
+  default: boolean;
+  tls?: TlsFiles;
+}
+
+export interface MasterPlan {
+  role: "master";
+  name: string;
+  /** Rendered file name in `npm run render` output and in plan.json. */
+  file: string;
+  http: Listen;
+  https?: Listen;
+  /** Host ports the container publishes (container target only). */
+  publish?: { http: number; https?: number };
+  paths: NginxPaths & { cacheDir: string; acmeWebroot: string; tlsDir: string };
+  tuning: NginxTuning;
+  cache: CacheConfig & { zone: string };
+  slaves: UpstreamPlan;
+  resizers: UpstreamPlan;
+  servers: ServerPlan[];
+}
+
+export interface SlavePlan {
+  role: "slave";
+  name: string;
+  index: number;
+  file: string;
+  listen: Listen;
+  paths: NginxPaths;
+  tuning: NginxTuning;
+}
+
+export interface ResizerPlan {
+  role: "resizer";
+  name: string;
+  index: number;
+  listen: Listen;
+  memoryMb: number;
+  cpus: number;
+  /** The process's whole configuration (RESIZER_*). */
+  env: Record<string, string>;
+}
+
+export interface HostPlan {
+  name: string;
+  address: string;
+  docker: string;
+  sshOpts?: string[];
+  /** The images tree on the host (bind source for master, slaves, resizers). */
+  imagesDir: string;
+  network: string;
+  volumes: { cache: string; acme?: string };
+  master: MasterPlan;
+  slaves: SlavePlan[];
+  resizers: ResizerPlan[];
+}
+
+export interface CertificatePlan {
+  id: string;
+  mode: Certificate["mode"];
+  /** Subject alternative names: every server name of the domains using it. */
+  names: string[];
+  /** Certificate and key file names inside the master's TLS directory. */
+  certFile: string;
+  keyFile: string;
+}
+
+export interface VipPlan {
+  address: string;
+  algorithm: Vip["algorithm"];
+  healthCheck: Vip["healthCheck"] & { ports: number[] };
+  members: { host: string; address: string; ports: number[] }[];
+}
+
+export interface ClusterPlan {
+  target: Target["kind"];
+  rollout: ClusterSpec["rollout"];
+  images: ClusterSpec["images"];
+  hosts: HostPlan[];
+  certificates: CertificatePlan[];
+  vip?: VipPlan;
+}
+
+// ---------------------------------------------------------------------------------------
+// Derivations
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+export const instanceName = {
+  master: (host: string) => `${host}-master`,
+  slave: (host: string, index: number) => `${host}-slave${pad2(index)}`,
+  resizer: (host: string, index: number) => `${host}-resizer${pad2(index)}`,
+} as const;
+
+/** Per-host nginx tuning: the cluster's, with the host's overrides merged key by key. */
+export function hostTuning(spec: ClusterSpec, host: Host): NginxTuning {
+  const o = host.nginx;
+  return {
+    ...spec.nginx,
+    ...(o?.keepaliveTimeout !== undefined && { keepaliveTimeout: o.keepaliveTimeout }),
+    ...(o?.keepaliveHeaderTimeout !== undefined && { keepaliveHeaderTimeout: o.keepaliveHeaderTimeout }),
+    ...(o?.keepaliveRequests !== undefined && { keepaliveRequests: o.keepaliveRequests }),
+    master: { ...spec.nginx.master, ...o?.master },
+    slave: { ...spec.nginx.slave, ...o?.slave },
+  };
+}
+
+/** Service settings of the resizer (the part of the config the process reads). */
+function resizerService(spec: ClusterSpec): ServiceSettings {
+  const keys = Object.keys(serviceSchema.shape) as (keyof ServiceSettings)[];
+  return Object.fromEntries(keys.map((k) => [k, spec.resizer[k]])) as ServiceSettings;
+}
+
+function slaveMember(host: string, port: number, slave: Slave): UpstreamMember {
+  return {
+    host,
+    port,
+    ...(slave.weight !== undefined && { weight: slave.weight }),
+    ...(slave.maxFails !== undefined && { maxFails: slave.maxFails }),
+    ...(slave.failTimeout !== undefined && { failTimeout: slave.failTimeout }),
+    ...(slave.maxConns !== undefined && { maxConns: slave.maxConns }),
+    backup: slave.backup,
+    down: slave.down,
+  };
+}
+
+/** Names -> the TLS files of the certificate that covers them. */
+export function certificateFiles(id: string): { certFile: string; keyFile: string } {
+  return { certFile: `${id}.crt`, keyFile: `${id}.key` };
+}
+
+/** Everything host-specific that differs between the container and the local target. */
+interface Placement {
+  bind: string;
+  /** Address a peer on this host uses to reach the named instance. */
+  peer: (instance: string) => string;
+  port: (stackPort: number) => number;
+  /** Where master, slaves and resizers see the images tree. */
+  imagesRoot: (host: Host, spec: ClusterSpec) => string;
+  nginxPaths: (host: string, instance: string, imagesRoot: string) => NginxPaths;
+  masterExtra: (host: string) => { cacheDir: string; acmeWebroot: string; tlsDir: string };
+}
+
+function placement(target: Target): Placement {
+  if (target.kind === "container") {
+    return {
+      bind: CONTAINER.bindAll,
+      peer: (instance) => instance,
+      port: (p) => p,
+      imagesRoot: () => CONTAINER.imagesRoot,
+      nginxPaths: (_host, _instance, imagesRoot) => ({
+        config: CONTAINER.nginxConfig,
+        mimeTypes: CONTAINER.mimeTypes,
+        pid: `${CONTAINER.runDir}/nginx.pid`,
+        tempDir: CONTAINER.runDir,
+        accessLog: CONTAINER.accessLog,
+        errorLog: CONTAINER.errorLog,
+        htmlDir: CONTAINER.htmlDir,
+        imagesRoot,
+      }),
+      masterExtra: () => ({ cacheDir: CONTAINER.cacheDir, acmeWebroot: CONTAINER.acmeWebroot, tlsDir: CONTAINER.tlsDir }),
+    };
+  }
+  const bind = target.bindAddress ?? "127.0.0.1";
+  const base = (host: string) => `${target.root.replace(/\/+$/, "")}/${host}`;
+  return {
+    bind,
+    peer: () => bind,
+    port: target.port ?? ((p) => p),
+    imagesRoot: (host, spec) => target.imagesDir ?? host.imagesDir ?? spec.imagesDir,
+    nginxPaths: (host, instance, imagesRoot) => {
+      const dir = `${base(host)}/${instance}`;
+      return {
+        config: `${dir}/nginx.conf`,
+        mimeTypes: target.mimeTypes ?? CONTAINER.mimeTypes,
+        pid: `${dir}/run/nginx.pid`,
+        tempDir: `${dir}/run`,
+        accessLog: `${dir}/logs/access.log`,
+        errorLog: `${dir}/logs/error.log`,
+        htmlDir: `${dir}/html`,
+        imagesRoot,
+      };
+    },
+    masterExtra: (host) => ({
+      cacheDir: `${base(host)}/master/cache`,
+      acmeWebroot: `${base(host)}/acme`,
+      tlsDir: `${base(host)}/tls`,
+    }),
+  };
+}
+
+function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<string, CertificatePlan>): HostPlan {
+  const place = placement(target);
+  const tuning = hostTuning(spec, host);
+  const imagesDir = host.imagesDir ?? spec.imagesDir;
+  const imagesRoot = place.imagesRoot(host, spec);
+  const pathsFor = (instance: string): NginxPaths => place.nginxPaths(host.name, instance, imagesRoot);
+
+  const slaves: SlavePlan[] = spec.slaves.map((slave, i) => {
+    const index = i + 1;
+    return {
+      role: "slave",
+      name: instanceName.slave(host.name, index),
+      index,
+      file: `slave${pad2(index)}.conf`,
+      listen: { address: place.bind, port: place.port(slave.port) },
+      paths: pathsFor(`slave${pad2(index)}`),
+      tuning,
+    };
+  });
+
+  const replicas = host.resizer?.replicas ?? spec.resizer.replicas;
+  const basePort = host.resizer?.basePort ?? spec.resizer.basePort;
+  const service = resizerService(spec);
+  const resizers: ResizerPlan[] = Array.from({ length: replicas }, (_, i) => {
+    const index = i + 1;
+    const listen = { address: place.bind, port: place.port(basePort + i) };
+    return {
+      role: "resizer",
+      name: instanceName.resizer(host.name, index),
+      index,
+      listen,
+      memoryMb: host.resizer?.memoryMb ?? spec.resizer.memoryMb,
+      cpus: host.resizer?.cpus ?? spec.resizer.cpus,
+      env: toEnv(service, { host: listen.address, port: listen.port, root: imagesRoot }),
+    };
+  });
+
+  const hasTls = spec.domains.some((d) => d.certificate !== undefined);
+  const masterName = instanceName.master(host.name);
+  const extra = place.masterExtra(host.name);
+  const container = target.kind === "container";
+  const master: MasterPlan = {
+    role: "master",
+    name: masterName,
+    file: "master.conf",
+    http: { address: place.bind, port: container ? CONTAINER.masterHttpPort : place.port(spec.master.httpPort) },
+    ...(hasTls && {
+      https: { address: place.bind, port: container ? CONTAINER.masterHttpsPort : place.port(spec.master.httpsPort) },
+    }),
+    ...(container && { publish: { http: spec.master.httpPort, ...(hasTls && { https: spec.master.httpsPort }) } }),
+    paths: { ...pathsFor("master"), ...extra },
+    tuning,
+    cache: { ...spec.cache, zone: NGINX_NAMES.cacheZone },
+    slaves: {
+      name: NGINX_NAMES.slavesUpstream,
+      balance: spec.upstream.balance,
+      keepalive: spec.upstream.keepalive,
+      members: slaves.map((s, i) => slaveMember(place.peer(s.name), s.listen.port, spec.slaves[i]!)),
+    },
+    resizers: {
+      name: NGINX_NAMES.resizersUpstream,
+      // Resizes vary in cost; send each to the least busy replica.
+      balance: { method: "least_conn" },
+      keepalive: spec.upstream.keepalive,
+      members: resizers.map((r) => ({ host: place.peer(r.name), port: r.listen.port, backup: false, down: false })),
+    },
+    servers: serverPlans(spec, extra.tlsDir, certs),
+  };
+
+  const hasAcme = [...certs.values()].some((c) => c.mode === "acme");
+  return {
+    name: host.name,
+    address: host.address,
+    docker: host.docker,
+    ...(host.sshOpts !== undefined && { sshOpts: host.sshOpts }),
+    imagesDir,
+    network: `${host.name}-net`,
+    volumes: { cache: `${host.name}-master-cache`, ...(hasAcme && { acme: `${host.name}-acme` }) },
+    master,
+    slaves,
+    resizers,
+  };
+}
+
+function serverPlans(spec: ClusterSpec, tlsDir: string, certs: Map<string, CertificatePlan>): ServerPlan[] {
+  // The first domain answers unknown names and the L4's health checks unless one is marked.
+  const explicitDefault = spec.domains.some((d) => d.default);
+  return spec.domains.map((d, i) => {
+    const cert = d.certificate !== undefined ? certs.get(d.certificate) : undefined;
+    return {
+      domain: d.id,
+      serverNames: d.serverNames,
+      notFoundStatus: d.notFoundStatus,
+      default: explicitDefault ? d.default : i === 0,
+      ...(cert && {
+        tls: { certificate: cert.id, certPath: `${tlsDir}/${cert.certFile}`, keyPath: `${tlsDir}/${cert.keyFile}` },
+      }),
+    };
+  });
+}
+
+function planCertificates(spec: ClusterSpec): Map<string, CertificatePlan> {
+  const plans = new Map<string, CertificatePlan>();
+  for (const [id, cert] of Object.entries(spec.certificates)) {
+    const names = spec.domains.filter((d) => d.certificate === id).flatMap((d) => d.serverNames);
+    plans.set(id, { id, mode: cert.mode, names, ...certificateFiles(id) });
+  }
+  return plans;
+}
+
+function planVip(spec: ClusterSpec, hosts: HostPlan[]): VipPlan | undefined {
+  if (spec.vip === undefined) return undefined;
+  const ports = (h: HostPlan) => [spec.master.httpPort, ...(h.master.https ? [spec.master.httpsPort] : [])];
+  return {
+    address: spec.vip.address,
+    algorithm: spec.vip.algorithm,
+    healthCheck: { ...spec.vip.healthCheck, ports: hosts[0] ? ports(hosts[0]) : [] },
+    members: hosts.map((h) => ({ host: h.name, address: h.address, ports: ports(h) })),
+  };
+}
+
+/** The whole plan for a validated spec. */
+export function planCluster(spec: ClusterSpec, target: Target = { kind: "container" }): ClusterPlan {
+  const certificates = planCertificates(spec);
+  const hosts = spec.hosts.map((h) => planHost(spec, h, target, certificates));
+  const vip = planVip(spec, hosts);
+  return {
+    target: target.kind,
+    rollout: spec.rollout,
+    images: spec.images,
+    hosts,
+    certificates: [...certificates.values()],
+    ...(vip && { vip }),
+  };
+}
