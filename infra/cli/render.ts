@@ -9,7 +9,7 @@ import { renderCluster } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
 import { planCluster } from "../topology.js";
 
-const USAGE = "usage: npm run render -- --stack <name> --out <dir>";
+const USAGE = "usage: npm run render -- --stack <name> --out <dir> [--config-dir <dir with Pulumi.<name>.yaml>]";
 const projectRoot = resolve(__dirname, "../..");
 
 function fail(message: string, code = 1): never {
@@ -20,7 +20,7 @@ function fail(message: string, code = 1): never {
 function main(): void {
   let args;
   try {
-    args = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, strict: true }).values;
+    args = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" }, "config-dir": { type: "string" }, help: { type: "boolean" } }, strict: true }).values;
   } catch (err) {
     fail(`${(err as Error).message}\n${USAGE}`, 2);
   }
@@ -33,8 +33,9 @@ function main(): void {
   let files;
   try {
     const file = stackFileName(args.stack);
-    const path = join(projectRoot, file);
-    if (!existsSync(path)) throw new ConfigError([`${file}: no such stack file in ${projectRoot}`]);
+    const configDir = resolve(args["config-dir"] ?? projectRoot);
+    const path = join(configDir, file);
+    if (!existsSync(path)) throw new ConfigError([`${file}: no such stack file in ${configDir}`]);
     files = renderCluster(planCluster(specFromStackYaml(readFileSync(path, "utf8"), file)));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
