@@ -327,6 +327,19 @@ const hostSchema = z.strictObject({
   resizer: resizerOverride.optional(),
 });
 
+/** IPv4 CIDR with the prefix length the fixed address layout needs (see topology.ts). */
+const subnet4 = z
+  .string()
+  .regex(/^(?:\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "an IPv4 CIDR such as 10.213.0.0/24")
+  .refine((cidr) => {
+    const [ip = "", len = ""] = cidr.split("/");
+    return ipv4.safeParse(ip).success && Number(len) >= 16 && Number(len) <= 25;
+  }, "an IPv4 CIDR with a prefix length between /16 and /25")
+  .refine((cidr) => {
+    const [ip = "", len = "0"] = cidr.split("/");
+    return (ipv4ToInt(ip) & ~prefixMask(Number(len))) === 0;
+  }, "the address must be the network address of the prefix (host bits zero)");
+
 const masterSchema = z.strictObject({
   /** Ports the master publishes on each host (and the L4 health-checks). */
   httpPort: port.default(80),
@@ -354,6 +367,12 @@ export const clusterSpecSchema = z
         resizer: imageRef.optional(),
       })
       .prefault({}),
+    /**
+     * The private network of each host's containers. Fixed, so container addresses are
+     * fixed (nginx resolves upstream names only at start) and Docker never picks a pool
+     * that overlaps the LAN (its first default pool, 172.18.0.0/16, overlaps seed 001's).
+     */
+    network: z.strictObject({ subnet: subnet4.default("10.213.0.0/24") }).prefault({}),
     /** serial: host N+1 changes only after host N is healthy again (the L4 loses one host at a time). */
     rollout: z.enum(["serial", "parallel"]).default("serial"),
   })
@@ -527,12 +546,35 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
     }
   }
 
-  // HTTPS and HTTP ports differ per host already; a VIP must not be one of the hosts.
+  // The container network must not shadow a host, the VIP or anything else on the LAN we know of.
+  const [net = "", len = "0"] = cfg.network.subnet.split("/");
+  const inSubnet = (address: string) =>
+    !address.includes(":") && (ipv4ToInt(address) & prefixMask(Number(len))) === (ipv4ToInt(net) & prefixMask(Number(len)));
+  cfg.hosts.forEach((host, i) => {
+    if (inSubnet(host.address)) issue(["network", "subnet"], `${cfg.network.subnet} contains hosts[${i}].address ${host.address}: containers would shadow it`);
+  });
+  if (cfg.vip !== undefined && inSubnet(cfg.vip.address)) {
+    issue(["network", "subnet"], `${cfg.network.subnet} contains the VIP ${cfg.vip.address}`);
+  }
+
+  // A VIP must not be one of the hosts.
   if (cfg.vip !== undefined) {
     const vip = normaliseIp(cfg.vip.address);
     const clash = cfg.hosts.findIndex((h) => normaliseIp(h.address) === vip);
     if (clash >= 0) issue(["vip", "address"], `the VIP ${cfg.vip.address} is also the address of hosts[${clash}]`);
   }
+}
+
+export function ipv4ToInt(address: string): number {
+  return address.split(".").reduce((acc, octet) => ((acc << 8) | (Number(octet) & 255)) >>> 0, 0);
+}
+
+export function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join(".");
+}
+
+function prefixMask(length: number): number {
+  return length === 0 ? 0 : (~0 << (32 - length)) >>> 0;
 }
 
 /** Canonical text of an IP address so that `::1` and `0:0::1` compare equal. */

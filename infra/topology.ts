@@ -2,7 +2,7 @@
 // upstream member and path is derived here once; renderers and resources only read it.
 // Pure: no Pulumi, no I/O.
 import { serviceSchema, toEnv, type ServiceSettings } from "../resizer/src/settings.js";
-import type { Balance, CacheConfig, Certificate, ClusterSpec, Host, NginxTuning, Slave, Vip } from "./config.js";
+import { intToIpv4, ipv4ToInt, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
 
 // ---------------------------------------------------------------------------------------
 // Deployment targets
@@ -117,6 +117,8 @@ export interface ServerPlan {
 export interface MasterPlan {
   role: "master";
   name: string;
+  /** Fixed address on the host's container network (container target only). */
+  ip?: string;
   /** Rendered file name in `npm run render` output and in plan.json. */
   file: string;
   http: Listen;
@@ -134,6 +136,7 @@ export interface MasterPlan {
 export interface SlavePlan {
   role: "slave";
   name: string;
+  ip?: string;
   index: number;
   file: string;
   listen: Listen;
@@ -144,12 +147,19 @@ export interface SlavePlan {
 export interface ResizerPlan {
   role: "resizer";
   name: string;
+  ip?: string;
   index: number;
   listen: Listen;
   memoryMb: number;
   cpus: number;
   /** The process's whole configuration (RESIZER_*). */
   env: Record<string, string>;
+}
+
+export interface NetworkPlan {
+  name: string;
+  subnet: string;
+  gateway: string;
 }
 
 export interface HostPlan {
@@ -159,7 +169,7 @@ export interface HostPlan {
   sshOpts?: string[];
   /** The images tree on the host (bind source for master, slaves, resizers). */
   imagesDir: string;
-  network: string;
+  network: NetworkPlan;
   volumes: { cache: string; acme?: string };
   master: MasterPlan;
   slaves: SlavePlan[];
@@ -196,6 +206,18 @@ export interface ClusterPlan {
 // Derivations
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/**
+ * Fixed offsets in the host's container subnet, so adding a slave never moves a resizer
+ * (an address change replaces the container). A /25 holds the largest layout
+ * (16 slaves, 32 resizers); the schema requires at least that.
+ */
+const ADDRESS_OFFSET = { gateway: 1, master: 2, slave: 10, resizer: 40 } as const;
+
+function networkAddress(subnet: string, offset: number): string {
+  const [net = ""] = subnet.split("/");
+  return intToIpv4(ipv4ToInt(net) + offset);
+}
 
 export const instanceName = {
   master: (host: string) => `${host}-master`,
@@ -243,8 +265,10 @@ export function certificateFiles(id: string): { certFile: string; keyFile: strin
 /** Everything host-specific that differs between the container and the local target. */
 interface Placement {
   bind: string;
-  /** Address a peer on this host uses to reach the named instance. */
-  peer: (instance: string) => string;
+  /** Fixed container address of an instance at an offset (container target only). */
+  ip: (offset: number) => string | undefined;
+  /** Address a peer on this host uses to reach an instance at an offset. */
+  peer: (offset: number) => string;
   port: (stackPort: number) => number;
   /** Where master, slaves and resizers see the images tree. */
   imagesRoot: (host: Host, spec: ClusterSpec) => string;
@@ -252,11 +276,12 @@ interface Placement {
   masterExtra: (host: string) => { cacheDir: string; acmeWebroot: string; tlsDir: string };
 }
 
-function placement(target: Target): Placement {
+function placement(target: Target, subnet: string): Placement {
   if (target.kind === "container") {
     return {
       bind: CONTAINER.bindAll,
-      peer: (instance) => instance,
+      ip: (offset) => networkAddress(subnet, offset),
+      peer: (offset) => networkAddress(subnet, offset),
       port: (p) => p,
       imagesRoot: () => CONTAINER.imagesRoot,
       nginxPaths: (_host, _instance, imagesRoot) => ({
@@ -276,6 +301,7 @@ function placement(target: Target): Placement {
   const base = (host: string) => `${target.root.replace(/\/+$/, "")}/${host}`;
   return {
     bind,
+    ip: () => undefined,
     peer: () => bind,
     port: target.port ?? ((p) => p),
     imagesRoot: (host, spec) => target.imagesDir ?? host.imagesDir ?? spec.imagesDir,
@@ -301,7 +327,7 @@ function placement(target: Target): Placement {
 }
 
 function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<string, CertificatePlan>): HostPlan {
-  const place = placement(target);
+  const place = placement(target, spec.network.subnet);
   const tuning = hostTuning(spec, host);
   const imagesDir = host.imagesDir ?? spec.imagesDir;
   const imagesRoot = place.imagesRoot(host, spec);
@@ -309,9 +335,11 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
 
   const slaves: SlavePlan[] = spec.slaves.map((slave, i) => {
     const index = i + 1;
+    const ip = place.ip(ADDRESS_OFFSET.slave + index);
     return {
       role: "slave",
       name: instanceName.slave(host.name, index),
+      ...(ip && { ip }),
       index,
       file: `slave${pad2(index)}.conf`,
       listen: { address: place.bind, port: place.port(slave.port) },
@@ -326,9 +354,11 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
   const resizers: ResizerPlan[] = Array.from({ length: replicas }, (_, i) => {
     const index = i + 1;
     const listen = { address: place.bind, port: place.port(basePort + i) };
+    const ip = place.ip(ADDRESS_OFFSET.resizer + index);
     return {
       role: "resizer",
       name: instanceName.resizer(host.name, index),
+      ...(ip && { ip }),
       index,
       listen,
       memoryMb: host.resizer?.memoryMb ?? spec.resizer.memoryMb,
@@ -341,9 +371,11 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
   const masterName = instanceName.master(host.name);
   const extra = place.masterExtra(host.name);
   const container = target.kind === "container";
+  const masterIp = place.ip(ADDRESS_OFFSET.master);
   const master: MasterPlan = {
     role: "master",
     name: masterName,
+    ...(masterIp && { ip: masterIp }),
     file: "master.conf",
     http: { address: place.bind, port: container ? CONTAINER.masterHttpPort : place.port(spec.master.httpPort) },
     ...(hasTls && {
@@ -357,14 +389,14 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       name: NGINX_NAMES.slavesUpstream,
       balance: spec.upstream.balance,
       keepalive: spec.upstream.keepalive,
-      members: slaves.map((s, i) => slaveMember(place.peer(s.name), s.listen.port, spec.slaves[i]!)),
+      members: slaves.map((s, i) => slaveMember(place.peer(ADDRESS_OFFSET.slave + s.index), s.listen.port, spec.slaves[i]!)),
     },
     resizers: {
       name: NGINX_NAMES.resizersUpstream,
       // Resizes vary in cost; send each to the least busy replica.
       balance: { method: "least_conn" },
       keepalive: spec.upstream.keepalive,
-      members: resizers.map((r) => ({ host: place.peer(r.name), port: r.listen.port, backup: false, down: false })),
+      members: resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
     },
     servers: serverPlans(spec, extra.tlsDir, certs),
   };
@@ -376,7 +408,11 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
     docker: host.docker,
     ...(host.sshOpts !== undefined && { sshOpts: host.sshOpts }),
     imagesDir,
-    network: `${host.name}-net`,
+    network: {
+      name: `${host.name}-net`,
+      subnet: spec.network.subnet,
+      gateway: networkAddress(spec.network.subnet, ADDRESS_OFFSET.gateway),
+    },
     volumes: { cache: `${host.name}-master-cache`, ...(hasAcme && { acme: `${host.name}-acme` }) },
     master,
     slaves,

@@ -108,6 +108,10 @@ const invalid: [string, (c: ReturnType<typeof base>) => void, string, RegExp][] 
   ["preset without a size", (c) => (c.resizer = { presets: { thumb: { fmt: "webp" } } }), "resizer.presets.thumb", /w or h/],
   ["preset with an unknown fit", (c) => (c.resizer = { presets: { thumb: { w: 320, fit: "crop" as never } } }), "resizer.presets.thumb.fit", /cover/],
   ["cache-control with a newline", (c) => (c.resizer = { cacheControl: "public\nX-Evil: 1" }), "resizer.cacheControl", /Cache-Control/],
+  ["container subnet containing a host", (c) => (c.network = { subnet: "172.18.141.0/24" }), "network.subnet", /contains hosts\[0\]/],
+  ["container subnet containing the VIP", (c) => (c.network = { subnet: "180.182.43.0/24" }), "network.subnet", /VIP/],
+  ["container subnet too small for the address layout", (c) => (c.network = { subnet: "10.213.0.0/28" }), "network.subnet", /\/25/],
+  ["container subnet with host bits set", (c) => (c.network = { subnet: "10.213.0.5/24" }), "network.subnet", /network address/],
   ["images directory that is relative", (c) => (c.imagesDir = "images"), "imagesDir", /absolute/],
 ];
 

@@ -28,23 +28,40 @@ describe("prod plan (seed 001: five hosts behind the VIP)", () => {
     assert.equal(new Set(names).size, names.length);
   });
 
-  test("the slaves upstream lists exactly the slaves' own listen ports (no 8081 vs 8001)", () => {
+  test("the slaves upstream lists exactly the slaves' own addresses and listen ports (no 8081 vs 8001)", () => {
     for (const h of plan.hosts) {
       assert.equal(h.master.slaves.name, NGINX_NAMES.slavesUpstream);
       assert.deepEqual(
         h.master.slaves.members.map((m) => `${m.host}:${m.port}`),
-        h.slaves.map((s) => `${s.name}:${s.listen.port}`),
+        h.slaves.map((s) => `${s.ip}:${s.listen.port}`),
       );
     }
   });
 
-  test("the resizers upstream points at every replica by container name and port", () => {
+  test("the resizers upstream points at every replica's address and port", () => {
     const h = plan.hosts[2]!;
     assert.deepEqual(
       h.master.resizers.members.map((m) => `${m.host}:${m.port}`),
-      h.resizers.map((r) => `${r.name}:${r.listen.port}`),
+      h.resizers.map((r) => `${r.ip}:${r.listen.port}`),
     );
     assert.deepEqual(h.resizers.map((r) => r.listen.port), [9000, 9001, 9002, 9003]);
+  });
+
+  test("containers get fixed addresses on a private subnet that avoids the LAN", () => {
+    const h = plan.hosts[0]!;
+    assert.deepEqual(h.network, { name: "img01-net", subnet: "10.213.0.0/24", gateway: "10.213.0.1" });
+    assert.equal(h.master.ip, "10.213.0.2");
+    assert.deepEqual(h.slaves.map((s) => s.ip), ["10.213.0.11", "10.213.0.12"]);
+    assert.deepEqual(h.resizers.map((r) => r.ip), ["10.213.0.41", "10.213.0.42", "10.213.0.43", "10.213.0.44"]);
+  });
+
+  test("adding a slave moves no other container's address", () => {
+    const spec = prodSpec();
+    spec.slaves = [...spec.slaves, { port: 8003, backup: false, down: false }];
+    const grown = planCluster(spec).hosts[0]!;
+    assert.equal(grown.master.ip, plan.hosts[0]!.master.ip);
+    assert.deepEqual(grown.resizers.map((r) => r.ip), plan.hosts[0]!.resizers.map((r) => r.ip));
+    assert.equal(grown.slaves[2]!.ip, "10.213.0.13");
   });
 
   test("the master listens unprivileged inside its container and publishes 80/443 on the host", () => {
@@ -101,6 +118,7 @@ describe("local target", () => {
     assert.deepEqual(h.master.https, { address: "127.0.0.1", port: 18443 });
     assert.equal(h.master.publish, undefined);
     assert.deepEqual(h.master.slaves.members.map((m) => `${m.host}:${m.port}`), ["127.0.0.1:18001", "127.0.0.1:18002"]);
+    assert.equal(h.master.ip, undefined);
     assert.deepEqual(h.slaves.map((s) => s.listen.port), [18001, 18002]);
     assert.deepEqual(h.resizers.map((r) => r.listen.port), [19000, 19001]);
   });
