@@ -97,22 +97,25 @@ const instanceFields = {
   workerConnections: z.number().int().min(64).max(1_048_576),
   /** Open files per worker; a proxied connection holds two (client + upstream). */
   workerRlimitNofile: z.number().int().min(1024).max(1_048_576),
+  /** Container memory limit. */
+  memoryMb: z.number().int().min(32).max(65_536),
 };
 
-const instanceTuning = (defaults: { workerConnections: number; workerRlimitNofile: number }) =>
+const instanceTuning = (defaults: { workerConnections: number; workerRlimitNofile: number; memoryMb: number }) =>
   z
     .strictObject({
       workerProcesses: instanceFields.workerProcesses.default("auto"),
       workerConnections: instanceFields.workerConnections.default(defaults.workerConnections),
       workerRlimitNofile: instanceFields.workerRlimitNofile.default(defaults.workerRlimitNofile),
+      memoryMb: instanceFields.memoryMb.default(defaults.memoryMb),
     })
     .prefault({});
 
 const tuningSchema = z.strictObject({
   // Seed: worker_processes 8 on every instance (three per host, 24 workers); `auto`
   // matches the cores the container actually gets.
-  master: instanceTuning({ workerConnections: 5120, workerRlimitNofile: 40960 }),
-  slave: instanceTuning({ workerConnections: 2560, workerRlimitNofile: 20480 }),
+  master: instanceTuning({ workerConnections: 5120, workerRlimitNofile: 40960, memoryMb: 512 }),
+  slave: instanceTuning({ workerConnections: 2560, workerRlimitNofile: 20480, memoryMb: 256 }),
   /** keepalive_timeout <timeout> <header timeout> (seed: `5 5`). */
   keepaliveTimeout: nginxTime.default("5s"),
   keepaliveHeaderTimeout: nginxTime.default("5s"),
@@ -375,6 +378,8 @@ export const clusterSpecSchema = z
     network: z.strictObject({ subnet: subnet4.default("10.213.0.0/24") }).prefault({}),
     /** serial: host N+1 changes only after host N is healthy again (the L4 loses one host at a time). */
     rollout: z.enum(["serial", "parallel"]).default("serial"),
+    /** How long a host may take to answer its health check after a change before `up` fails. */
+    rolloutTimeoutSeconds: z.number().int().min(10).max(3600).default(180),
   })
   .superRefine(...relationChecks());
 

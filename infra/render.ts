@@ -1,6 +1,6 @@
-// Plan -> every generated file, keyed by its path relative to the output directory.
-// Pure; the render command and the tests write or inspect the result.
-import type { ClusterPlan } from "./topology.js";
+// Plan -> every generated file. Pure; the render command writes them, the Pulumi
+// program uploads them into containers, the tests inspect them: one source for all three.
+import type { ClusterPlan, HostPlan } from "./topology.js";
 
 export interface RenderedFile {
   /** `plan.json`, `<host>/master.conf`, `<host>/slave01.conf`, ... */
@@ -8,6 +8,25 @@ export interface RenderedFile {
   content: string;
 }
 
+/** A file one instance needs, at its path inside that instance (container or work dir). */
+export interface InstanceFile {
+  /** Name in the render output, relative to the host's directory. */
+  name: string;
+  /** Absolute path where the instance reads it. */
+  path: string;
+  content: string;
+}
+
+/** Files per instance name of one host (nginx configs and their static pages). */
+export function instanceFiles(_host: HostPlan): Record<string, InstanceFile[]> {
+  return {};
+}
+
 export function renderCluster(plan: ClusterPlan): RenderedFile[] {
-  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }];
+  const perHost = plan.hosts.flatMap((host) =>
+    Object.values(instanceFiles(host))
+      .flat()
+      .map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
+  );
+  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost];
 }

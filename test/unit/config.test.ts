@@ -224,7 +224,7 @@ describe("valid edge cases are accepted", () => {
 
   test("a partial nginx section keeps every other default", () => {
     const spec = parseClusterSpec({ ...base(), nginx: { master: { workerProcesses: 8 } } });
-    assert.deepEqual(spec.nginx.master, { workerProcesses: 8, workerConnections: 5120, workerRlimitNofile: 40960 });
+    assert.deepEqual(spec.nginx.master, { workerProcesses: 8, workerConnections: 5120, workerRlimitNofile: 40960, memoryMb: 512 });
     assert.equal(spec.nginx.gzip.compLevel, 2);
   });
 });

@@ -1,0 +1,78 @@
+// What every long-running container of the cluster gets, in one place: a non-root user,
+// a read-only root filesystem, no capabilities, no privilege escalation, limits, a
+// restart policy, rotated logs and a graceful stop.
+import type * as docker from "@pulumi/docker";
+
+/** nginx's user in the official image; the resizer's in resizer/Dockerfile. */
+export const CONTAINER_USERS = { nginx: "101:101", resizer: "1000:1000" } as const;
+
+export interface HardeningArgs {
+  user: string;
+  memoryMb: number;
+  /** `nofile` soft and hard limit (nginx: worker_rlimit_nofile). */
+  nofile: number;
+  /** Writable tmpfs mounts (path -> size), the only writable paths besides volumes. */
+  tmpfs: Record<string, string>;
+  stopSignal: "SIGQUIT" | "SIGTERM";
+  healthcheck: docker.types.input.ContainerHealthcheck;
+}
+
+/** Seconds a container gets to finish in-flight requests on stop and on delete. */
+export const STOP_GRACE_SECONDS = 30;
+
+/**
+ * Log rotation by the Docker log driver (the seeds' pid-file/logrotate trouble goes
+ * away). `local` with EVERY option it accepts set explicitly: dockerd merges daemon.json
+ * `log-opts` into a container's unset keys when it uses the daemon's default driver, and
+ * the provider would then see a diff (a replacement) on every `up`.
+ */
+export const LOG_CONFIG = {
+  logDriver: "local",
+  logOpts: { "max-size": "20m", "max-file": "5", compress: "true", mode: "non-blocking", "max-buffer-size": "4m" },
+} as const;
+
+export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
+  const tmpfs = Object.fromEntries(
+    Object.entries(args.tmpfs).map(([path, size]) => [path, `rw,noexec,nosuid,nodev,size=${size},mode=1777`]),
+  );
+  return {
+    user: args.user,
+    readOnly: true,
+    tmpfs,
+    capabilities: { drops: ["ALL"] },
+    securityOpts: ["no-new-privileges:true"],
+    memory: args.memoryMb,
+    ulimits: [{ name: "nofile", soft: args.nofile, hard: args.nofile }],
+    restart: "unless-stopped",
+    ...LOG_CONFIG,
+    logOpts: { ...LOG_CONFIG.logOpts },
+    healthcheck: args.healthcheck,
+    // The container must be healthy before anything that depends on it is created: the
+    // seeds' start order (slaves and resizers, then the master) with a check in between.
+    wait: true,
+    waitTimeout: 90,
+    stopSignal: args.stopSignal,
+    stopTimeout: STOP_GRACE_SECONDS,
+    destroyGraceSeconds: STOP_GRACE_SECONDS,
+  };
+}
+
+/**
+ * An HTTP health check that needs nothing but bash (present in the Debian-based nginx
+ * image, which ships no curl guarantee): request the path on loopback and require 200.
+ */
+export function bashHttpCheck(port: number, path: string): docker.types.input.ContainerHealthcheck {
+  const script = [
+    `exec 3<>/dev/tcp/127.0.0.1/${port}`,
+    `printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3`,
+    `read -r _ status _ <&3`,
+    `[ "$status" = 200 ]`,
+  ].join(" && ");
+  return { tests: ["CMD", "bash", "-c", script], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" };
+}
+
+/** The same check through node (the resizer image has node, not bash). */
+export function nodeHttpCheck(port: number, path: string): docker.types.input.ContainerHealthcheck {
+  const script = `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`;
+  return { tests: ["CMD", "node", "-e", script], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" };
+}

@@ -1,0 +1,212 @@
+// One Docker host of the cluster: its own provider (every child uses it), a private
+// network with fixed addresses, the proxy-cache volume, the images delivered to its
+// engine, the slaves and resizers, then the master, then a gate that waits for the host
+// to answer the L4's health check.
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { deliverImagesCommand, healthGateCommand, hostUrl } from "../remote.js";
+import type { HostPlan } from "../topology.js";
+import type { Certificate } from "./certificate.js";
+import { CONTAINER_USERS } from "./hardening.js";
+import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
+import { Resizer } from "./resizer.js";
+
+/** Where the host's images come from. */
+export type ImageSource =
+  /** Built or pulled on the operator's engine, then streamed to the host (closed network). */
+  | { kind: "push"; nginx: string; resizer: string; ready: pulumi.Resource[] }
+  /** Pulled by the host itself from a registry it can reach. */
+  | { kind: "registry"; nginx: string; resizer: string };
+
+export interface ImageHostArgs {
+  plan: HostPlan;
+  images: ImageSource;
+  /** Rendered files per instance name (nginx configs, static pages). */
+  files: Record<string, UploadedFile[]>;
+  certificates: Record<string, Certificate>;
+  /** The L4's view of this host: ports with their scheme, path and expected status. */
+  healthCheck: { path: string; expectStatus: number; timeoutSeconds: number };
+  /** Serial rollout: nothing on this host changes before the previous host is healthy. */
+  after?: pulumi.Resource;
+}
+
+export class ImageHost extends pulumi.ComponentResource {
+  readonly provider: docker.Provider;
+  readonly healthGate: command.local.Command;
+  readonly containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]> };
+  /** Image id of the resizer as the host's engine reports it. */
+  readonly resizerImageId: pulumi.Output<string>;
+
+  constructor(name: string, args: ImageHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("image-origin:cluster:ImageHost", name, {}, opts);
+    const { plan } = args;
+    const child = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({
+      parent: this,
+      provider: this.provider,
+      ...extra,
+    });
+
+    this.provider = new docker.Provider(
+      `${plan.name}-docker`,
+      { host: plan.docker, ...(plan.sshOpts && { sshOpts: plan.sshOpts }) },
+      { parent: this },
+    );
+
+    const network = new docker.Network(
+      plan.network.name,
+      {
+        name: plan.network.name,
+        driver: "bridge",
+        ipamConfigs: [{ subnet: plan.network.subnet, gateway: plan.network.gateway }],
+      },
+      child(),
+    );
+
+    // --- images on this host's engine
+    let nginxImage: pulumi.Input<string>;
+    let resizerImage: pulumi.Input<string>;
+    let imagesReady: pulumi.Resource[];
+    if (args.images.kind === "registry") {
+      const pull = (ref: string, suffix: string) =>
+        new docker.RemoteImage(`${plan.name}-${suffix}-image`, { name: ref, keepLocally: true }, child());
+      const nginx = pull(args.images.nginx, "nginx");
+      const resizer = pull(args.images.resizer, "resizer");
+      nginxImage = nginx.imageId;
+      resizerImage = resizer.imageId;
+      this.resizerImageId = resizer.imageId;
+      imagesReady = [nginx, resizer];
+    } else {
+      const refs = [args.images.resizer, args.images.nginx];
+      const delivery = new command.local.Command(
+        `${plan.name}-images`,
+        { create: deliverImagesCommand(plan, refs), triggers: refs },
+        { parent: this, dependsOn: args.images.ready },
+      );
+      nginxImage = args.images.nginx;
+      resizerImage = args.images.resizer;
+      this.resizerImageId = delivery.stdout.apply((out) => out.trim());
+      imagesReady = [delivery];
+    }
+
+    // --- the proxy cache outlives container replacements; nginx (uid 101) must own it
+    const cacheVolume = new docker.Volume(plan.volumes.cache, { name: plan.volumes.cache }, child({ retainOnDelete: false }));
+    const cacheOwner = new docker.Container(
+      `${plan.name}-cache-owner`,
+      {
+        name: `${plan.name}-cache-owner`,
+        image: nginxImage,
+        entrypoints: ["chown"],
+        command: [CONTAINER_USERS.nginx, plan.master.paths.cacheDir],
+        user: "0:0",
+        capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
+        securityOpts: ["no-new-privileges:true"],
+        readOnly: true,
+        networkMode: "none",
+        mounts: [{ type: "volume", source: cacheVolume.name, target: plan.master.paths.cacheDir }],
+        // A one-shot: run to completion at creation, then left exited.
+        attach: true,
+        mustRun: false,
+        restart: "no",
+      },
+      child({ dependsOn: [...imagesReady, ...(args.after ? [args.after] : [])], deleteBeforeReplace: true }),
+    );
+
+    const imagesMount: docker.types.input.ContainerMount = {
+      type: "bind",
+      source: plan.imagesDir,
+      target: plan.master.paths.imagesRoot,
+      readOnly: true,
+    };
+    const waitFor = [...imagesReady, ...(args.after ? [args.after] : [])];
+    const filesOf = (instance: string) => args.files[instance] ?? [];
+
+    const slaves = plan.slaves.map(
+      (slave) =>
+        new NginxInstance(
+          slave.name,
+          { plan: slave, image: nginxImage, network: network.name, files: filesOf(slave.name), mounts: [imagesMount] },
+          { parent: this, providers: [this.provider], dependsOn: waitFor },
+        ),
+    );
+
+    const resizers = new Resizer(
+      `${plan.name}-resizers`,
+      {
+        replicas: plan.resizers,
+        image: resizerImage,
+        network: network.name,
+        images: imagesMount,
+        nofile: 4096,
+      },
+      { parent: this, providers: [this.provider], dependsOn: waitFor },
+    );
+
+    // --- the master: TLS material next to its config, after everything it proxies to
+    const tlsFiles: UploadedFile[] = plan.master.servers.flatMap((server) => server.tls ?? []).flatMap((tlsFile) => {
+      const cert = args.certificates[tlsFile.certificate];
+      if (cert === undefined) throw new Error(`${plan.name}: no certificate resource for "${tlsFile.certificate}"`);
+      return [
+        { path: tlsFile.certPath, content: cert.certPem },
+        { path: tlsFile.keyPath, content: cert.keyPem, permissions: "0400" },
+      ];
+    });
+    const uniqueTls = [...new Map(tlsFiles.map((f) => [f.path, f])).values()];
+
+    const publish = plan.master.publish;
+    const ports: docker.types.input.ContainerPort[] = [];
+    if (publish !== undefined) {
+      ports.push({ internal: plan.master.http.port, external: publish.http, ip: plan.address });
+      if (publish.https !== undefined && plan.master.https !== undefined) {
+        ports.push({ internal: plan.master.https.port, external: publish.https, ip: plan.address });
+      }
+    }
+
+    const master = new NginxInstance(
+      plan.master.name,
+      {
+        plan: plan.master,
+        image: nginxImage,
+        network: network.name,
+        files: [...filesOf(plan.master.name), ...uniqueTls],
+        mounts: [imagesMount, { type: "volume", source: cacheVolume.name, target: plan.master.paths.cacheDir }],
+        ports,
+      },
+      {
+        parent: this,
+        providers: [this.provider],
+        // The seeds' order: slaves (and resizers) first, the master last; deletion runs
+        // the other way round, so the master stops first.
+        dependsOn: [...slaves, resizers, cacheOwner, ...waitFor],
+      },
+    );
+
+    // --- the gate: the host answers the L4's health check on every published port
+    const urls =
+      publish === undefined
+        ? []
+        : [
+            hostUrl("http", plan.address, publish.http, args.healthCheck.path),
+            ...(publish.https !== undefined ? [hostUrl("https", plan.address, publish.https, args.healthCheck.path)] : []),
+          ];
+    this.healthGate = new command.local.Command(
+      `${plan.name}-healthy`,
+      {
+        create: healthGateCommand(urls, args.healthCheck.expectStatus, args.healthCheck.timeoutSeconds),
+        // Re-run whenever any container of the host was replaced.
+        triggers: [master.container.id, ...slaves.map((s) => s.container.id), ...resizers.containers.map((c) => c.id)],
+      },
+      { parent: this, dependsOn: [master] },
+    );
+
+    this.containers = {
+      master: master.containerName,
+      slaves: slaves.map((s) => s.containerName),
+      resizers: resizers.containerNames,
+    };
+    this.registerOutputs({
+      containers: this.containers,
+      resizerImageId: this.resizerImageId,
+    });
+  }
+}

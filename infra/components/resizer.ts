@@ -1,0 +1,52 @@
+// A host's resizer replicas: the same image, each with its own port and fixed address;
+// their whole configuration is the RESIZER_* environment derived in topology.ts.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { ResizerPlan } from "../topology.js";
+import { CONTAINER_USERS, hardened, nodeHttpCheck } from "./hardening.js";
+
+export interface ResizerArgs {
+  replicas: ResizerPlan[];
+  image: pulumi.Input<string>;
+  network: pulumi.Input<string>;
+  /** The images tree, mounted read-only. */
+  images: docker.types.input.ContainerMount;
+  /** Open-file limit: the resizer holds one source file per transform plus sockets. */
+  nofile: number;
+}
+
+export class Resizer extends pulumi.ComponentResource {
+  readonly containers: docker.Container[];
+  readonly containerNames: pulumi.Output<string[]>;
+
+  constructor(name: string, args: ResizerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("image-origin:cluster:Resizer", name, {}, opts);
+    this.containers = args.replicas.map(
+      (replica) =>
+        new docker.Container(
+          replica.name,
+          {
+            name: replica.name,
+            image: args.image,
+            envs: Object.entries(replica.env).map(([key, value]) => `${key}=${value}`),
+            networkMode: args.network,
+            networksAdvanced: [{ name: args.network, ...(replica.ip !== undefined && { ipv4Address: replica.ip }), aliases: [replica.name] }],
+            mounts: [args.images],
+            cpus: String(replica.cpus),
+            ...hardened({
+              user: CONTAINER_USERS.resizer,
+              memoryMb: replica.memoryMb,
+              nofile: args.nofile,
+              // libvips spills very large intermediates to disk.
+              tmpfs: { "/tmp": "128m" },
+              stopSignal: "SIGTERM",
+              healthcheck: nodeHttpCheck(replica.listen.port, "/healthz"),
+            }),
+          },
+          { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true },
+        ),
+    );
+    this.containerNames = pulumi.all(this.containers.map((c) => c.name));
+    this.registerOutputs({ containerNames: this.containerNames });
+  }
+}

@@ -1,0 +1,86 @@
+// Shell commands the Pulumi program runs on the operator's machine: deliver images to a
+// host's engine and wait for a host's health check. Pure: plan in, command text out, so
+// the exact text is unit-tested (it is what `pulumi preview` shows in the diff).
+import type { HostPlan } from "./topology.js";
+
+/** One shell word, single-quoted unless it is plainly safe. */
+export function shellQuote(word: string): string {
+  if (word !== "" && /^[A-Za-z0-9@%+=:,./_-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export const shellJoin = (words: readonly string[]): string => words.map(shellQuote).join(" ");
+
+export type EngineKind = "ssh" | "tcp" | "unix";
+
+export function engineKind(docker: string): EngineKind {
+  if (docker.startsWith("ssh://")) return "ssh";
+  if (docker.startsWith("tcp://")) return "tcp";
+  return "unix";
+}
+
+/** `ssh://user@[::1]:2222` -> ssh arguments (port, options, destination). */
+export function sshArgs(host: Pick<HostPlan, "docker" | "sshOpts">): string[] {
+  const match = /^ssh:\/\/([^@]+)@(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host.docker);
+  if (!match) throw new Error(`not an ssh:// docker endpoint: ${host.docker}`);
+  const [, user, address = "", port] = match;
+  return [
+    // Never stop at a password or host-key prompt in the middle of `pulumi up`.
+    "-o", "BatchMode=yes",
+    ...(port ? ["-p", port] : []),
+    ...(host.sshOpts ?? []),
+    `${user}@${address.replace(/^\[|\]$/g, "")}`,
+  ];
+}
+
+/** A shell command that runs `docker <args>` against the host's engine. */
+export function dockerOnHost(host: Pick<HostPlan, "docker" | "sshOpts">, args: readonly string[]): string {
+  switch (engineKind(host.docker)) {
+    case "ssh":
+      // ssh hands the remote command to the remote shell: quote it for that shell too.
+      return shellJoin(["ssh", ...sshArgs(host), shellJoin(["docker", ...args])]);
+    case "tcp":
+    case "unix":
+      return shellJoin(["docker", "-H", host.docker, ...args]);
+  }
+}
+
+/**
+ * Stream images from the operator's engine into the host's engine (hosts sit in a closed
+ * network without registry access), then print the delivered image id of the first ref:
+ * it is the same on every host, since `docker load` keeps image ids. A `unix://` host is
+ * the operator's own engine, which already has them.
+ */
+export function deliverImagesCommand(host: Pick<HostPlan, "docker" | "sshOpts">, refs: readonly string[]): string {
+  const [first] = refs;
+  if (first === undefined) throw new Error("no image to deliver");
+  return [
+    "set -eu",
+    ...(engineKind(host.docker) === "unix" ? [] : [`docker save ${shellJoin(refs)} | ${dockerOnHost(host, ["load", "--quiet"])} >&2`]),
+    dockerOnHost(host, ["image", "inspect", "--format", "{{.Id}}", first]),
+  ].join("\n");
+}
+
+/** `http://[v6]:port/path` or `http://v4:port/path`. */
+export function hostUrl(scheme: "http" | "https", address: string, port: number, path: string): string {
+  const host = address.includes(":") ? `[${address}]` : address;
+  return `${scheme}://${host}:${port}${path}`;
+}
+
+/**
+ * Wait until the host answers its health check the way the L4 asks it (every port, the
+ * same path and expected status), giving up after `timeoutSeconds`.
+ */
+export function healthGateCommand(urls: readonly string[], expectStatus: number, timeoutSeconds: number): string {
+  return [
+    "set -u",
+    `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
+    `for url in ${shellJoin(urls)}; do`,
+    `  until [ "$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' --max-time 5 "$url" || true)" = ${expectStatus} ]; do`,
+    `    if [ "$(date +%s)" -ge "$deadline" ]; then echo "$url did not answer ${expectStatus} within ${timeoutSeconds}s" >&2; exit 1; fi`,
+    "    sleep 2",
+    "  done",
+    `  echo "$url answers ${expectStatus}"`,
+    "done",
+  ].join("\n");
+}

@@ -1,0 +1,172 @@
+// Run the Pulumi program under `pulumi.runtime.setMocks` (no CLI, no engine) and return
+// every registered resource with its real inputs, provider, parent, dependencies and
+// replacement options. One program run per process: node's test runner gives each
+// test file its own process, and the program module is cached per process.
+import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackYaml } from "../../infra/stack.js";
+import { projectRoot } from "./cli.js";
+
+export const PROJECT = "image-origin";
+
+export interface Registered {
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  /** Inputs with secrets revealed (see `secretPaths` for which ones were secret). */
+  inputs: Record<string, any>;
+  /** Dotted paths of inputs sent as secrets, e.g. `uploads.1.content`. */
+  secretPaths: string[];
+  /** `urn::id` of the provider reference, as the engine receives it. */
+  provider: string;
+  parent: string;
+  /** URNs this resource waits for: explicit dependsOn plus input-implied dependencies. */
+  dependencies: string[];
+  deleteBeforeReplace: boolean;
+}
+
+export interface ProgramRun {
+  resources: Registered[];
+  outputs: Record<string, unknown>;
+  /** The error the program failed with, if it did. */
+  error?: Error;
+}
+
+/** A stack file's config as the engine passes it: values as strings (objects as JSON). */
+export function stackConfig(stack: string): Record<string, unknown> {
+  const file = `Pulumi.${stack}.yaml`;
+  return parseStackYaml(readFileSync(join(projectRoot, file), "utf8"), file);
+}
+
+/** A fresh EC private key in PEM, standing in for an operator's secret. */
+export function testPrivateKey(): string {
+  return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+/** Resolve an Output (or anything) to its plain value, secrets included. */
+export function resolve<T>(value: pulumi.Input<T> | undefined): Promise<T> {
+  return new Promise((res) => pulumi.output(value as pulumi.Input<T>).apply((v) => res(v as T)));
+}
+
+/** Whether an Output is marked secret. */
+export function isSecret(value: pulumi.Output<unknown>): Promise<boolean> {
+  return pulumi.isSecret(value);
+}
+
+// The SDK's wire marker for a secret value.
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function reveal(value: unknown, path: string, secrets: string[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => reveal(v, path ? `${path}.${i}` : String(i), secrets));
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SIG_KEY] === SECRET_SIG) {
+      secrets.push(path);
+      return reveal(obj.value, path, []);
+    }
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, reveal(v, path ? `${path}.${k}` : k, secrets)]));
+  }
+  return value;
+}
+
+/** Plausible provider outputs for the resources the program reads back. */
+function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+  const state = { ...args.inputs };
+  switch (args.type) {
+    case "docker:index/container:Container":
+      return state;
+    case "docker:index/remoteImage:RemoteImage":
+      return { ...state, imageId: `sha256:${"1".repeat(64)}`, repoDigest: `${args.inputs.name}@sha256:${"2".repeat(64)}` };
+    case "docker:index/image:Image":
+      return { ...state, repoDigest: "" };
+    case "command:local:Command":
+      return { ...state, stdout: `sha256:${"3".repeat(64)}\n`, stderr: "" };
+    case "tls:index/privateKey:PrivateKey":
+      return { ...state, privateKeyPem: testPrivateKey(), publicKeyPem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n" };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+      return { ...state, certPem: "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n" };
+    default:
+      return state;
+  }
+}
+
+/**
+ * Set config and mocks, then load the program. `config` maps `image-origin:<key>` to
+ * values (objects are JSON-encoded for the engine); `secretKeys` lists secret keys.
+ */
+export async function runProgram(config: Record<string, unknown>, secretKeys: string[] = []): Promise<ProgramRun> {
+  const encoded = Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  pulumi.runtime.setAllConfig(encoded, secretKeys);
+
+  const byUrn = new Map<string, Registered>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: args.custom ? `${args.name}-id` : "", state: mockState(args) }),
+      call: (args) => args.inputs,
+    },
+    PROJECT,
+    "test",
+    false,
+  );
+
+  // The mock monitor answers registerResource; wrap it to see what the engine is told
+  // beyond the inputs (dependencies, parent, provider, replacement options).
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: (req: any, cb: (err: unknown, res: any) => void) => void;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) =>
+    original(req, (err, res) => {
+      if (!err && res) {
+        const urn: string = res.getUrn();
+        const secretPaths: string[] = [];
+        const inputs = reveal(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, any>;
+        byUrn.set(urn, {
+          type: req.getType(),
+          name: req.getName(),
+          urn,
+          custom: req.getCustom(),
+          inputs,
+          secretPaths,
+          provider: req.getProvider(),
+          parent: req.getParent(),
+          dependencies: req.getDependenciesList(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+        });
+      }
+      cb(err, res);
+    });
+
+  let outputs: Record<string, unknown> = {};
+  let error: Error | undefined;
+  try {
+    const program = (await import("../../infra/index.js")) as Record<string, unknown>;
+    outputs = await resolve(program as Record<string, pulumi.Input<unknown>>);
+  } catch (err) {
+    error = err as Error;
+  }
+  // Let registrations that no output waits for settle.
+  for (let i = 0, last = -1; i < 50 && byUrn.size !== last; i++) {
+    last = byUrn.size;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { resources: [...byUrn.values()], outputs, ...(error && { error }) };
+}
+
+/** Resources of a type (short names: "Container", "Command", ...). */
+export function ofType(run: ProgramRun, suffix: string): Registered[] {
+  return run.resources.filter((r) => r.type.endsWith(`:${suffix}`) || r.type.endsWith(`/${suffix}`) || r.type === suffix);
+}
+
+/** The one resource of that name (custom resources only unless `component` is set). */
+export function named(run: ProgramRun, name: string, component = false): Registered {
+  const found = run.resources.filter((r) => r.name === name && r.custom !== component);
+  if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
+  return found[0]!;
+}

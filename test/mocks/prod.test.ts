@@ -1,0 +1,229 @@
+// The prod stack's full resource graph under Pulumi mocks: what `pulumi up` would ask
+// each provider to create, for the five hosts of seed 001.
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { specFromStackYaml } from "../../infra/stack.js";
+import { instanceFiles } from "../../infra/render.js";
+import { planCluster, type HostPlan } from "../../infra/topology.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { projectRoot } from "../helpers/cli.js";
+import { named, ofType, runProgram, stackConfig, testPrivateKey, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+
+const KEY = testPrivateKey();
+const plan = planCluster(specFromStackYaml(readFileSync(join(projectRoot, "Pulumi.prod.yaml"), "utf8"), "prod"));
+let run: ProgramRun;
+
+before(async () => {
+  const config = stackConfig("prod");
+  // The stack file holds a `secure:` placeholder; an operator sets the real key.
+  config["image-origin:tlsPrivateKeys"] = { "star-tving": KEY };
+  run = await runProgram(config, ["image-origin:tlsPrivateKeys"]);
+  if (run.error) throw run.error;
+});
+
+const containers = () => ofType(run, "Container");
+const containerOf = (name: string) => containers().find((c) => c.inputs.name === name)!;
+const providerOf = (host: HostPlan) => named(run, `${host.name}-docker`);
+const urnsOf = (rs: Registered[]) => rs.map((r) => r.urn);
+
+describe("prod: resources per host", () => {
+  test("each of the five hosts gets a master, two slaves, four resizers and the cache owner, named host + role", () => {
+    const names = containers().map((c) => c.inputs.name).sort();
+    const expected = plan.hosts
+      .flatMap((h) => [h.master.name, ...h.slaves.map((s) => s.name), ...h.resizers.map((r) => r.name), `${h.name}-cache-owner`])
+      .sort();
+    assert.deepEqual(names, expected);
+    assert.equal(names.length, 5 * (1 + 2 + 4 + 1));
+  });
+
+  test("each host has its own Docker provider over ssh, and every docker resource of the host uses it", () => {
+    for (const host of plan.hosts) {
+      const provider = providerOf(host);
+      assert.equal(provider.inputs.host, `ssh://deploy@${host.address}`);
+      const ref = `${provider.urn}::${provider.name}-id`;
+      const own = run.resources.filter((r) => r.type.startsWith("docker:") && r.name.startsWith(`${host.name}-`));
+      assert.ok(own.length >= 10, `${host.name}: ${own.length} docker resources`);
+      for (const r of own) assert.equal(r.provider, ref, `${r.name} uses ${r.provider}`);
+    }
+  });
+
+  test("a private network with the plan's subnet, and every container on it at its fixed address", () => {
+    for (const host of plan.hosts) {
+      const net = named(run, host.network.name);
+      assert.deepEqual(net.inputs.ipamConfigs, [{ subnet: "10.213.0.0/24", gateway: "10.213.0.1" }]);
+      const expected = [host.master, ...host.slaves, ...host.resizers].map((i) => [i.name, i.ip]);
+      for (const [name, ip] of expected) {
+        const c = containerOf(name!);
+        assert.equal(c.inputs.networkMode, host.network.name);
+        assert.deepEqual(c.inputs.networksAdvanced, [{ name: host.network.name, ipv4Address: ip, aliases: [name] }]);
+      }
+    }
+  });
+
+  test("nginx runs the pinned image, resizers the image built from resizer/Dockerfile", () => {
+    const built = named(run, "resizer-image");
+    assert.ok(built.custom);
+    assert.match(built.inputs.imageName, /^image-origin\/resizer:[0-9a-f]{16}$/);
+    assert.equal(built.inputs.skipPush, true);
+    assert.equal(built.inputs.build.dockerfile, join(projectRoot, "resizer/Dockerfile"));
+    for (const host of plan.hosts) {
+      for (const n of [host.master, ...host.slaves]) assert.equal(containerOf(n.name).inputs.image, "nginx:1.28.0-bookworm");
+      for (const r of host.resizers) assert.equal(containerOf(r.name).inputs.image, built.inputs.imageName);
+    }
+  });
+
+  test("images reach each host over ssh (closed network), keyed on the refs", () => {
+    const built = named(run, "resizer-image").inputs.imageName;
+    for (const host of plan.hosts) {
+      const delivery = named(run, `${host.name}-images`);
+      assert.deepEqual(delivery.inputs.triggers, [built, "nginx:1.28.0-bookworm"]);
+      assert.match(delivery.inputs.create, new RegExp(`docker save ${built.replace("/", "\\/")} nginx:1.28.0-bookworm \\| ssh -o BatchMode=yes deploy@${host.address} 'docker load --quiet'`));
+    }
+  });
+
+  test("only the master publishes ports: 80/443 on the host's own address, to its unprivileged 8080/8443", () => {
+    for (const host of plan.hosts) {
+      assert.deepEqual(containerOf(host.master.name).inputs.ports, [
+        { internal: 8080, external: 80, ip: host.address },
+        { internal: 8443, external: 443, ip: host.address },
+      ]);
+      for (const n of [...host.slaves, ...host.resizers]) assert.equal(containerOf(n.name).inputs.ports, undefined, n.name);
+    }
+  });
+
+  test("the images tree is mounted read-only everywhere; the cache volume only in the master", () => {
+    const host = plan.hosts[0]!;
+    const images = { type: "bind", source: "/images", target: "/images", readOnly: true };
+    for (const n of [...host.slaves, ...host.resizers]) assert.deepEqual(containerOf(n.name).inputs.mounts, [images]);
+    assert.deepEqual(containerOf(host.master.name).inputs.mounts, [
+      images,
+      { type: "volume", source: host.volumes.cache, target: "/var/cache/nginx/resize" },
+    ]);
+    assert.equal(named(run, host.volumes.cache).inputs.name, "img01-master-cache");
+  });
+
+  test("hardening: non-root, read-only root, no capabilities, no-new-privileges, limits, restart, rotated logs, healthcheck", () => {
+    const host = plan.hosts[1]!;
+    for (const n of [host.master, ...host.slaves, ...host.resizers]) {
+      const c = containerOf(n.name).inputs;
+      assert.notEqual(c.user, undefined);
+      assert.doesNotMatch(c.user, /^(0|root)(:|$)/);
+      assert.equal(c.readOnly, true);
+      assert.deepEqual(c.capabilities, { drops: ["ALL"] });
+      assert.deepEqual(c.securityOpts, ["no-new-privileges:true"]);
+      assert.equal(c.restart, "unless-stopped");
+      assert.equal(c.logDriver, "local");
+      assert.deepEqual(Object.keys(c.logOpts).sort(), ["compress", "max-buffer-size", "max-file", "max-size", "mode"]);
+      assert.ok(c.memory > 0);
+      assert.equal(c.healthcheck.tests[0], "CMD");
+      assert.equal(c.wait, true);
+    }
+    const master = containerOf(host.master.name).inputs;
+    assert.deepEqual(master.ulimits, [{ name: "nofile", soft: 40960, hard: 40960 }]);
+    assert.equal(master.memory, 512);
+    assert.equal(master.stopSignal, "SIGQUIT");
+    assert.deepEqual(containerOf(host.slaves[0]!.name).inputs.ulimits, [{ name: "nofile", soft: 20480, hard: 20480 }]);
+    const resizer = containerOf(host.resizers[0]!.name).inputs;
+    assert.equal(resizer.memory, 1024);
+    assert.equal(resizer.cpus, "2");
+    assert.ok(resizer.envs.includes("RESIZER_PORT=9000"));
+    assert.ok(resizer.envs.includes("RESIZER_HOST=0.0.0.0"));
+  });
+
+  test("every fixed-name container is deleted before its replacement is created (pulumi-docker #1356)", () => {
+    for (const c of containers()) assert.equal(c.deleteBeforeReplace, true, c.inputs.name);
+  });
+});
+
+describe("prod: ordering", () => {
+  test("each master waits for its host's slaves, resizers and cache owner (the seeds' start order)", () => {
+    for (const host of plan.hosts) {
+      const deps = containerOf(host.master.name).dependencies;
+      const needed = [...host.slaves.map((s) => s.name), ...host.resizers.map((r) => r.name), `${host.name}-cache-owner`];
+      for (const name of needed) assert.ok(deps.includes(containerOf(name).urn), `${host.master.name} waits for ${name}`);
+    }
+  });
+
+  test("serial rollout: every container of host N+1 waits for host N's health gate", () => {
+    for (let i = 1; i < plan.hosts.length; i++) {
+      const gate = named(run, `${plan.hosts[i - 1]!.name}-healthy`);
+      const host = plan.hosts[i]!;
+      for (const n of [host.master, ...host.slaves, ...host.resizers]) {
+        assert.ok(containerOf(n.name).dependencies.includes(gate.urn), `${n.name} waits for ${gate.name}`);
+      }
+    }
+    const first = plan.hosts[0]!;
+    assert.ok(!urnsOf(ofType(run, "Command").filter((c) => c.name.endsWith("-healthy"))).some((u) => containerOf(first.master.name).dependencies.includes(u)));
+  });
+
+  test("the health gate asks what the L4 asks, and re-runs when a container of its host is replaced", () => {
+    const host = plan.hosts[2]!;
+    const gate = named(run, `${host.name}-healthy`);
+    assert.match(gate.inputs.create, new RegExp(`http://${host.address}:80/healthz`));
+    assert.match(gate.inputs.create, new RegExp(`https://${host.address}:443/healthz`));
+    assert.match(gate.inputs.create, /= 200 \]/);
+    assert.equal(gate.inputs.triggers.length, 1 + host.slaves.length + host.resizers.length);
+    assert.ok(gate.dependencies.includes(containerOf(host.master.name).urn));
+  });
+});
+
+describe("prod: configs, certificates and secrets", () => {
+  test("each nginx container's uploads are exactly its rendered files", () => {
+    for (const host of plan.hosts) {
+      const files = instanceFiles(host);
+      for (const n of [host.master, ...host.slaves]) {
+        const uploads: { file: string; content: string }[] = containerOf(n.name).inputs.uploads ?? [];
+        for (const f of files[n.name] ?? []) {
+          assert.equal(uploads.find((u) => u.file === f.path)?.content, f.content, `${n.name}: ${f.path}`);
+        }
+      }
+    }
+  });
+
+  test("the supplied certificate and its key reach every master; the key only as a secret, readable by nginx alone", () => {
+    for (const host of plan.hosts) {
+      const master = containerOf(host.master.name);
+      const uploads: { file: string; content: string; permissions: string }[] = master.inputs.uploads;
+      const key = uploads.findIndex((u) => u.file === "/etc/nginx/tls/star-tving.key");
+      const cert = uploads.find((u) => u.file === "/etc/nginx/tls/star-tving.crt");
+      assert.equal(uploads[key]!.content, KEY);
+      assert.equal(uploads[key]!.permissions, "0400");
+      assert.ok(master.secretPaths.includes("uploads") || master.secretPaths.includes(`uploads.${key}.content`), master.secretPaths.join());
+      assert.match(cert!.content, /BEGIN CERTIFICATE/);
+    }
+  });
+
+  test("no output carries key material", () => {
+    const text = JSON.stringify(run.outputs);
+    assert.doesNotMatch(text, /PRIVATE KEY/);
+    assert.doesNotMatch(text, new RegExp(KEY.split("\n")[1]!.slice(0, 20).replace(/[+/]/g, "\\$&")));
+  });
+});
+
+describe("prod: stack outputs (the L4 registration)", () => {
+  test("per host: address, health-check ports, container names and the delivered resizer image id", () => {
+    const hosts = run.outputs.hosts as Record<string, any>;
+    assert.deepEqual(Object.keys(hosts), plan.hosts.map((h) => h.name));
+    assert.deepEqual(hosts.img04, {
+      address: "172.18.141.54",
+      healthCheckPorts: [80, 443],
+      containers: {
+        master: "img04-master",
+        slaves: ["img04-slave01", "img04-slave02"],
+        resizers: ["img04-resizer01", "img04-resizer02", "img04-resizer03", "img04-resizer04"],
+      },
+      resizerImageId: `sha256:${"3".repeat(64)}`,
+    });
+  });
+
+  test("the VIP block: address, algorithm, health check and every member with its ports", () => {
+    const vip = run.outputs.vip as any;
+    assert.equal(vip.address, "180.182.43.12");
+    assert.equal(vip.algorithm, "round_robin");
+    assert.deepEqual({ path: vip.healthCheck.path, expect: vip.healthCheck.expectStatus, ports: vip.healthCheck.ports }, { path: "/healthz", expect: 200, ports: [80, 443] });
+    assert.deepEqual(vip.members.map((m: any) => `${m.address}:${m.ports.join("/")}`), plan.hosts.map((h) => `${h.address}:80/443`));
+    assert.match((run.outputs.resizerImage as any).ref, /^image-origin\/resizer:/);
+    assert.equal(run.outputs.rollout, "serial");
+  });
+});

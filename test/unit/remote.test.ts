@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { deliverImagesCommand, dockerOnHost, healthGateCommand, hostUrl, shellQuote, sshArgs } from "../../infra/remote.js";
+
+const work = mkdtempSync(join(tmpdir(), "remote-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Run a shell command with fake `ssh` and `docker` first on PATH that log their argv. */
+function runWithFakes(script: string): { argv: string[][]; stdout: string; status: number | null } {
+  const bin = mkdtempSync(join(work, "bin-"));
+  const log = join(bin, "calls.jsonl");
+  for (const tool of ["ssh", "docker"]) {
+    const fake = join(bin, tool);
+    writeFileSync(
+      fake,
+      `#!/usr/bin/env node\nrequire("fs").appendFileSync(${JSON.stringify(log)}, JSON.stringify([${JSON.stringify(tool)}, ...process.argv.slice(2)]) + "\\n");\nprocess.stdout.write(${JSON.stringify(tool)} === "ssh" || process.argv.includes("inspect") ? "sha256:feed\\n" : "image-tar\\n");\n`,
+    );
+    chmodSync(fake, 0o755);
+  }
+  const r = spawnSync("sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
+  const argv = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+  return { argv, stdout: r.stdout, status: r.status };
+}
+
+describe("shell quoting", () => {
+  test("safe words stay bare, everything else survives a round trip through sh", () => {
+    assert.equal(shellQuote("deploy@172.18.141.51"), "deploy@172.18.141.51");
+    for (const word of ["it's", "a b", "$(id)", "`id`", "x;y", "", "{{.Id}}", "'"]) {
+      assert.equal(execFileSync("sh", ["-c", `printf %s ${shellQuote(word)}`], { encoding: "utf8" }), word);
+    }
+  });
+});
+
+describe("reaching a host's engine", () => {
+  test("ssh endpoints become ssh arguments with port, options and no prompts", () => {
+    assert.deepEqual(sshArgs({ docker: "ssh://deploy@172.18.141.51:2222", sshOpts: ["-i", "/keys/deploy"] }), [
+      "-o", "BatchMode=yes", "-p", "2222", "-i", "/keys/deploy", "deploy@172.18.141.51",
+    ]);
+    assert.deepEqual(sshArgs({ docker: "ssh://deploy@[2001:db8::51]" }), ["-o", "BatchMode=yes", "deploy@2001:db8::51"]);
+  });
+
+  test("tcp and unix endpoints use docker -H", () => {
+    assert.equal(dockerOnHost({ docker: "tcp://10.0.0.5:2376" }, ["ps"]), "docker -H tcp://10.0.0.5:2376 ps");
+  });
+
+  test("delivery streams every image over ssh and prints the delivered id", () => {
+    const script = deliverImagesCommand({ docker: "ssh://deploy@img01:22" }, ["image-origin/resizer:abc", "nginx:1.28.0-bookworm"]);
+    const { argv, stdout, status } = runWithFakes(script);
+    assert.equal(status, 0);
+    // `docker save | ssh ... docker load` start together: look calls up, do not count on order.
+    assert.equal(argv.length, 3);
+    assert.ok(argv.some((a) => JSON.stringify(a) === JSON.stringify(["docker", "save", "image-origin/resizer:abc", "nginx:1.28.0-bookworm"])));
+    assert.ok(argv.some((a) => JSON.stringify(a) === JSON.stringify(["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01", "docker load --quiet"])));
+    // The remote shell receives one string; it must split into exactly these words.
+    const remote = argv.find((a) => a[0] === "ssh" && a.at(-1)!.includes("inspect"))!.at(-1)!;
+    assert.deepEqual(JSON.parse(execFileSync("sh", ["-c", `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${remote}`], { encoding: "utf8" })), [
+      "docker", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc",
+    ]);
+    assert.equal(stdout.trim(), "sha256:feed");
+  });
+
+  test("a unix:// host is the operator's own engine: nothing is streamed", () => {
+    const { argv } = runWithFakes(deliverImagesCommand({ docker: "unix:///var/run/docker.sock" }, ["image-origin/resizer:abc"]));
+    assert.deepEqual(argv, [["docker", "-H", "unix:///var/run/docker.sock", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc"]]);
+  });
+});
+
+describe("health gate", () => {
+  test("IPv6 addresses are bracketed in URLs", () => {
+    assert.equal(hostUrl("https", "2001:db8::51", 443, "/healthz"), "https://[2001:db8::51]:443/healthz");
+  });
+
+  test("passes once every URL answers the expected status, fails after the timeout otherwise", async () => {
+    let healthy = false;
+    const server: Server = createServer((req, res) => {
+      res.statusCode = req.url === "/healthz" && healthy ? 200 : 503;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const url = hostUrl("http", "127.0.0.1", port, "/healthz");
+    try {
+      const failing = spawnSync("sh", ["-c", healthGateCommand([url], 200, 2)], { encoding: "utf8" });
+      assert.equal(failing.status, 1);
+      assert.match(failing.stderr, /did not answer 200 within 2s/);
+
+      setTimeout(() => (healthy = true), 1500);
+      const gate = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const child = spawn("sh", ["-c", healthGateCommand([url], 200, 20)]);
+        let stdout = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d));
+        child.on("exit", (status: number | null) => resolve({ status, stdout }));
+      });
+      assert.equal(gate.status, 0);
+      assert.match(gate.stdout, /answers 200/);
+    } finally {
+      server.close();
+    }
+  });
+});
