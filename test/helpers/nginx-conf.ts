@@ -200,3 +200,58 @@ export function deep(scope: Scope, name: string): Stmt[] {
   walk(body(scope));
   return out;
 }
+
+// ---------------------------------------------------------------------------------------
+// nginx semantics the tests evaluate on the parsed text
+
+/** A location's regex (`~` case-sensitive, `~*` not) as a JS RegExp (same syntax for what we use). */
+function locationRegex(loc: Stmt): RegExp | undefined {
+  const [mod, pattern] = loc.args;
+  if ((mod === "~" || mod === "~*") && pattern !== undefined) return new RegExp(pattern, mod === "~*" ? "i" : "");
+  return undefined;
+}
+
+/**
+ * The location nginx picks for `uri` among a server's top-level locations: an exact `=`
+ * match; else the longest prefix, which wins outright when it is `^~`; else the first
+ * regex (in order) that matches; else that longest prefix.
+ */
+export function matchLocation(server: Stmt, uri: string): Stmt | undefined {
+  const locations = all(server, "location");
+  const exact = locations.find((l) => l.args[0] === "=" && l.args[1] === uri);
+  if (exact) return exact;
+  let best: Stmt | undefined;
+  let bestLen = -1;
+  for (const l of locations) {
+    const [a, b] = l.args;
+    const prefix = a === "^~" ? b : a !== "=" && a !== "~" && a !== "~*" && a !== undefined && !a.startsWith("@") ? a : undefined;
+    if (prefix !== undefined && uri.startsWith(prefix) && prefix.length > bestLen) {
+      best = l;
+      bestLen = prefix.length;
+    }
+  }
+  if (best?.args[0] === "^~") return best;
+  for (const l of locations) {
+    const re = locationRegex(l);
+    if (re?.test(uri)) return l;
+  }
+  return best;
+}
+
+/**
+ * What a `map $src $dst { ... }` block yields for `input`: exact string keys first (nginx
+ * hashes them), then regex keys (`~`, `~*`) in order, then `default` ("" without one).
+ * Values naming a variable are returned as written (`$other`).
+ */
+export function mapValue(map: Stmt, input: string): string {
+  const entries = map.block ?? [];
+  const exact = entries.find((e) => !e.name.startsWith("~") && e.name !== "default" && e.name === input);
+  if (exact) return exact.args[0] ?? "";
+  for (const e of entries) {
+    if (!e.name.startsWith("~")) continue;
+    const insensitive = e.name.startsWith("~*");
+    const re = new RegExp(e.name.slice(insensitive ? 2 : 1), insensitive ? "i" : "");
+    if (re.test(input)) return e.args[0] ?? "";
+  }
+  return entries.find((e) => e.name === "default")?.args[0] ?? "";
+}
