@@ -65,7 +65,7 @@ export function slaveConfig(slave: SlavePlan): Config {
         block("location", ["~*", extensionRegex(IMAGE_EXTENSIONS)], [d("expires", tuning.expires.image)]),
 
         why(
-          "The seeds wrote `.*\\.(js|css|swf)?$`: the `?` made the extension optional, so every\nURI matched and got this expiry. Anchored on the extension here.",
+          "The seeds wrote `.*\\.(js|css|swf)?$`: the `?` made the extension optional, so any URI\nending in a dot matched too. Only the extensions here.",
           block("location", ["~*", extensionRegex(SCRIPT_EXTENSIONS)], [d("expires", tuning.expires.script)]),
         ),
 

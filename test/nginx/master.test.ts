@@ -91,6 +91,12 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
     assert.deepEqual(argsOf(up, "keepalive"), ["10"]);
   });
 
+  it("failure counts are shared by all workers (a zone per upstream), so max_fails means what it says", () => {
+    for (const name of [master.slaves.name, master.resizers.name]) {
+      assert.match(argsOf(upstreamBlock(name), "zone")!.join(" "), new RegExp(`^${name} \\d+k$`));
+    }
+  });
+
   it("members carry their configured parameters and the upstream its keepalive", () => {
     const up = upstreamBlock(master.slaves.name);
     for (const s of all(up, "server")) assert.deepEqual(s.args.slice(1), ["max_fails=2", "fail_timeout=10s"]);

@@ -58,8 +58,8 @@ describe("slave serves the images tree", () => {
     for (const uri of ["/app.js", "/site.css", "/old.swf"]) assert.deepEqual(argsOf(route(server, uri)!, "expires"), ["5m"], uri);
   });
 
-  it("other files get no expiry: the seeds' `(js|css|swf)?$` matched every URI", () => {
-    for (const uri of ["/", "/index.html", "/data.json", "/dir/", "/40x.html", "/jsfile", "/a.jsx"]) {
+  it("other files get no expiry (the seeds' `.*\\.(js|css|swf)?$` also matched any URI ending in a dot)", () => {
+    for (const uri of ["/", "/index.html", "/data.json", "/dir/", "/40x.html", "/jsfile", "/a.jsx", "/trailing-dot.", "/a.b."]) {
       const loc = route(server, uri);
       assert.equal(loc && argsOf(loc, "expires"), undefined, uri);
     }
