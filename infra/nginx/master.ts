@@ -280,10 +280,15 @@ function server(master: MasterPlan, s: ServerPlan): Node {
 
       why(
         "L4 health check: proxied to the slaves, which answer their own /healthz. 200 while at\n" +
-          "least one slave of this host serves; 502/504 when none can, and the L4 takes the host\n" +
-          "out. The resizers are not part of it: cached variants, thumbnails and static files\n" +
-          "still serve without them, and a host must not leave the pool for a resize backlog.",
-        block("location", ["=", "/healthz"], [d("access_log", "off"), ...proxyTo(slaves, tuning.proxy.slaveReadTimeout)]),
+          "least one slave of this host serves (every slave is tried, not just nextUpstreamTries);\n" +
+          "502/504 when none can, and the L4 takes the host out. The resizers are not part of it:\n" +
+          "cached variants, thumbnails and static files still serve without them, and a host must\n" +
+          "not leave the pool for a resize backlog.",
+        block("location", ["=", "/healthz"], [
+          d("access_log", "off"),
+          ...proxyTo(slaves, tuning.proxy.slaveReadTimeout),
+          d("proxy_next_upstream_tries", 0),
+        ]),
       ),
 
       why(

@@ -157,7 +157,7 @@ describe("master proxying: keepalive that works, retries that hide a dead member
       for (const uri of PROXIED) {
         const loc = route(s, uri);
         assert.deepEqual(argsIn(s, loc, "proxy_next_upstream"), ["error", "timeout", "http_502", "http_503", "http_504"], uri);
-        assert.deepEqual(argsIn(s, loc, "proxy_next_upstream_tries"), ["2"], uri);
+        assert.deepEqual(argsIn(s, loc, "proxy_next_upstream_tries"), [uri === "/healthz" ? "0" : "2"], uri);
       }
     }
     const custom = one(masterOf(plan({ nginx: { proxy: { nextUpstreamTries: 4 } } })), "http");
@@ -370,6 +370,7 @@ describe("master small locations", () => {
       assert.deepEqual(argsOf(loc, "proxy_pass"), [`http://${NGINX_NAMES.slavesUpstream}`]);
       assert.deepEqual(argsOf(loc, "access_log"), ["off"]);
       assert.equal(inLoc(s, loc, "proxy_cache").length, 0);
+      assert.deepEqual(argsIn(s, loc, "proxy_next_upstream_tries"), ["0"], "every slave is tried before the host reports failure");
     }
   });
 
