@@ -117,6 +117,14 @@ describe("slave http settings", () => {
     assert.deepEqual(argsOf(first.http, "open_file_cache_errors"), ["off"]);
   });
 
+  it("a replaced file is picked up within 10s, or sooner when images expire sooner", () => {
+    const valid = (image: string) => argsOf(one(slaveOf(plan({ nginx: { expires: { image } } })), "http"), "open_file_cache_valid");
+    assert.deepEqual(valid("1h30m"), ["10s"]);
+    assert.deepEqual(valid("5s"), ["5s"]);
+    assert.deepEqual(valid("3"), ["3s"]);
+    assert.deepEqual(valid("0"), ["1s"]);
+  });
+
   it("the open file cache stays within the descriptors the connections leave", () => {
     const tight = one(slaveOf(plan({ nginx: { slave: { workerConnections: 2000, workerRlimitNofile: 2500 } } })), "http");
     assert.deepEqual(argsOf(tight, "open_file_cache")![0], "max=500");
