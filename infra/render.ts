@@ -1,30 +1,42 @@
-// Plan -> every generated file, keyed by its path relative to the output directory.
-// Pure; the render command and the tests write or inspect the result.
-import { ERROR_PAGE_50X_HTML } from "./nginx/pages.js";
+// Plan -> every generated file. Pure; the render command writes them, the Pulumi
+// program uploads them into containers, the tests inspect them: one source for all three.
 import { ERROR_PAGE_50X, renderMaster } from "./nginx/master.js";
+import { ERROR_PAGE_50X_HTML } from "./nginx/pages.js";
 import { renderSlave } from "./nginx/slave.js";
-import type { ClusterPlan } from "./topology.js";
+import type { ClusterPlan, HostPlan } from "./topology.js";
 
 export interface RenderedFile {
   /** `plan.json`, `<host>/master.conf`, `<host>/slave01.conf`, `<host>/html/50x.html`, ... */
   path: string;
   content: string;
-  /**
-   * Where the instance reads the file under the plan's target (container: inside the
-   * container; local: under the target's root). Absent for plan.json.
-   */
-  deployPath?: string;
+}
+
+/** A file one instance needs, at its path inside that instance (container or work dir). */
+export interface InstanceFile {
+  /** Name in the render output, relative to the host's directory. */
+  name: string;
+  /** Absolute path where the instance reads it. */
+  path: string;
+  content: string;
+}
+
+/** Files per instance name of one host (nginx configs and their static pages). */
+export function instanceFiles(host: HostPlan): Record<string, InstanceFile[]> {
+  const m = host.master;
+  return {
+    [m.name]: [
+      { name: m.file, path: m.paths.config, content: renderMaster(m) },
+      { name: `html${ERROR_PAGE_50X}`, path: `${m.paths.htmlDir}${ERROR_PAGE_50X}`, content: ERROR_PAGE_50X_HTML },
+    ],
+    ...Object.fromEntries(host.slaves.map((s) => [s.name, [{ name: s.file, path: s.paths.config, content: renderSlave(s) }]])),
+  };
 }
 
 export function renderCluster(plan: ClusterPlan): RenderedFile[] {
-  const files: RenderedFile[] = [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }];
-  for (const host of plan.hosts) {
-    const m = host.master;
-    files.push({ path: `${host.name}/${m.file}`, content: renderMaster(m), deployPath: m.paths.config });
-    files.push({ path: `${host.name}/html${ERROR_PAGE_50X}`, content: ERROR_PAGE_50X_HTML, deployPath: `${m.paths.htmlDir}${ERROR_PAGE_50X}` });
-    for (const s of host.slaves) {
-      files.push({ path: `${host.name}/${s.file}`, content: renderSlave(s), deployPath: s.paths.config });
-    }
-  }
-  return files;
+  const perHost = plan.hosts.flatMap((host) =>
+    Object.values(instanceFiles(host))
+      .flat()
+      .map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
+  );
+  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost];
 }

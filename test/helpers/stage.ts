@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { ClusterSpec } from "../../infra/config.js";
-import { renderCluster, type RenderedFile } from "../../infra/render.js";
+import { instanceFiles, type InstanceFile } from "../../infra/render.js";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { planCluster, type ClusterPlan, type LocalTarget } from "../../infra/topology.js";
 import { makeSelfSigned } from "./certs.js";
@@ -39,7 +39,8 @@ export interface StagedInstance {
 export interface StagedCluster {
   root: string;
   plan: ClusterPlan;
-  files: RenderedFile[];
+  /** Every file written, at the path its instance reads it from. */
+  files: InstanceFile[];
   instances: StagedInstance[];
 }
 
@@ -115,11 +116,10 @@ export async function freePortMap(spec: ClusterSpec, host = "127.0.0.1"): Promis
 export async function stageCluster(spec: ClusterSpec, root: string, target: Partial<Omit<LocalTarget, "kind" | "root">> = {}): Promise<StagedCluster> {
   const port = target.port ?? (await freePortMap(spec, target.bindAddress));
   const plan = planCluster(spec, { kind: "local", root, imagesDir: join(root, "images"), ...target, port });
-  const files = renderCluster(plan);
+  const files = plan.hosts.flatMap((h) => Object.values(instanceFiles(h)).flat());
   for (const f of files) {
-    if (f.deployPath === undefined) continue;
-    mkdirSync(dirname(f.deployPath), { recursive: true });
-    writeFileSync(f.deployPath, f.content);
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.content);
   }
 
   const instances: StagedInstance[] = [];

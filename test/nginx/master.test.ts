@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { renderMaster } from "../../infra/nginx/master.js";
 import { CONTAINER, NGINX_NAMES, planCluster } from "../../infra/topology.js";
+import { hostPort } from "../../infra/nginx/common.js";
 import { all, argsOf, deep, effective, mapValue, matchLocation, one, parseConf, type Stmt } from "../helpers/nginx-conf.js";
 import { masterOf, plan } from "../helpers/specs.js";
 import { stackSpec } from "../helpers/stage.js";
@@ -71,7 +72,8 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
   it("the slaves upstream lists exactly this host's slaves on the ports they listen on (8001/8002, not 8081/8082)", () => {
     const up = upstreamBlock(master.slaves.name);
     const servers = all(up, "server").map((s) => s.args[0]);
-    assert.deepEqual(servers, host.slaves.map((s) => `${s.name}:${s.listen.port}`));
+    assert.deepEqual(servers, master.slaves.members.map((m) => hostPort(m.host, m.port)));
+    assert.deepEqual(master.slaves.members.map((m) => m.port), host.slaves.map((s) => s.listen.port), "each member's port is its slave's listen port");
     assert.deepEqual(host.slaves.map((s) => s.listen.port), [8001, 8002]);
   });
 
@@ -87,7 +89,8 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
   it("the resizer upstream balances least_conn over every replica, with keepalive", () => {
     const up = upstreamBlock(master.resizers.name);
     assert.ok(all(up, "least_conn").length === 1);
-    assert.deepEqual(all(up, "server").map((s) => s.args[0]), host.resizers.map((r) => `${r.name}:${r.listen.port}`));
+    assert.deepEqual(all(up, "server").map((s) => s.args[0]), master.resizers.members.map((m) => hostPort(m.host, m.port)));
+    assert.deepEqual(master.resizers.members.map((m) => m.port), host.resizers.map((r) => r.listen.port));
     assert.deepEqual(argsOf(up, "keepalive"), ["10"]);
   });
 
@@ -130,12 +133,14 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
       assert.deepEqual(method && [method.name, ...method.args], c.expect, c.balance.method);
       if (method) assert.ok(body.indexOf(method.name) < body.indexOf("keepalive"), "method before keepalive");
       const members = all(up, "server").map((s) => s.args.join(" "));
+      const addr = p.hosts[0]!.master.slaves.members.map((m) => hostPort(m.host, m.port));
       assert.deepEqual(members, [
-        "h1-slave01:8001 weight=3 max_conns=100",
-        "h1-slave02:8002 max_fails=0",
-        "h1-slave03:8003 down",
-        ...(backupOk ? ["h1-slave04:8004 backup"] : []),
+        `${addr[0]} weight=3 max_conns=100`,
+        `${addr[1]} max_fails=0`,
+        `${addr[2]} down`,
+        ...(backupOk ? [`${addr[3]} backup`] : []),
       ]);
+      assert.deepEqual(p.hosts[0]!.master.slaves.members.map((m) => m.port), [8001, 8002, 8003, ...(backupOk ? [8004] : [])]);
       assert.deepEqual(argsOf(up, "keepalive"), ["32"]);
     }
   });

@@ -35,7 +35,7 @@ describe(`random valid configs render configs nginx accepts (PROPERTY_SEED=${see
       const staged = await stageCluster(spec, root, { bindAddress });
 
       for (const inst of staged.instances) {
-        const text = staged.files.find((f) => f.deployPath === inst.conf)!.content;
+        const text = staged.files.find((f) => f.path === inst.conf)!.content;
         // The printer and the independent reader agree on every statement.
         const parsed = parseConf(text);
         assert.equal(all(parsed, "http").length, 1);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { renderMaster } from "../../infra/nginx/master.js";
 import { renderSlave } from "../../infra/nginx/slave.js";
-import { renderCluster } from "../../infra/render.js";
+import { instanceFiles, renderCluster } from "../../infra/render.js";
 import { CONTAINER, planCluster } from "../../infra/topology.js";
 import { PROJECT_ROOT, stackSpec, tempRoot } from "../helpers/stage.js";
 
@@ -22,19 +22,17 @@ describe("renderCluster", () => {
     assert.equal(prod.hosts.length, 5);
   });
 
-  it("each config is the renderer's output for that instance, to be read at the plan's config path", () => {
+  it("each instance gets its files at the paths the plan gives it (what the containers upload)", () => {
     for (const h of prod.hosts) {
-      const m = byPath.get(`${h.name}/${h.master.file}`)!;
-      assert.equal(m.content, renderMaster(h.master));
-      assert.equal(m.deployPath, CONTAINER.nginxConfig);
-      for (const s of h.slaves) {
-        const f = byPath.get(`${h.name}/${s.file}`)!;
-        assert.equal(f.content, renderSlave(s));
-        assert.equal(f.deployPath, s.paths.config);
-      }
-      assert.equal(byPath.get(`${h.name}/html/50x.html`)!.deployPath, `${h.master.paths.htmlDir}/50x.html`);
+      const files = instanceFiles(h);
+      assert.deepEqual(Object.keys(files).sort(), [h.master.name, ...h.slaves.map((s) => s.name)].sort());
+      assert.deepEqual(files[h.master.name], [
+        { name: h.master.file, path: CONTAINER.nginxConfig, content: renderMaster(h.master) },
+        { name: "html/50x.html", path: `${CONTAINER.htmlDir}/50x.html`, content: byPath.get(`${h.name}/html/50x.html`)!.content },
+      ]);
+      for (const s of h.slaves) assert.deepEqual(files[s.name], [{ name: s.file, path: s.paths.config, content: renderSlave(s) }]);
+      for (const list of Object.values(files)) for (const f of list) assert.equal(byPath.get(`${h.name}/${f.name}`)!.content, f.content);
     }
-    assert.equal(byPath.get("plan.json")!.deployPath, undefined);
   });
 
   it("hosts differ only where their plans do (names)", () => {
