@@ -28,12 +28,37 @@ const ipAddress = z.union([ipv4, ipv6], { message: "invalid IP address (IPv4 or 
 
 const port = z.number({ message: "a TCP port number" }).int().min(1, "a TCP port (1-65535)").max(65535, "a TCP port (1-65535)");
 
-/** nginx time, e.g. `10s`, `1m`, `1h30m` (ms s m h d w M y). */
+/**
+ * nginx time, e.g. `500ms`, `10s`, `1h30m`: a plain number or units from the largest to the
+ * smallest, each at most once (y M w d h m s ms), as nginx's parser demands (`1m1h` and
+ * `5s5s` are rejected by nginx).
+ */
 const nginxTime = z
   .string()
-  .regex(/^(?:\d+(?:ms|s|m|h|d|w|M|y)?)+$/, "an nginx time such as 500ms, 10s, 5m, 1h");
-/** nginx size, e.g. `100m`, `1k`, `300M`. */
+  .regex(
+    /^(?=\d)(?:\d+|(?:\d+y)?(?:\d+M)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$/,
+    "an nginx time such as 500ms, 10s, 5m, 1h30m (units largest first, each once)",
+  );
+/**
+ * An nginx time where nginx counts whole seconds (`expires`, `fail_timeout`, cache validity,
+ * `inactive`, the keepalive header timeout): the same without `ms`, which nginx rejects there.
+ */
+const nginxSeconds = z
+  .string()
+  .regex(
+    /^(?=\d)(?:\d+|(?:\d+y)?(?:\d+M)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?)$/,
+    "an nginx time in seconds such as 10s, 5m, 1h30m (no ms; units largest first, each once)",
+  );
+/** nginx size for offsets (`client_max_body_size`, `max_size`): `100m`, `1k`, `1g`. */
 const nginxSize = z.string().regex(/^\d+[kKmMgG]?$/, "an nginx size such as 8k, 100m, 1g");
+/** nginx size for memory (`gzip_min_length`, zone sizes): nginx accepts k and m only, no g. */
+const nginxMemSize = z.string().regex(/^\d+[kKmM]?$/, "an nginx size such as 1k, 100m (k or m; nginx takes no g here)");
+/** Bytes of an nginx size (`8k` -> 8192). */
+export function sizeBytes(size: string): number {
+  const unit = size.slice(-1).toLowerCase();
+  const scale = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
+  return Number(scale === 1 ? size : size.slice(0, -1)) * scale;
+}
 
 /** A server name nginx matches exactly, or a leading wildcard (`*.example.com`). */
 const serverName = z
@@ -118,7 +143,7 @@ const tuningSchema = z.strictObject({
   slave: instanceTuning({ workerConnections: 2560, workerRlimitNofile: 20480, memoryMb: 256 }),
   /** keepalive_timeout <timeout> <header timeout> (seed: `5 5`). */
   keepaliveTimeout: nginxTime.default("5s"),
-  keepaliveHeaderTimeout: nginxTime.default("5s"),
+  keepaliveHeaderTimeout: nginxSeconds.default("5s"),
   // Seed: 5, which closes a client's connection every five thumbnails; nginx's own
   // default since 1.19.10 is 1000.
   keepaliveRequests: z.number().int().min(1).max(1_000_000).default(1000),
@@ -129,11 +154,17 @@ const tuningSchema = z.strictObject({
         .array(mimeType)
         .min(1)
         .default(["text/plain", "text/css", "application/javascript", "application/x-javascript", "application/json", "application/xml"]),
-      minLength: nginxSize.default("1k"),
+      minLength: nginxMemSize.default("1k"),
       compLevel: z.number().int().min(1).max(9).default(2),
     })
     .superRefine((gzip, ctx) => {
       gzip.types.forEach((type, i) => {
+        if (type === "text/html") {
+          ctx.addIssue({ code: "custom", path: ["types", i], message: "text/html is always compressed; listing it makes nginx warn (duplicate MIME type)" });
+        }
+        if (gzip.types.indexOf(type) !== i) {
+          ctx.addIssue({ code: "custom", path: ["types", i], message: `${type} is listed twice (nginx warns: duplicate MIME type)` });
+        }
         if (type.startsWith("image/") && type !== "image/svg+xml") {
           ctx.addIssue({
             code: "custom",
@@ -146,7 +177,7 @@ const tuningSchema = z.strictObject({
     .prefault({}),
   /** `expires` per kind of file (seed: thumbnails 5s, images 10s, js/css 5m). */
   expires: z
-    .strictObject({ thumbnail: nginxTime.default("5s"), image: nginxTime.default("10s"), script: nginxTime.default("5m") })
+    .strictObject({ thumbnail: nginxSeconds.default("5s"), image: nginxSeconds.default("10s"), script: nginxSeconds.default("5m") })
     .prefault({}),
   /** Missing profile pictures get a default image (seed: /upload/fe/profile/). */
   profileFallback: z
@@ -172,7 +203,7 @@ const tuningOverride = z.strictObject({
   master: z.strictObject(instanceFields).partial().optional(),
   slave: z.strictObject(instanceFields).partial().optional(),
   keepaliveTimeout: nginxTime.optional(),
-  keepaliveHeaderTimeout: nginxTime.optional(),
+  keepaliveHeaderTimeout: nginxSeconds.optional(),
   keepaliveRequests: z.number().int().min(1).max(1_000_000).optional(),
 });
 
@@ -183,7 +214,7 @@ const slaveSchema = z.strictObject({
   port,
   weight: z.number().int().min(1).max(1000).optional(),
   maxFails: z.number().int().min(0).max(1000).optional(),
-  failTimeout: nginxTime.optional(),
+  failTimeout: nginxSeconds.optional(),
   maxConns: z.number().int().min(0).max(1_000_000).optional(),
   backup: z.boolean().default(false),
   down: z.boolean().default(false),
@@ -199,8 +230,14 @@ const balanceSchema = z.discriminatedUnion(
     z.strictObject({
       method: z.literal("hash"),
       // The key is an nginx expression such as `$request_uri`: variables and a few
-      // separators only, never spaces, quotes or ';'.
-      key: z.string().regex(/^[A-Za-z0-9_$:/.-]+$/, "an nginx variable expression such as $request_uri"),
+      // separators only, never spaces, quotes or ';'. Every `$` starts a variable name
+      // (nginx rejects `$`, `$-`); an unknown name is caught by `nginx -t` in the tests.
+      key: z
+        .string()
+        .regex(
+          /^(?:[A-Za-z0-9_:/.-]|\$(?:[A-Za-z_][A-Za-z0-9_]*|[1-9]))+$/,
+          "an nginx variable expression such as $request_uri ($ followed by a variable name)",
+        ),
       consistent: z.boolean().default(false),
     }),
     z.strictObject({ method: z.literal("random"), two: z.boolean().default(false) }),
@@ -240,15 +277,33 @@ const resizerOverride = resizerDeployment.partial();
 
 const cacheValidity = z.strictObject({
   statuses: z.union([z.array(z.number().int().min(200).max(599)).min(1), z.literal("any")]),
-  time: nginxTime,
+  time: nginxSeconds,
 });
 
 const cacheSchema = z.strictObject({
   levels: z.string().regex(/^[12](?::[12]){0,2}$/, "1 to 3 levels of 1 or 2 characters, e.g. 1:2").default("1:2"),
-  keysZoneSize: nginxSize.default("100m"),
-  inactive: nginxTime.default("60m"),
+  // nginx needs a few pages for the zone's own bookkeeping (8k fails on 4k pages); 1m holds
+  // about 8000 keys and is safe on every page size.
+  keysZoneSize: nginxMemSize.refine((v) => sizeBytes(v) >= 1024 ** 2, "at least 1m (about 8000 keys)").default("100m"),
+  inactive: nginxSeconds.default("60m"),
   maxSize: nginxSize.default("300m"),
-  valid: z.array(cacheValidity).min(1).default([{ statuses: [200, 302], time: "1m" }]),
+  valid: z
+    .array(cacheValidity)
+    .min(1)
+    .default([{ statuses: [200, 302], time: "1m" }])
+    .superRefine((valid, ctx) => {
+      // nginx uses the first proxy_cache_valid that names a status: a later time for the
+      // same status would be silently ignored.
+      const seen = new Map<number | "any", number>();
+      valid.forEach((v, i) => {
+        for (const status of v.statuses === "any" ? ["any" as const] : v.statuses) {
+          const first = seen.get(status);
+          if (first !== undefined) {
+            ctx.addIssue({ code: "custom", path: [i, "statuses"], message: `${status} already has a validity in valid[${first}]; nginx would ignore this one` });
+          } else seen.set(status, i);
+        }
+      });
+    }),
 });
 
 // ---------------------------------------------------------------------------------------

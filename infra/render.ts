@@ -1,9 +1,12 @@
 // Plan -> every generated file. Pure; the render command writes them, the Pulumi
 // program uploads them into containers, the tests inspect them: one source for all three.
+import { ERROR_PAGE_50X, renderMaster } from "./nginx/master.js";
+import { ERROR_PAGE_50X_HTML } from "./nginx/pages.js";
+import { renderSlave } from "./nginx/slave.js";
 import type { ClusterPlan, HostPlan } from "./topology.js";
 
 export interface RenderedFile {
-  /** `plan.json`, `<host>/master.conf`, `<host>/slave01.conf`, ... */
+  /** `plan.json`, `<host>/master.conf`, `<host>/slave01.conf`, `<host>/html/50x.html`, ... */
   path: string;
   content: string;
 }
@@ -18,8 +21,15 @@ export interface InstanceFile {
 }
 
 /** Files per instance name of one host (nginx configs and their static pages). */
-export function instanceFiles(_host: HostPlan): Record<string, InstanceFile[]> {
-  return {};
+export function instanceFiles(host: HostPlan): Record<string, InstanceFile[]> {
+  const m = host.master;
+  return {
+    [m.name]: [
+      { name: m.file, path: m.paths.config, content: renderMaster(m) },
+      { name: `html${ERROR_PAGE_50X}`, path: `${m.paths.htmlDir}${ERROR_PAGE_50X}`, content: ERROR_PAGE_50X_HTML },
+    ],
+    ...Object.fromEntries(host.slaves.map((s) => [s.name, [{ name: s.file, path: s.paths.config, content: renderSlave(s) }]])),
+  };
 }
 
 export function renderCluster(plan: ClusterPlan): RenderedFile[] {

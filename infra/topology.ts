@@ -58,6 +58,8 @@ export const NGINX_NAMES = {
   slavesUpstream: "image_slaves",
   resizersUpstream: "image_resizers",
   cacheZone: "resize_cache",
+  /** Shared TLS session cache of the master (shared-memory names must not collide). */
+  tlsSessionCache: "tls_sessions",
   logFormat: "main",
 } as const;
 
@@ -131,6 +133,8 @@ export interface MasterPlan {
   slaves: UpstreamPlan;
   resizers: UpstreamPlan;
   servers: ServerPlan[];
+  /** See `writableDirs`. */
+  writableDirs: string[];
 }
 
 export interface SlavePlan {
@@ -142,6 +146,13 @@ export interface SlavePlan {
   listen: Listen;
   paths: NginxPaths;
   tuning: NginxTuning;
+  /**
+   * Directories that must exist, writable by nginx's (unprivileged) user, before it starts:
+   * the parent of the temp directories and pid, the cache, the directories of file logs.
+   * nginx creates only the leaves below them (temp subdirectories, cache levels). In a
+   * container these are the tmpfs and volume mounts; locally, directories to create.
+   */
+  writableDirs: string[];
 }
 
 export interface ResizerPlan {
@@ -257,6 +268,13 @@ function slaveMember(host: string, port: number, slave: Slave): UpstreamMember {
   };
 }
 
+/** See `SlavePlan.writableDirs`: the temp parent, extra directories, and the log directories. */
+function writableDirs(paths: NginxPaths, ...extra: string[]): string[] {
+  const dirOf = (file: string) => file.slice(0, file.lastIndexOf("/")) || "/";
+  const logs = [paths.accessLog, paths.errorLog].filter((f) => !f.startsWith("/dev/")).map(dirOf);
+  return [...new Set([paths.tempDir, ...extra, ...logs])];
+}
+
 /** Names -> the TLS files of the certificate that covers them. */
 export function certificateFiles(id: string): { certFile: string; keyFile: string } {
   return { certFile: `${id}.crt`, keyFile: `${id}.key` };
@@ -336,6 +354,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
   const slaves: SlavePlan[] = spec.slaves.map((slave, i) => {
     const index = i + 1;
     const ip = place.ip(ADDRESS_OFFSET.slave + index);
+    const paths = pathsFor(`slave${pad2(index)}`);
     return {
       role: "slave",
       name: instanceName.slave(host.name, index),
@@ -343,8 +362,9 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       index,
       file: `slave${pad2(index)}.conf`,
       listen: { address: place.bind, port: place.port(slave.port) },
-      paths: pathsFor(`slave${pad2(index)}`),
+      paths,
       tuning,
+      writableDirs: writableDirs(paths),
     };
   });
 
@@ -370,6 +390,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
   const hasTls = spec.domains.some((d) => d.certificate !== undefined);
   const masterName = instanceName.master(host.name);
   const extra = place.masterExtra(host.name);
+  const masterPaths = { ...pathsFor("master"), ...extra };
   const container = target.kind === "container";
   const masterIp = place.ip(ADDRESS_OFFSET.master);
   const master: MasterPlan = {
@@ -382,7 +403,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       https: { address: place.bind, port: container ? CONTAINER.masterHttpsPort : place.port(spec.master.httpsPort) },
     }),
     ...(container && { publish: { http: spec.master.httpPort, ...(hasTls && { https: spec.master.httpsPort }) } }),
-    paths: { ...pathsFor("master"), ...extra },
+    paths: masterPaths,
     tuning,
     cache: { ...spec.cache, zone: NGINX_NAMES.cacheZone },
     slaves: {
@@ -399,6 +420,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       members: resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
     },
     servers: serverPlans(spec, extra.tlsDir, certs),
+    writableDirs: writableDirs(masterPaths, masterPaths.cacheDir),
   };
 
   const hasAcme = [...certs.values()].some((c) => c.mode === "acme");

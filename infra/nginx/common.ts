@@ -1,0 +1,105 @@
+// What master and slaves share: the main context, the http-level settings from the seeds
+// (mime types, log format, sendfile, keepalive, gzip), and the paths that let nginx run
+// as an unprivileged user. Pure.
+import type { NginxTuning } from "../config.js";
+import { NGINX_NAMES, type Listen, type NginxPaths } from "../topology.js";
+import { block, comment, d, expr, section, why, wrapped, type Node } from "./ast.js";
+
+type InstanceTuning = NginxTuning["master"];
+
+/** `address:port` for listen and upstream servers (IPv6 in brackets). */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function listenAddress(listen: Listen): string {
+  return hostPort(listen.address, listen.port);
+}
+
+/** Seconds of a validated nginx time (`1h30m` -> 5400); `ms` parts round up to a second. */
+export function timeSeconds(time: string): number {
+  const scale: Record<string, number> = { y: 31_536_000, M: 2_592_000, w: 604_800, d: 86_400, h: 3600, m: 60, s: 1, ms: 0.001 };
+  if (/^\d+$/.test(time)) return Number(time);
+  let total = 0;
+  for (const [, n, unit] of time.matchAll(/(\d+)(ms|[yMwdhms])/g)) total += Number(n) * scale[unit!]!;
+  return Math.ceil(total);
+}
+
+/** The file's first lines: what it is and that it is generated. */
+export function header(instance: string, role: string): Node {
+  return comment(
+    `${instance}: nginx ${role}, rendered from the stack config by infra/nginx.\n` +
+      "Do not edit: change Pulumi.<stack>.yaml and run `npm run render` (see infra/nginx/README.md).",
+  );
+}
+
+/** Main context: workers, pid and error log (no `user`: the instance runs unprivileged). */
+export function mainContext(paths: NginxPaths, tuning: InstanceTuning): Node[] {
+  return [
+    d("worker_processes", tuning.workerProcesses),
+    why("Each worker holds a descriptor per client and per upstream connection.", d("worker_rlimit_nofile", tuning.workerRlimitNofile)),
+    why("No `user` directive: the instance already runs as an unprivileged user, so pid and\ntemp files live in a directory that user can write.", d("pid", paths.pid)),
+    d("error_log", paths.errorLog),
+    block("events", [], [d("worker_connections", tuning.workerConnections)]),
+  ];
+}
+
+/** The access log format of the seeds, plus timing, upstream and cache fields. */
+function logFormat(): Node {
+  return why(
+    "The seeds' `main` format, then request time, which upstream answered with what status\nand timing (retries show as lists), and the cache status of resized images.",
+    wrapped(
+      d(
+        "log_format",
+        NGINX_NAMES.logFormat,
+        expr('$remote_addr - $remote_user [$time_local] "$request" '),
+        expr('$status $body_bytes_sent "$http_referer" '),
+        expr('"$http_user_agent" "$http_x_forwarded_for" '),
+        expr('rt=$request_time ua="$upstream_addr" us="$upstream_status" urt="$upstream_response_time" cs=$upstream_cache_status'),
+      ),
+      1,
+    ),
+  );
+}
+
+/** The five temp directories under the plan's temp dir (nginx creates them, not their parent). */
+function tempPaths(tempDir: string): Node {
+  return section(
+    "Temp files under the instance's own writable directory (a tmpfs in containers): the\ncompiled-in /var/lib/nginx is not writable by an unprivileged user.",
+    (["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] as const).map((kind) => d(`${kind}_temp_path`, `${tempDir}/${kind}`)),
+  );
+}
+
+/** Settings both kinds of instance put first in their http block. */
+export function httpCommon(paths: NginxPaths, tuning: NginxTuning): Node[] {
+  return [
+    d("include", paths.mimeTypes),
+    d("default_type", "application/octet-stream"),
+    d("charset", "UTF-8"),
+    why("Redirects carry a path only: the port nginx listens on is not the one clients use.", d("absolute_redirect", "off")),
+    d("server_tokens", "off"),
+    logFormat(),
+    d("access_log", paths.accessLog, NGINX_NAMES.logFormat),
+    section(undefined, [
+      d("sendfile", "on"),
+      d("tcp_nopush", "on"),
+      d("keepalive_timeout", tuning.keepaliveTimeout, tuning.keepaliveHeaderTimeout),
+      why(
+        "The seeds' keepalive_requests 5 closed a client's connection every five thumbnails.",
+        d("keepalive_requests", tuning.keepaliveRequests),
+      ),
+      d("client_max_body_size", tuning.clientMaxBodySize),
+    ]),
+    section("gzip as in the seeds: text only; images are already compressed.", [
+      d("gzip", "on"),
+      d("gzip_min_length", tuning.gzip.minLength),
+      d("gzip_buffers", 4, "8k"),
+      d("gzip_http_version", "1.1"),
+      d("gzip_comp_level", tuning.gzip.compLevel),
+      d("gzip_types", ...tuning.gzip.types),
+      d("gzip_vary", "on"),
+      d("gzip_disable", "msie6"),
+    ]),
+    tempPaths(paths.tempDir),
+  ];
+}

@@ -1,0 +1,346 @@
+// The master of one host: TLS, load balancing over the host's slaves, the resize routes to
+// the resizer replicas behind a proxy cache, and the locations the seeds' master served
+// itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
+// plan only.
+import type { CacheConfig, NginxTuning } from "../config.js";
+import { NGINX_NAMES, type MasterPlan, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
+import { block, config, d, entry, expr, regex, section, why, type Config, type Node } from "./ast.js";
+import { header, hostPort, httpCommon, listenAddress, mainContext } from "./common.js";
+import { print } from "./print.js";
+
+/** Variables the master defines with `map` and uses in the resize locations. */
+export const MASTER_VARIABLES = {
+  /** avif | webp | jpeg: the best format the client's Accept lists. */
+  acceptVariant: "resize_accept_variant",
+  /** The Accept header sent to the resizer: exactly one image type, from the variant. */
+  accept: "resize_accept",
+  /** The variant when the response can depend on Accept, else empty: part of the cache key. */
+  keyVariant: "resize_variant",
+} as const;
+
+const v = (name: string) => `$${name}`;
+
+/** Where the master's own 50x page is (a file the renderer writes into `paths.htmlDir`). */
+export const ERROR_PAGE_50X = "/50x.html";
+
+/**
+ * Mozilla's "intermediate" TLS profile (guidelines 5.7/6.0): TLS 1.2 and 1.3, forward-secret
+ * AEAD ciphers for 1.2 (1.3 suites are all fine and are not set by ssl_ciphers).
+ */
+export const TLS = {
+  protocols: ["TLSv1.2", "TLSv1.3"],
+  ciphers: [
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+  ],
+  curves: ["X25519", "prime256v1", "secp384r1"],
+  sessionCacheSize: "10m",
+  sessionTimeout: "1d",
+} as const;
+
+/** Statuses of the master's own error page. */
+const SERVER_ERRORS = [500, 502, 503, 504] as const;
+
+// ---------------------------------------------------------------------------------------
+// Upstreams
+
+function memberParams(m: UpstreamMember): string[] {
+  return [
+    ...(m.weight !== undefined ? [`weight=${m.weight}`] : []),
+    ...(m.maxConns !== undefined ? [`max_conns=${m.maxConns}`] : []),
+    ...(m.maxFails !== undefined ? [`max_fails=${m.maxFails}`] : []),
+    ...(m.failTimeout !== undefined ? [`fail_timeout=${m.failTimeout}`] : []),
+    ...(m.backup ? ["backup"] : []),
+    ...(m.down ? ["down"] : []),
+  ];
+}
+
+function balancing(up: UpstreamPlan): Node | undefined {
+  const b = up.balance;
+  switch (b.method) {
+    case "round_robin":
+      return undefined;
+    case "least_conn":
+      return d("least_conn");
+    case "ip_hash":
+      return d("ip_hash");
+    case "hash":
+      return b.consistent ? d("hash", expr(b.key), "consistent") : d("hash", expr(b.key));
+    case "random":
+      return b.two ? d("random", "two") : d("random");
+  }
+}
+
+function upstream(up: UpstreamPlan, why_: string): Node {
+  return why(
+    why_,
+    block("upstream", [up.name], [
+      // Failure counts (max_fails) shared by all workers instead of kept per worker.
+      d("zone", up.name, "64k"),
+      // The method must come before keepalive (nginx requires it).
+      balancing(up),
+      ...up.members.map((m) => d("server", hostPort(m.host, m.port), ...memberParams(m))),
+      d("keepalive", up.keepalive),
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Proxying
+
+/** Settings every proxied location shares; set once at http level (no location overrides them). */
+function proxyDefaults(tuning: NginxTuning): Node {
+  return section(
+    "Proxying to slaves and resizers. HTTP/1.1 (with the empty Connection header each proxied\n" +
+      "location sets) keeps the upstream keepalive pools in use. A dead or saturated member\n" +
+      "costs the client a retry on the next one, not an error.",
+    [
+      d("proxy_http_version", "1.1"),
+      d("proxy_connect_timeout", tuning.proxy.connectTimeout),
+      d("proxy_next_upstream", "error", "timeout", "http_502", "http_503", "http_504"),
+      d("proxy_next_upstream_tries", tuning.proxy.nextUpstreamTries),
+      d("proxy_redirect", "off"),
+    ],
+  );
+}
+
+/**
+ * proxy_pass, read timeout and the request headers of one proxied location. The headers are
+ * written in every location: nginx drops all inherited proxy_set_header as soon as a
+ * location sets one (the resize locations set Accept), so none are left to inheritance.
+ */
+function proxyTo(up: UpstreamPlan, readTimeout: string, extraHeaders: Node[] = []): Node[] {
+  return [
+    d("proxy_pass", `http://${up.name}`),
+    d("proxy_read_timeout", readTimeout),
+    section(undefined, [
+      d("proxy_set_header", "Connection", ""),
+      d("proxy_set_header", "Host", expr("$host")),
+      d("proxy_set_header", "X-Real-IP", expr("$remote_addr")),
+      d("proxy_set_header", "X-Forwarded-For", expr("$proxy_add_x_forwarded_for")),
+      d("proxy_set_header", "X-Forwarded-Proto", expr("$scheme")),
+      ...extraHeaders,
+    ]),
+  ];
+}
+
+/** proxy_cache_valid lines in config order, `any` last (nginx uses the first that matches). */
+function cacheValidity(cache: CacheConfig): Node[] {
+  const specific = cache.valid.filter((c) => c.statuses !== "any");
+  const any = cache.valid.filter((c) => c.statuses === "any");
+  return [
+    ...specific.map((c) => d("proxy_cache_valid", ...(c.statuses as number[]), c.time)),
+    ...any.map((c) => d("proxy_cache_valid", "any", c.time)),
+  ];
+}
+
+/**
+ * The cache policy of resized images, set once at http level: these directives act only
+ * where `proxy_cache` is on, i.e. in the resize locations.
+ */
+function cachePolicy(master: MasterPlan): Node[] {
+  const { cache, tuning } = master;
+  const lockTime = tuning.proxy.resizerReadTimeout;
+  return [
+    why(
+      "Resized images (seed: fastcgi_cache_path ... keys_zone=one:100m). use_temp_path=off writes\n" +
+        "entries straight into the cache volume instead of copying them from the temp tmpfs.",
+      d(
+        "proxy_cache_path",
+        master.paths.cacheDir,
+        `levels=${cache.levels}`,
+        `keys_zone=${cache.zone}:${cache.keysZoneSize}`,
+        `inactive=${cache.inactive}`,
+        `max_size=${cache.maxSize}`,
+        "use_temp_path=off",
+      ),
+    ),
+    section(
+      "The policy below acts only where proxy_cache is on: the resize locations.\n" +
+        "Key: the format variant (see the maps above) and the request URI exactly as the\n" +
+        "resizer receives it. No $cookie_user (the seeds' key had it): that made one cached copy\n" +
+        "per logged-in user, so nearly every request resized again. No $scheme or $host either:\n" +
+        "every domain of this host serves the same images tree.",
+      [d("proxy_cache_key", expr(`${v(MASTER_VARIABLES.keyVariant)}|$request_uri`))],
+    ),
+    section(
+      "Validity per status comes from the config alone: the resizer's Cache-Control and\n" +
+        "Expires still reach clients but cannot keep an entry here longer than cache.valid, so a\n" +
+        "changed source shows within that time. Vary is ignored because the key already holds\n" +
+        "the variant (nginx would otherwise store one copy per raw Accept string).",
+      [...cacheValidity(cache), d("proxy_ignore_headers", "Cache-Control", "Expires", "X-Accel-Expires", "Vary")],
+    ),
+    section(
+      "Expired entries are revalidated with the resizer's ETag (a 304 costs no resize), in the\n" +
+        "background while the stale copy is served; concurrent misses for one key wait (up to\n" +
+        "the resizer's read timeout) for a single resize instead of each starting their own.",
+      [
+        d("proxy_cache_revalidate", "on"),
+        d("proxy_cache_background_update", "on"),
+        d("proxy_cache_use_stale", "error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504"),
+        d("proxy_cache_lock", "on"),
+        d("proxy_cache_lock_timeout", lockTime),
+        d("proxy_cache_lock_age", lockTime),
+      ],
+    ),
+  ];
+}
+
+/** A resize location: the resizers, the normalised Accept, the cache. */
+function resizeBody(master: MasterPlan): Node[] {
+  return [
+    ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
+      why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
+      why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
+    ]),
+    section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------
+// http-level pieces only the master has
+
+function tlsSettings(): Node {
+  return section(
+    'TLS: Mozilla "intermediate" (TLS 1.2 and 1.3, forward-secret AEAD ciphers; the seeds\n' +
+      "had `ssl on` with SSLv2/SSLv3/TLSv1 and RC4). Certificates are set per server (SNI).\n" +
+      "No OCSP stapling (Let's Encrypt ended OCSP in 2025) and no HSTS: these origin names are\n" +
+      "also served over plain HTTP on purpose.",
+    [
+      d("ssl_protocols", ...TLS.protocols),
+      d("ssl_ciphers", TLS.ciphers.join(":")),
+      d("ssl_prefer_server_ciphers", "off"),
+      d("ssl_ecdh_curve", TLS.curves.join(":")),
+      d("ssl_session_cache", `shared:${NGINX_NAMES.tlsSessionCache}:${TLS.sessionCacheSize}`),
+      d("ssl_session_timeout", TLS.sessionTimeout),
+      d("ssl_session_tickets", "off"),
+    ],
+  );
+}
+
+/** Accept -> variant -> normalised Accept, and the variant part of the cache key. */
+function formatMaps(): Node[] {
+  const notRefused = "(?!\\s*;\\s*q=0(\\.0*)?\\s*(,|$))";
+  return [
+    why(
+      "fmt=auto: the best format the client lists explicitly (as the resizer decides it).\n" +
+        "Wildcards do not count, and a type with q=0 is refused, so the next pattern applies.",
+      block("map", [expr("$http_accept"), expr(v(MASTER_VARIABLES.acceptVariant))], [
+        entry("default", "jpeg"),
+        entry(regex(`~*image/avif${notRefused}`), "avif"),
+        entry(regex(`~*image/webp${notRefused}`), "webp"),
+      ]),
+    ),
+    block("map", [expr(v(MASTER_VARIABLES.acceptVariant)), expr(v(MASTER_VARIABLES.accept))], [
+      entry("default", "image/jpeg"),
+      entry("avif", "image/avif"),
+      entry("webp", "image/webp"),
+    ]),
+    why(
+      "Only fmt=auto negotiates: given explicitly or by a preset (whose fmt the master cannot\n" +
+        "know). Without fmt the resizer keeps the source's format and an explicit fmt fixes it,\n" +
+        "so those share one cache entry whatever the client accepts. A parameter name with a\n" +
+        "%-escape could decode to fmt or p, so it counts as negotiating too.",
+      block("map", [expr("$args"), expr(v(MASTER_VARIABLES.keyVariant))], [
+        entry("default", ""),
+        entry(regex("~(^|&)p="), expr(v(MASTER_VARIABLES.acceptVariant))),
+        entry(regex("~(^|&)fmt=(?!(jpe?g|png|webp|avif)(&|$))"), expr(v(MASTER_VARIABLES.acceptVariant))),
+        entry(regex("~(^|&)[^=&]*%"), expr(v(MASTER_VARIABLES.acceptVariant))),
+      ]),
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+
+function listens(master: MasterPlan, server: ServerPlan): Node[] {
+  const dflt = server.default ? ["default_server"] : [];
+  const http = d("listen", listenAddress(master.http), ...dflt);
+  if (!server.tls || !master.https) return [http];
+  return [http, d("listen", listenAddress(master.https), "ssl", "http2", ...dflt)];
+}
+
+function server(master: MasterPlan, s: ServerPlan): Node {
+  const { tuning, paths } = master;
+  const slaves = master.slaves;
+  return why(
+    `Domain ${s.domain}${s.default ? " (default: unknown names and the L4's health checks land here)" : ""}.`,
+    block("server", [], [
+      ...listens(master, s),
+      d("server_name", ...s.serverNames),
+      s.tls && master.https && section(`Certificate "${s.tls.certificate}".`, [d("ssl_certificate", s.tls.certPath), d("ssl_certificate_key", s.tls.keyPath)]),
+      d("error_page", ...SERVER_ERRORS, ERROR_PAGE_50X),
+
+      block("location", ["=", "/favicon.ico"], [d("access_log", "off"), d("log_not_found", "off"), d("return", 204)]),
+
+      why(
+        "L4 health check: proxied to the slaves, which answer their own /healthz. 200 while at\n" +
+          "least one slave of this host serves (every slave is tried, not just nextUpstreamTries);\n" +
+          "502/504 when none can, and the L4 takes the host out. The resizers are not part of it:\n" +
+          "cached variants, thumbnails and static files still serve without them, and a host must\n" +
+          "not leave the pool for a resize backlog.",
+        block("location", ["=", "/healthz"], [
+          d("access_log", "off"),
+          ...proxyTo(slaves, tuning.proxy.slaveReadTimeout),
+          d("proxy_next_upstream_tries", 0),
+        ]),
+      ),
+
+      why(
+        "certbot's webroot for http-01 challenges; reachable over plain HTTP (never redirected).",
+        block("location", ["^~", "/.well-known/acme-challenge/"], [
+          d("root", paths.acmeWebroot),
+          d("default_type", "text/plain"),
+          d("try_files", expr("$uri"), "=404"),
+        ]),
+      ),
+
+      why(
+        `Thumbnails straight from the images tree, as the seeds did; a missing one answers ${s.notFoundStatus}${s.notFoundStatus === 400 ? "\n(this domain's clients asked for 400 instead of 404)" : ""}.`,
+        block("location", ["^~", "/thumbnail/"], [
+          d("root", paths.imagesRoot),
+          d("expires", tuning.expires.thumbnail),
+          d("try_files", expr("$uri"), `=${s.notFoundStatus}`),
+        ]),
+      ),
+
+      why("Resizes, cached (see the cache policy above): the resizer's own API ...", block("location", ["=", "/resize"], resizeBody(master))),
+      why("... and the legacy TimThumb URLs (*.php?src=&w=&h=&zc=) php-fpm used to serve.", block("location", ["~", regex("\\.php$")], resizeBody(master))),
+
+      why("Everything else: static files from the slaves.", block("location", ["/"], proxyTo(slaves, tuning.proxy.slaveReadTimeout))),
+
+      block("location", ["=", ERROR_PAGE_50X], [d("root", paths.htmlDir), d("internal")]),
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Entry points
+
+export function masterConfig(master: MasterPlan): Config {
+  const tuning = master.tuning;
+  const tls = master.https !== undefined && master.servers.some((s) => s.tls);
+  return config([
+    header(master.name, "master"),
+    ...mainContext(master.paths, tuning.master),
+    block("http", [], [
+      ...httpCommon(master.paths, tuning),
+      tls && tlsSettings(),
+      proxyDefaults(tuning),
+      ...formatMaps(),
+      ...cachePolicy(master),
+      upstream(master.slaves, "This host's slaves. Named once here and referenced by proxy_pass, with the slaves'\nown ports: the seeds' btv_image/tving_image and 8081/8001 mix-ups cannot recur."),
+      upstream(master.resizers, "This host's resizer replicas; a resize goes to the least busy one."),
+      ...master.servers.map((s) => server(master, s)),
+    ]),
+  ]);
+}
+
+export function renderMaster(master: MasterPlan): string {
+  return print(masterConfig(master));
+}

@@ -1,0 +1,146 @@
+// A stack rendered for the `local` target under a temp root, ready for nginx: the same
+// planner and renderers as production (only the target differs), every rendered file at
+// the path the plan gives it, the directories the plan says nginx writes, and self-signed
+// certificates where the plan expects certificate files. Nothing rendered is edited.
+import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import type { ClusterSpec } from "../../infra/config.js";
+import { instanceFiles, type InstanceFile } from "../../infra/render.js";
+import { specFromStackYaml } from "../../infra/stack.js";
+import { planCluster, type ClusterPlan, type LocalTarget } from "../../infra/topology.js";
+import { makeSelfSigned } from "./certs.js";
+import { unprivilegedUser } from "./nginx.js";
+
+export const PROJECT_ROOT = resolve(__dirname, "../..");
+
+/** Every stack file of the repository (`Pulumi.<stack>.yaml`), discovered, sorted. */
+export function stackFiles(): string[] {
+  return readdirSync(PROJECT_ROOT)
+    .filter((f) => /^Pulumi\.[A-Za-z0-9_.-]+\.yaml$/.test(f))
+    .sort();
+}
+
+export function stackSpec(file: string): ClusterSpec {
+  return specFromStackYaml(readFileSync(join(PROJECT_ROOT, file), "utf8"), file);
+}
+
+export interface StagedInstance {
+  host: string;
+  name: string;
+  role: "master" | "slave";
+  /** The rendered config, at the plan's `paths.config`. */
+  conf: string;
+  /** The instance's own directory (nginx -p). */
+  prefix: string;
+}
+
+export interface StagedCluster {
+  root: string;
+  plan: ClusterPlan;
+  /** Every file written, at the path its instance reads it from. */
+  files: InstanceFile[];
+  instances: StagedInstance[];
+}
+
+/** A fresh temp directory for a staged cluster. */
+export function tempRoot(label: string): string {
+  return mkdtempSync(join(tmpdir(), `image-origin-${label.replace(/[^A-Za-z0-9_.-]/g, "_")}-`));
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  if (lstatSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
+}
+
+/** Gives the tree at `root` to the user nginx runs as in tests (no-op unless running as root). */
+export function handOver(root: string): void {
+  const user = unprivilegedUser();
+  if (user !== undefined) chownTree(root, user.uid, user.gid);
+}
+
+/** `count` distinct ports free on `host` right now (the kernel picks them). */
+export async function freePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, host, () => resolve());
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
+/** Every port the stack listens on (master, slaves, resizers of every host). */
+export function stackPorts(spec: ClusterSpec): number[] {
+  const plan = planCluster(spec, { kind: "local", root: "/nonexistent" });
+  const ports = plan.hosts.flatMap((h) => [
+    h.master.http.port,
+    ...(h.master.https ? [h.master.https.port] : []),
+    ...h.slaves.map((s) => s.listen.port),
+    ...h.resizers.map((r) => r.listen.port),
+  ]);
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/**
+ * A port remap for the local target: every stack port to a distinct port free on this
+ * machine now. nginx binds its listen sockets even for `nginx -t`, so the stack's own
+ * ports (80 and 443 need root; 8080 may be taken by another test) cannot be used as they are.
+ */
+export async function freePortMap(spec: ClusterSpec, host = "127.0.0.1"): Promise<(stackPort: number) => number> {
+  const ports = stackPorts(spec);
+  const free = await freePorts(ports.length, host);
+  const map = new Map(ports.map((p, i) => [p, free[i]!]));
+  return (p) => {
+    const local = map.get(p);
+    if (local === undefined) throw new Error(`port ${p} is not a port of this stack`);
+    return local;
+  };
+}
+
+/**
+ * Plans `spec` for the local target under `root` (stack ports remapped to free ones),
+ * writes every rendered file where the plan puts it, creates the plan's writable
+ * directories, certificates and web roots, and hands the tree to the unprivileged test
+ * user when running as root. Instances of different hosts share ports: run them (and
+ * `nginx -t` them) one host at a time.
+ */
+export async function stageCluster(spec: ClusterSpec, root: string, target: Partial<Omit<LocalTarget, "kind" | "root">> = {}): Promise<StagedCluster> {
+  const port = target.port ?? (await freePortMap(spec, target.bindAddress));
+  const plan = planCluster(spec, { kind: "local", root, imagesDir: join(root, "images"), ...target, port });
+  const files = plan.hosts.flatMap((h) => Object.values(instanceFiles(h)).flat());
+  for (const f of files) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.content);
+  }
+
+  const instances: StagedInstance[] = [];
+  for (const host of plan.hosts) {
+    const m = host.master;
+    for (const inst of [m, ...host.slaves]) {
+      for (const dir of inst.writableDirs) mkdirSync(dir, { recursive: true });
+      instances.push({ host: host.name, name: inst.name, role: inst.role, conf: inst.paths.config, prefix: dirname(inst.paths.config) });
+    }
+    mkdirSync(m.paths.acmeWebroot, { recursive: true });
+    mkdirSync(m.paths.imagesRoot, { recursive: true });
+    const made = new Set<string>();
+    for (const server of m.servers) {
+      if (server.tls === undefined || made.has(server.tls.certPath)) continue;
+      const cert = plan.certificates.find((c) => c.id === server.tls!.certificate);
+      if (cert === undefined) throw new Error(`plan has no certificate "${server.tls.certificate}"`);
+      makeSelfSigned({ certPath: server.tls.certPath, keyPath: server.tls.keyPath, names: cert.names });
+      made.add(server.tls.certPath);
+    }
+  }
+
+  handOver(root);
+  return { root, plan, files, instances };
+}
