@@ -127,7 +127,13 @@ export interface MasterPlan {
   https?: Listen;
   /** Host ports the container publishes (container target only). */
   publish?: { http: number; https?: number };
-  paths: NginxPaths & { cacheDir: string; acmeWebroot: string; tlsDir: string };
+  paths: NginxPaths & {
+    cacheDir: string;
+    acmeWebroot: string;
+    tlsDir: string;
+    /** While this file exists /healthz answers 503 and the L4 drains the host. */
+    drainFile: string;
+  };
   tuning: NginxTuning;
   cache: CacheConfig & { zone: string };
   slaves: UpstreamPlan;
@@ -390,7 +396,9 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
   const hasTls = spec.domains.some((d) => d.certificate !== undefined);
   const masterName = instanceName.master(host.name);
   const extra = place.masterExtra(host.name);
-  const masterPaths = { ...pathsFor("master"), ...extra };
+  const basePaths = pathsFor("master");
+  // In the writable run directory (a tmpfs in containers): a restart always comes back undrained.
+  const masterPaths = { ...basePaths, ...extra, drainFile: `${basePaths.tempDir}/drain` };
   const container = target.kind === "container";
   const masterIp = place.ip(ADDRESS_OFFSET.master);
   const master: MasterPlan = {

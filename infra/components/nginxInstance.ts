@@ -41,9 +41,10 @@ export class NginxInstance extends pulumi.ComponentResource {
         name: plan.name,
         image: args.image,
         // nginx itself as PID 1 (no entrypoint script that edits files on a read-only
-        // root); SIGQUIT lets it finish in-flight requests.
+        // root); SIGQUIT lets it finish in-flight requests. `-e stderr`: before reading the
+        // config, an unprivileged nginx cannot open its compiled-in error log.
         entrypoints: ["nginx"],
-        command: ["-c", plan.paths.config, "-g", "daemon off;"],
+        command: ["-e", "stderr", "-c", plan.paths.config, "-g", "daemon off;"],
         networkMode: args.network,
         networksAdvanced: [{ name: args.network, ...(plan.ip !== undefined && { ipv4Address: plan.ip }), aliases: [plan.name] }],
         ...(args.ports && { ports: args.ports }),

@@ -286,6 +286,11 @@ function server(master: MasterPlan, s: ServerPlan): Node {
           "not leave the pool for a resize backlog.",
         block("location", ["=", "/healthz"], [
           d("access_log", "off"),
+          section(
+            "Draining: an operator creates this file (`docker exec <host>-master touch <file>`); the\n" +
+              "L4 stops sending new connections while requests in flight still complete.",
+            [block("if", ["(", "-f", paths.drainFile, ")"], [d("return", 503)])],
+          ),
           ...proxyTo(slaves, tuning.proxy.slaveReadTimeout),
           d("proxy_next_upstream_tries", 0),
         ]),

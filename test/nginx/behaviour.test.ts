@@ -121,6 +121,19 @@ describe("img01 running its rendered configs", () => {
     assert.equal((await get("/favicon.ico")).status, 204);
   });
 
+  it("a drained host fails its health check but keeps serving; undraining restores it", async () => {
+    assert.equal((await get("/healthz")).status, 200);
+    writeFileSync(host.master.paths.drainFile, "");
+    try {
+      assert.equal((await get("/healthz")).status, 503);
+      assert.equal((await get("/healthz", "unknown.example")).status, 503, "the L4 asks without a known Host");
+      assert.equal((await get("/a.jpg")).status, 200, "traffic still sent to the host is served");
+    } finally {
+      rmSync(host.master.paths.drainFile);
+    }
+    assert.equal((await get("/healthz")).status, 200);
+  });
+
   it("a resize with no resizer running answers 502 with the master's 50x page", async () => {
     const r = await get("/resize?src=a.jpg&w=10");
     assert.equal(r.status, 502);
