@@ -27,7 +27,7 @@ async function main(settings: ReturnType<typeof fromEnv>): Promise<void> {
     logger.info({ signal }, "shutting down: finishing in-flight requests");
     await resizer.close();
     logger.info("stopped");
-    process.exit(0);
+    logger.flush(() => process.exit(0));
   };
   process.once("SIGTERM", (s) => void stop(s));
   process.once("SIGINT", (s) => void stop(s));

@@ -1,6 +1,6 @@
 // The resize service over real HTTP on loopback, with real images decoded by sharp.
 import assert from "node:assert/strict";
-import { utimes } from "node:fs/promises";
+import { stat, utimes } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
@@ -245,7 +245,7 @@ describe("headers and revalidation", () => {
     assert.equal(res.headers.get("cache-control"), "public, max-age=600");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
     assert.ok(res.headers.get("x-request-id"));
-    const { mtime } = await import("node:fs/promises").then((fs) => fs.stat(path.join(svc.root, "dir/sub/photo.jpg")));
+    const { mtime } = await stat(path.join(svc.root, "dir/sub/photo.jpg"));
     assert.equal(res.headers.get("last-modified"), new Date(Math.floor(mtime.getTime() / 1000) * 1000).toUTCString());
   });
 
