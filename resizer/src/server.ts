@@ -226,8 +226,9 @@ function untilDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () =>
       reject(signal.reason instanceof ResizeError ? signal.reason : new ResizeError("timeout", "the request took too long", { retryAfter: 1 }));
-    if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
+    // Always observe `work`, even when already aborted: its rejection must never go unhandled.
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
   });
 }

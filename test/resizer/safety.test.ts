@@ -166,6 +166,27 @@ describe("load shedding", () => {
     }
   });
 
+  it("clients hanging up while queued, opening or transforming do not disturb the service", async () => {
+    const busy = await startResizer({ concurrency: 1, queue: 8 });
+    try {
+      await writeSlowSource(busy.root);
+      const attempts = Array.from({ length: 6 }, (_, i) => {
+        const abort = new AbortController();
+        setTimeout(() => abort.abort(), i * 15);
+        return fetch(`${busy.base}/resize?src=slow.png&w=${200 + i}`, { signal: abort.signal }).then(
+          (r) => r.status,
+          () => "hung up",
+        );
+      });
+      assert.ok((await Promise.all(attempts)).includes("hung up"));
+      await assertStillServing(busy);
+      const metrics = (await busy.get("/metrics")).bytes.toString();
+      assert.match(metrics, /^resizer_queue_depth 0$/m, "abandoned waiters leave the queue");
+    } finally {
+      await busy.close();
+    }
+  });
+
   it("a transform over timeoutMs answers 503 and the service recovers", async () => {
     const hurried = await startResizer({ timeoutMs: 100 });
     try {
