@@ -134,13 +134,19 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
     const variant = variantFor(transform.fmt, accept);
     if (variant !== undefined) outcome.variant = variant;
 
-    // The deadline covers queueing and transforming; a client that hangs up also aborts.
-    const gone = new AbortController();
-    res.once("close", () => gone.abort(new ResizeError("timeout", "client went away")));
-    const deadline = AbortSignal.any([
-      AbortSignal.timeout(settings.timeoutMs),
-      gone.signal,
-    ]);
+    // One controller per request for both ends of its life: the deadline (queueing +
+    // transform) and the client hanging up. Not AbortSignal.any/timeout: in node 20 those
+    // composed signals are retained (nodejs/node#54614, #55328), a leak per request.
+    const abort = new AbortController();
+    const deadline = abort.signal;
+    const timer = setTimeout(
+      () => abort.abort(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })),
+      settings.timeoutMs,
+    );
+    res.once("close", () => {
+      clearTimeout(timer);
+      abort.abort(new ResizeError("timeout", "client went away"));
+    });
 
     const source = await openSource(root, src, settings.maxInputBytes);
     const etag = strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: ENGINE });
