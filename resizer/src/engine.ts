@@ -50,7 +50,7 @@ const inputOptions = (maxInputPixels: number): SharpOptions => ({
 const notAnImage = (cause: unknown) => new ResizeError("not_an_image", "the source is not a supported image", { cause });
 
 /** Reads the header only (no pixel is decoded) and enforces format and pixel limits. */
-export async function probe(input: Buffer, settings: Pick<ServiceSettings, "maxInputPixels" | "allowVector">): Promise<SourceInfo> {
+export async function probe(input: string | Buffer, settings: Pick<ServiceSettings, "maxInputPixels" | "allowVector">): Promise<SourceInfo> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(input, { ...inputOptions(settings.maxInputPixels), limitInputPixels: false }).metadata();
@@ -110,7 +110,7 @@ export interface Rendered {
 }
 
 /** Runs the steps. `seconds` is libvips' own stop (it frees the worker); 0 = none. */
-export async function render(input: Buffer, plan: Plan, options: { maxInputPixels: number; seconds: number }): Promise<Rendered> {
+export async function render(input: string | Buffer, plan: Plan, options: { maxInputPixels: number; seconds: number }): Promise<Rendered> {
   let image = sharp(input, inputOptions(options.maxInputPixels)).timeout({ seconds: options.seconds });
   for (const [, step] of STEPS) image = step(image, plan);
   try {

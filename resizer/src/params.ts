@@ -7,7 +7,6 @@
 // Equivalent requests (parameter order, defaults spelled out, `jpg`/`jpeg`, `center`/
 // `centre`, a leading `/` on src, a preset vs. its spelled-out transform, TimThumb vs.
 // canonical) produce the same canonical string, hence the same ETag and the same bytes.
-import { z } from "zod";
 import { ResizeError } from "./errors.js";
 import { FITS, FORMATS, POSITIONS, type Preset, type ServiceSettings } from "./settings.js";
 
@@ -37,21 +36,21 @@ function fail(param: string, reason: string): never {
   throw new ResizeError("bad_param", `${param}: ${reason}`);
 }
 
-/** Digits only: no sign, exponent, hex or fraction, so `w=1e3` cannot sneak past. */
+const DIGITS = /^[0-9]{1,6}$/;
+
+/**
+ * Digits only: no sign, exponent, hex or fraction, so `w=1e3` cannot sneak past. Plain
+ * checks rather than a zod schema built per call: this runs several times per request.
+ */
 function parseWhole(param: string, text: string, min: number, max: number): number {
-  const value = z
-    .string()
-    .regex(/^[0-9]{1,6}$/)
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .safeParse(text);
-  return value.success ? value.data : fail(param, `a whole number from ${min} to ${max}`);
+  const value = DIGITS.test(text) ? Number(text) : NaN;
+  return value >= min && value <= max ? value : fail(param, `a whole number from ${min} to ${max}`);
 }
 
 function parseChoice<T extends string>(param: string, text: string, choices: readonly T[], aliases: Record<string, NoInfer<T>> = {}): T {
   const lower = text.toLowerCase();
-  const value = z.enum(choices as readonly [T, ...T[]]).safeParse(aliases[lower] ?? lower);
-  return value.success ? value.data : fail(param, `one of ${choices.join(", ")}`);
+  const value = Object.hasOwn(aliases, lower) ? aliases[lower] : lower;
+  return (choices as readonly string[]).includes(value as string) ? (value as T) : fail(param, `one of ${choices.join(", ")}`);
 }
 
 function parseFlag(param: string, text: string): boolean {

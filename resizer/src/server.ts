@@ -167,9 +167,9 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
 
     const work = limiter
       .run(async () => {
-        const input = await source.read();
-        outcome.sourceBytes = input.length;
-        metrics.sourceBytes.inc(input.length);
+        const input = await source.input();
+        outcome.sourceBytes = source.size;
+        metrics.sourceBytes.inc(source.size);
         deadline.throwIfAborted();
         const info = await probe(input, settings);
         const plan = planTransform(info, transform, outputFormat(transform.fmt, info.format, accept), settings.maxOutputDimension);

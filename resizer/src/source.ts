@@ -3,7 +3,7 @@
 // parser already refused '..', absolute and odd paths; here symlinks are resolved and the
 // real path must still be inside the (real) root. Every failure is a 404 or 413 whose
 // reason names no path.
-import { constants, type promises as fsp } from "node:fs";
+import { constants, existsSync, type promises as fsp } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import path from "node:path";
 import { ResizeError } from "./errors.js";
@@ -15,8 +15,13 @@ export interface Source {
   mtimeMs: number;
   /** Nanosecond mtime as text: two writes within one millisecond still change the ETag. */
   mtimeNs: string;
-  /** Reads the whole file (at most `size` bytes, as stat-ed). */
-  read(): Promise<Buffer>;
+  /**
+   * What sharp should decode: the already-open file itself through /proc/self/fd (no
+   * copy into the JS heap, which saves a garbage-collected buffer per request, and
+   * immune to the name being swapped after the checks), or its bytes where there is no
+   * procfs. Valid until `close()`.
+   */
+  input(): Promise<string | Buffer>;
   close(): Promise<void>;
 }
 
@@ -64,22 +69,27 @@ export async function openSource(root: string, src: string, maxInputBytes: numbe
       size,
       mtimeMs: Number(stat.mtimeMs),
       mtimeNs: stat.mtimeNs.toString(),
-      read: async () => {
-        const buffer = Buffer.allocUnsafe(size);
-        let filled = 0;
-        while (filled < size) {
-          const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
-          if (bytesRead === 0) break; // shrank since stat: decode what is there (it will fail as corrupt)
-          filled += bytesRead;
-        }
-        return filled === size ? buffer : buffer.subarray(0, filled);
-      },
+      input: async () => (PROC_FD ? `/proc/self/fd/${handle.fd}` : readAll(handle, size)),
       close: () => handle.close(),
     };
   } catch (e) {
     await handle.close();
     throw e;
   }
+}
+
+const PROC_FD = existsSync("/proc/self/fd");
+
+/** At most `size` bytes (as stat-ed): a file that grew is not read past its checked size. */
+async function readAll(handle: fsp.FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+    if (bytesRead === 0) break; // shrank since stat: decode what is there (it will fail as corrupt)
+    filled += bytesRead;
+  }
+  return filled === size ? buffer : buffer.subarray(0, filled);
 }
 
 /** The images root as a real path, or an error naming the variable (startup only). */
