@@ -11,7 +11,7 @@ if (!file || (fmt !== "jpeg" && fmt !== "webp")) throw new Error("usage: raw-sha
 const connections = Number(connectionsText);
 const seconds = Number(secondsText);
 // Same process-wide libvips settings as the service's defaults.
-configureEngine({ allowVector: false, vipsCacheMb: 0, vipsThreads: Number(process.env.RESIZER_VIPS_THREADS ?? 0) });
+configureEngine({ allowVector: false, vipsThreads: Number(process.env.RESIZER_VIPS_THREADS ?? 0) });
 const input = readFileSync(file);
 
 const transform = () => {

@@ -20,14 +20,17 @@ const RASTER_LOADERS = [
 /** librsvg: a large parser, only when the operator opts in. (sharp ships no PDF loader.) */
 const VECTOR_LOADERS = ["VipsForeignLoadSvg"];
 
-export type EngineSettings = Pick<ServiceSettings, "allowVector" | "vipsCacheMb" | "vipsThreads">;
+export type EngineSettings = Pick<ServiceSettings, "allowVector" | "vipsThreads">;
 
 /** Process-wide: which decoders exist, libvips' cache and threads. Idempotent. */
 export function configureEngine(settings: EngineSettings): void {
   sharp.block({ operation: ["VipsForeignLoad"] }); // all loaders, including ones added by future libvips
   // Unknown names are ignored by libvips, so a loader missing from a build is harmless.
   sharp.unblock({ operation: RASTER_LOADERS.concat(settings.allowVector ? VECTOR_LOADERS : []) });
-  sharp.cache(settings.vipsCacheMb === 0 ? false : { memory: settings.vipsCacheMb, files: 0, items: 200 });
+  // libvips' operation cache stays off, deliberately: every request decodes a different
+  // open file through /proc/self/fd/N, so a hit could only ever be a wrong one (the same
+  // fd number reused for another file), and the master caches results anyway.
+  sharp.cache(false);
   sharp.concurrency(settings.vipsThreads); // 0 = sharp's default
 }
 

@@ -69,11 +69,6 @@ export const serviceSchema = z.strictObject({
    * may sit idle (a client that stops reading its response). Beyond it: 408 / closed.
    */
   clientTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  /**
-   * libvips operation cache in MB (0 = off). Each request decodes a fresh buffer, so the
-   * cache cannot hit across requests; it would only hold memory. Kept as a knob.
-   */
-  vipsCacheMb: z.number().int().min(0).max(4096).default(0),
   /** libvips worker threads per image (0 = sharp's default: 1 on glibc without jemalloc, else cores). */
   vipsThreads: z.number().int().min(0).max(64).default(0),
   presets: z.record(presetName, presetSchema).default({}),
@@ -95,7 +90,6 @@ export const ENV_NAMES = {
   cacheControl: "RESIZER_CACHE_CONTROL",
   errorCacheControl: "RESIZER_ERROR_CACHE_CONTROL",
   clientTimeoutMs: "RESIZER_CLIENT_TIMEOUT_MS",
-  vipsCacheMb: "RESIZER_VIPS_CACHE_MB",
   vipsThreads: "RESIZER_VIPS_THREADS",
   presets: "RESIZER_PRESETS",
   presetsOnly: "RESIZER_PRESETS_ONLY",

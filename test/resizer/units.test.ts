@@ -134,7 +134,7 @@ describe("validators", () => {
 describe("settings contract (toEnv -> fromEnv)", () => {
   it("round-trips every setting through the environment", () => {
     const settings = serviceSchema.parse({
-      concurrency: 3, queue: 7, timeoutMs: 2500, presetsOnly: true, allowVector: true, vipsCacheMb: 16,
+      concurrency: 3, queue: 7, timeoutMs: 2500, presetsOnly: true, allowVector: true, vipsThreads: 1,
       cacheControl: "public, max-age=3600", errorCacheControl: "no-store", clientTimeoutMs: 4000,
       presets: { thumb_320x180: { w: 320, h: 180, fmt: "auto" } },
     });
