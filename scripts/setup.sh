@@ -48,3 +48,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     systemctl stop nginx || true
   fi
 fi
+
+# --- Docker (container tests) ---------------------------------------------------
+bash scripts/setup-docker.sh

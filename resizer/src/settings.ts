@@ -15,6 +15,9 @@ export const POSITIONS = [
 export const MAX_DIMENSION = 8192;
 
 const dimension = z.number().int().min(1).max(MAX_DIMENSION);
+const cacheControlValue = z
+  .string()
+  .regex(/^[A-Za-z0-9=,\- ]{1,200}$/, "a Cache-Control value (letters, digits, '=', ',', '-', spaces)");
 const quality = z.number().int().min(1).max(100);
 
 /** A named transform (`?p=thumb_320x180`). At least one of w/h. */
@@ -54,10 +57,20 @@ export const serviceSchema = z.strictObject({
   /** Largest width or height a response may have. */
   maxOutputDimension: dimension.default(4096),
   /** Cache-Control on successful responses (clients and the master's cache). */
-  cacheControl: z
-    .string()
-    .regex(/^[A-Za-z0-9=,\- ]{1,200}$/, "a Cache-Control value (letters, digits, '=', ',', '-', spaces)")
-    .default("public, max-age=60"),
+  cacheControl: cacheControlValue.default("public, max-age=60"),
+  /**
+   * Cache-Control on 4xx answers: short, so the master absorbs a burst of the same bad
+   * URL without keeping a mistake (a file uploaded a moment later) for long. 503s are
+   * always `no-store`.
+   */
+  errorCacheControl: cacheControlValue.default("public, max-age=10"),
+  /**
+   * Slow-client budget: time to receive the request headers, and the longest a socket
+   * may sit idle (a client that stops reading its response). Beyond it: 408 / closed.
+   */
+  clientTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** libvips worker threads per image (0 = sharp's default: 1 on glibc without jemalloc, else cores). */
+  vipsThreads: z.number().int().min(0).max(64).default(0),
   presets: z.record(presetName, presetSchema).default({}),
   /** When true only `?p=<preset>` requests are served (stops arbitrary-size abuse). */
   presetsOnly: z.boolean().default(false),
@@ -67,7 +80,7 @@ export const serviceSchema = z.strictObject({
 export type ServiceSettings = z.infer<typeof serviceSchema>;
 
 /** Environment variable per setting; the single mapping used by `toEnv` and `fromEnv`. */
-const ENV_NAMES = {
+export const ENV_NAMES = {
   concurrency: "RESIZER_CONCURRENCY",
   queue: "RESIZER_QUEUE",
   timeoutMs: "RESIZER_TIMEOUT_MS",
@@ -75,6 +88,9 @@ const ENV_NAMES = {
   maxInputBytes: "RESIZER_MAX_INPUT_BYTES",
   maxOutputDimension: "RESIZER_MAX_OUTPUT_DIMENSION",
   cacheControl: "RESIZER_CACHE_CONTROL",
+  errorCacheControl: "RESIZER_ERROR_CACHE_CONTROL",
+  clientTimeoutMs: "RESIZER_CLIENT_TIMEOUT_MS",
+  vipsThreads: "RESIZER_VIPS_THREADS",
   presets: "RESIZER_PRESETS",
   presetsOnly: "RESIZER_PRESETS_ONLY",
   allowVector: "RESIZER_ALLOW_VECTOR",
@@ -111,8 +127,26 @@ const envBool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true
 const envInt = z.coerce.number().int();
 
 /**
+ * Limits that span two settings, which the per-field schema cannot see: a preset larger
+ * than `maxOutputDimension` would answer 400 to every request that names it. Returned as
+ * messages so the cluster config can list them next to its own problems.
+ */
+export function settingsProblems(settings: ServiceSettings): string[] {
+  const problems: string[] = [];
+  for (const [name, preset] of Object.entries(settings.presets)) {
+    for (const side of ["w", "h"] as const) {
+      const value = preset[side];
+      if (value !== undefined && value > settings.maxOutputDimension) {
+        problems.push(`presets.${name}.${side}: ${value} exceeds maxOutputDimension (${settings.maxOutputDimension})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
  * Environment -> settings, with the same defaults and limits as the cluster config.
- * Throws a ZodError naming the variable on a bad value.
+ * Throws an Error listing every bad variable by name.
  */
 export function fromEnv(env: NodeJS.ProcessEnv): ServiceSettings & ProcessSettings {
   const raw: Record<string, unknown> = {};
@@ -123,7 +157,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): ServiceSettings & ProcessSettin
     const shape = serviceSchema.shape[key];
     try {
       if (key === "presets") raw[key] = JSON.parse(text);
-      else if (key === "cacheControl") raw[key] = text;
+      else if (shape.def.innerType instanceof z.ZodString) raw[key] = text;
       else if (shape.def.innerType instanceof z.ZodBoolean) raw[key] = envBool.parse(text);
       else raw[key] = envInt.parse(text);
     } catch {
@@ -131,7 +165,9 @@ export function fromEnv(env: NodeJS.ProcessEnv): ServiceSettings & ProcessSettin
     }
   }
   const service = serviceSchema.safeParse(raw);
-  if (!service.success) {
+  if (service.success) {
+    problems.push(...settingsProblems(service.data).map((p) => `${ENV_NAMES.presets}: ${p}`));
+  } else {
     for (const issue of service.error.issues) {
       const key = issue.path[0] as keyof ServiceSettings;
       problems.push(`${ENV_NAMES[key] ?? String(key)}${issue.path.length > 1 ? "." + issue.path.slice(1).join(".") : ""}: ${issue.message}`);

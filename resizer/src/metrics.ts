@@ -1,0 +1,100 @@
+// Prometheus metrics (prom-client). One registry per service instance, so tests can run
+// several in one process. Label values are bounded: routes and status codes, error codes.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import sharp from "sharp";
+import type { Limiter } from "./limiter.js";
+
+export const ROUTES = ["resize", "legacy", "healthz", "metrics", "other"] as const;
+export type Route = (typeof ROUTES)[number];
+
+const MB = 1024 * 1024;
+
+export function createMetrics(limiter: Limiter) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: "resizer_http_requests_total",
+      help: "HTTP requests answered, by route and status code.",
+      labelNames: ["route", "status"] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: "resizer_http_request_duration_seconds",
+      help: "Time from request to the last byte handed to the socket, by route.",
+      labelNames: ["route"] as const,
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: "resizer_http_in_flight_requests",
+      help: "Requests being handled (waiting, transforming or sending).",
+      registers,
+    }),
+    errors: new Counter({
+      name: "resizer_errors_total",
+      help: "Refused or failed requests, by error code (see README).",
+      labelNames: ["code"] as const,
+      registers,
+    }),
+    sourceBytes: new Counter({
+      name: "resizer_source_bytes_total",
+      help: "Bytes read from source images.",
+      registers,
+    }),
+    responseBytes: new Counter({
+      name: "resizer_response_bytes_total",
+      help: "Image bytes sent in responses.",
+      registers,
+    }),
+    notModified: new Counter({
+      name: "resizer_not_modified_total",
+      help: "Revalidations answered 304 without decoding.",
+      registers,
+    }),
+  };
+  new Gauge({
+    name: "resizer_transforms_active",
+    help: "Transforms holding a concurrency slot.",
+    registers,
+    collect() {
+      this.set(limiter.active);
+    },
+  });
+  new Gauge({
+    name: "resizer_queue_depth",
+    help: "Requests waiting for a transform slot.",
+    registers,
+    collect() {
+      this.set(limiter.queued);
+    },
+  });
+  new Gauge({
+    name: "resizer_vips_cache_memory_bytes",
+    help: "libvips operation cache: tracked memory (current, high water mark, max).",
+    labelNames: ["kind"] as const,
+    registers,
+    collect() {
+      const { memory } = sharp.cache();
+      this.set({ kind: "current" }, memory.current * MB);
+      this.set({ kind: "high" }, memory.high * MB);
+      this.set({ kind: "max" }, memory.max * MB);
+    },
+  });
+  new Gauge({
+    name: "resizer_vips_cache_items",
+    help: "libvips operation cache: operations cached (current, max).",
+    labelNames: ["kind"] as const,
+    registers,
+    collect() {
+      const { items } = sharp.cache();
+      this.set({ kind: "current" }, items.current);
+      this.set({ kind: "max" }, items.max);
+    },
+  });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

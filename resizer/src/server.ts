@@ -1,0 +1,240 @@
+// The HTTP service: routing, the resize flow (parse -> resolve -> validate -> queue ->
+// read -> probe -> plan -> render -> respond), the one place where errors become
+// responses, metrics, one log line per request, and graceful shutdown.
+import { randomUUID } from "node:crypto";
+import { access, constants } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { ENGINE, configureEngine, probe, render } from "./engine.js";
+import { ResizeError, isResizeError } from "./errors.js";
+import { CONTENT_TYPES, outputFormat, variantFor } from "./format.js";
+import { Limiter } from "./limiter.js";
+import { createMetrics, type Metrics, type Route } from "./metrics.js";
+import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
+import { planTransform } from "./plan.js";
+import type { ProcessSettings, ServiceSettings } from "./settings.js";
+import { openSource, realRoot } from "./source.js";
+import { httpDate, notModified, strongEtag } from "./validators.js";
+
+/** Longer request targets are refused (414) before any parsing. */
+export const MAX_URL_LENGTH = 2048;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface Resizer {
+  server: Server;
+  metrics: Metrics;
+  /** Stops accepting, lets in-flight requests finish (bounded by timeoutMs), closes sockets. */
+  close(): Promise<void>;
+}
+
+/** What one request leaves for its log line. */
+interface Outcome {
+  route: Route;
+  canonical?: string;
+  variant?: string;
+  sourceBytes?: number;
+  error?: string;
+}
+
+export async function createResizer(settings: ServiceSettings & ProcessSettings, logger: Logger): Promise<Resizer> {
+  const root = await realRoot(settings.root);
+  configureEngine(settings);
+  const limiter = new Limiter(settings.concurrency, settings.queue);
+  const metrics = createMetrics(limiter);
+  let closing = false;
+
+  const server = createServer(
+    {
+      // Slow clients: headers must arrive within clientTimeoutMs (else 408), checked often.
+      headersTimeout: settings.clientTimeoutMs,
+      requestTimeout: settings.clientTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(settings.clientTimeoutMs / 4))),
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => void handle(req, res),
+  );
+  // A socket idle for longer than a whole transform plus the client budget is dropped:
+  // a client that stopped reading its response does not pin its buffer forever.
+  server.timeout = settings.timeoutMs + settings.clientTimeoutMs;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const header = req.headers["x-request-id"];
+    const id = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
+    const outcome: Outcome = { route: "other" };
+    res.setHeader("X-Request-Id", id);
+    if (closing) res.setHeader("Connection", "close");
+    metrics.inFlight.inc();
+    res.once("close", () => {
+      metrics.inFlight.dec();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = res.statusCode;
+      metrics.requests.inc({ route: outcome.route, status: String(status) });
+      metrics.duration.observe({ route: outcome.route }, seconds);
+      logger.info(
+        {
+          id,
+          method: req.method,
+          route: outcome.route,
+          status,
+          ms: Math.round(seconds * 1e4) / 10,
+          bytes: Number(res.getHeader("Content-Length") ?? 0),
+          ...(outcome.canonical !== undefined && { params: outcome.canonical }),
+          ...(outcome.variant !== undefined && { variant: outcome.variant }),
+          ...(outcome.sourceBytes !== undefined && { sourceBytes: outcome.sourceBytes }),
+          ...(outcome.error !== undefined && { error: outcome.error }),
+          ...(!res.writableFinished && { aborted: true }),
+        },
+        "request",
+      );
+    });
+
+    try {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        throw new ResizeError("method_not_allowed", "only GET and HEAD are served");
+      }
+      const url = req.url ?? "/";
+      if (url.length > MAX_URL_LENGTH) throw new ResizeError("uri_too_long", `URLs are limited to ${MAX_URL_LENGTH} characters`);
+      const q = url.indexOf("?");
+      const path = q < 0 ? url : url.slice(0, q);
+      const query = q < 0 ? "" : url.slice(q + 1);
+      if (path === "/healthz") {
+        outcome.route = "healthz";
+        await health(res);
+      } else if (path === "/metrics") {
+        outcome.route = "metrics";
+        const text = await metrics.registry.metrics();
+        send(res, 200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" }, Buffer.from(text));
+      } else if (path === "/resize") {
+        outcome.route = "resize";
+        await resize(req, res, parseResizeQuery(query, settings), outcome);
+      } else if (/\.php$/i.test(path)) {
+        outcome.route = "legacy";
+        await resize(req, res, parseTimthumbQuery(query, settings), outcome);
+      } else {
+        throw new ResizeError("not_found", "no such endpoint");
+      }
+    } catch (error) {
+      outcome.error = isResizeError(error) ? error.code : "internal";
+      sendError(res, error, id);
+    }
+  }
+
+  async function health(res: ServerResponse): Promise<void> {
+    let ok = !closing;
+    if (ok) ok = await access(root, constants.R_OK | constants.X_OK).then(() => true, () => false);
+    const body = Buffer.from(JSON.stringify({ status: ok ? "ok" : closing ? "shutting down" : "images root unavailable" }));
+    send(res, ok ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" }, body);
+  }
+
+  async function resize(req: IncomingMessage, res: ServerResponse, request: ResizeRequest, outcome: Outcome): Promise<void> {
+    const { src, transform, canonical } = request;
+    outcome.canonical = canonical;
+    const accept = req.headers.accept;
+    const variant = variantFor(transform.fmt, accept);
+    if (variant !== undefined) outcome.variant = variant;
+
+    // One controller per request for both ends of its life: the deadline (queueing +
+    // transform) and the client hanging up. Not AbortSignal.any/timeout: in node 20 those
+    // composed signals are retained (nodejs/node#54614, #55328), a leak per request.
+    const abort = new AbortController();
+    const deadline = abort.signal;
+    const timer = setTimeout(
+      () => abort.abort(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })),
+      settings.timeoutMs,
+    );
+    res.once("close", () => {
+      clearTimeout(timer);
+      abort.abort(new ResizeError("timeout", "client went away"));
+    });
+
+    const source = await openSource(root, src, settings.maxInputBytes);
+    const etag = strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: ENGINE });
+    const validators: Record<string, string> = {
+      ETag: etag,
+      "Last-Modified": httpDate(source.mtimeMs),
+      "Cache-Control": settings.cacheControl,
+      "X-Resize-Params": canonical,
+      "X-Resize-Engine": ENGINE,
+      ...(transform.fmt === "auto" && { Vary: "Accept" }),
+    };
+    if (notModified(req.headers, etag, source.mtimeMs)) {
+      await source.close();
+      metrics.notModified.inc();
+      send(res, 304, validators);
+      return;
+    }
+
+    const work = limiter
+      .run(async () => {
+        const input = await source.input();
+        outcome.sourceBytes = source.size;
+        metrics.sourceBytes.inc(source.size);
+        deadline.throwIfAborted();
+        const info = await probe(input, settings);
+        const plan = planTransform(info, transform, outputFormat(transform.fmt, info.format, accept), settings.maxOutputDimension);
+        deadline.throwIfAborted();
+        return { plan, ...(await render(input, plan, { maxInputPixels: settings.maxInputPixels, seconds: Math.ceil(settings.timeoutMs / 1000) })) };
+      }, deadline)
+      .finally(() => source.close());
+    const result = await untilDeadline(work, deadline);
+    metrics.responseBytes.inc(result.data.length);
+    send(res, 200, { ...validators, "Content-Type": CONTENT_TYPES[result.plan.format], "X-Content-Type-Options": "nosniff" }, result.data);
+  }
+
+  /** The one place where a failure becomes a response. */
+  function sendError(res: ServerResponse, error: unknown, id: string): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (res.destroyed) return; // the client is gone: nobody to answer
+    const known = isResizeError(error) ? error : undefined;
+    if (known === undefined) {
+      logger.error({ id, err: error }, "internal error");
+    }
+    const status = known?.status ?? 500;
+    metrics.errors.inc({ code: known?.code ?? "internal" });
+    const body = Buffer.from(JSON.stringify({ error: known?.code ?? "internal", message: known?.message ?? "internal error" }));
+    const headers: Record<string, string> = {
+      "Content-Type": "application/json",
+      // Transient states must not be cached; client mistakes only briefly.
+      "Cache-Control": status >= 500 ? "no-store" : settings.errorCacheControl,
+      "X-Content-Type-Options": "nosniff",
+    };
+    if (known?.retryAfter !== undefined) headers["Retry-After"] = String(known.retryAfter);
+    if (status === 405) headers.Allow = "GET, HEAD";
+    send(res, status, headers, body);
+  }
+
+  function send(res: ServerResponse, status: number, headers: Record<string, string>, body?: Buffer): void {
+    if (closing) headers.Connection = "close";
+    if (body !== undefined) headers["Content-Length"] = String(body.length);
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  async function close(): Promise<void> {
+    if (closing) return;
+    closing = true;
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => server.closeAllConnections(), settings.timeoutMs + 1_000);
+    await drained;
+    clearTimeout(grace);
+  }
+
+  return { server, metrics, close };
+}
+
+/** Resolves with `work`, or rejects when `signal` aborts first (the work keeps its slot). */
+function untilDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(signal.reason instanceof ResizeError ? signal.reason : new ResizeError("timeout", "the request took too long", { retryAfter: 1 }));
+    signal.addEventListener("abort", onAbort, { once: true });
+    // Always observe `work`, even when already aborted: its rejection must never go unhandled.
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
+  });
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Docker for the container tier of the tests (DESIGN.md §4, tier 5), idempotent:
+#  1. the Debian engine (docker.io) and debootstrap when missing;
+#  2. dockerd started in the background when `docker info` fails;
+#  3. a local stand-in for every `node:*-bookworm-slim` base image the project's
+#     Dockerfiles name, when that tag is absent. No registry is reachable here, so the
+#     stand-in is Debian bookworm (minbase) plus this machine's own node and npm,
+#     imported under the SAME tag: the production Dockerfiles stay ordinary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup-docker: %s\n' "$*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    log "$1 needs root; run as root: bash scripts/setup-docker.sh"
+    exit 1
+  fi
+}
+
+# --- 1. packages -----------------------------------------------------------------
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  need_root "installing ${missing[*]}"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- 2. engine -------------------------------------------------------------------
+if ! docker info >/dev/null 2>&1; then
+  need_root "starting dockerd"
+  log "starting dockerd (log: /var/log/image-origin-dockerd.log)"
+  # setsid: the engine outlives this script and the test run that started it.
+  setsid nohup dockerd >/var/log/image-origin-dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not come up; see /var/log/image-origin-dockerd.log"; exit 1; }
+fi
+
+# --- 3. stand-in base images ----------------------------------------------------
+# The tags come from the Dockerfiles themselves, so the pin lives in one place.
+mapfile -t tags < <(
+  find . -name Dockerfile -not -path '*/node_modules/*' -not -path './.git/*' -print0 |
+    xargs -0 -r grep -hoE '^FROM[[:space:]]+node:[^[:space:]]+-bookworm-slim' |
+    awk '{print $2}' | sort -u
+)
+for tag in "${tags[@]}"; do
+  docker image inspect "$tag" >/dev/null 2>&1 && continue
+  need_root "building the stand-in base image $tag"
+  log "building stand-in base image $tag (debootstrap bookworm minbase + host node $(node --version))"
+  rootfs=$(mktemp -d /tmp/standin-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  # Same places as the official image: node and npm under /usr/local, user `node` = 1000.
+  install -m 0755 "$(readlink -f "$(command -v node)")" "$rootfs/usr/local/bin/node"
+  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  mkdir -p "$rootfs/usr/local/lib/node_modules"
+  cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  chroot "$rootfs" groupadd --gid 1000 node
+  chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+  # This machine reaches registries through its own CA: trust what the host trusts,
+  # so `npm ci` inside `docker build` works here. Test set-up only.
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'LABEL org.image-origin.stand-in=true' \
+    --change 'CMD ["node"]' - "$tag" >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+done

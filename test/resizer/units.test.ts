@@ -1,0 +1,169 @@
+// The pure parts below the parameter parser: negotiation, output-size planning, the
+// limiter, HTTP validators and the settings contract.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ResizeError } from "../../resizer/src/errors.js";
+import { negotiateFormat, outputFormat } from "../../resizer/src/format.js";
+import { Limiter } from "../../resizer/src/limiter.js";
+import { outputBound, planTransform } from "../../resizer/src/plan.js";
+import { ENV_NAMES, fromEnv, serviceSchema, toEnv } from "../../resizer/src/settings.js";
+import { notModified, strongEtag } from "../../resizer/src/validators.js";
+
+describe("format negotiation", () => {
+  it("prefers AVIF, then WebP, listed explicitly with q > 0; else JPEG", () => {
+    assert.equal(negotiateFormat("image/avif,image/webp,*/*"), "avif");
+    assert.equal(negotiateFormat("image/webp;q=0.9, image/avif;q=0"), "webp");
+    assert.equal(negotiateFormat("IMAGE/WEBP"), "webp");
+    assert.equal(negotiateFormat("image/*,*/*;q=0.8"), "jpeg");
+    assert.equal(negotiateFormat(undefined), "jpeg");
+  });
+
+  it("keeps the source format without fmt; GIF and SVG become PNG", () => {
+    assert.equal(outputFormat(undefined, "jpeg", "image/avif"), "jpeg");
+    assert.equal(outputFormat(undefined, "heif", undefined), "avif");
+    assert.equal(outputFormat(undefined, "gif", undefined), "png");
+    assert.equal(outputFormat("auto", "png", "image/webp"), "webp");
+    assert.equal(outputFormat("png", "jpeg", "image/avif"), "png");
+  });
+});
+
+describe("output size planning", () => {
+  it("computes the result size before decoding", () => {
+    assert.deepEqual(outputBound(1920, 1080, { w: 320 }), { width: 320, height: 180 });
+    assert.deepEqual(outputBound(1920, 1080, { h: 90 }), { width: 160, height: 90 });
+    assert.deepEqual(outputBound(400, 300, { w: 1000 }), { width: 400, height: 300 }, "no enlargement");
+    assert.deepEqual(outputBound(400, 300, { w: 1000, enlarge: true }), { width: 1000, height: 750 });
+    assert.deepEqual(outputBound(400, 300, { w: 100, h: 100, fit: "inside" }), { width: 100, height: 75 });
+    assert.deepEqual(outputBound(400, 300, { w: 100, h: 100, fit: "outside" }), { width: 133, height: 100 });
+    assert.deepEqual(outputBound(400, 300, { w: 100, h: 100 }), { width: 100, height: 100 });
+  });
+
+  it("refuses a result over maxOutputDimension with 400", () => {
+    const src = { format: "png" as const, width: 10, height: 4000, hasAlpha: false };
+    assert.throws(
+      () => planTransform(src, { w: 2000, enlarge: true }, "png", 4096),
+      (e: unknown) => e instanceof ResizeError && e.status === 400 && e.code === "output_too_large",
+    );
+    assert.equal(planTransform(src, { w: 5 }, "png", 4096).bound.height, 2000);
+  });
+
+  it("uses the format's default quality, none for PNG, and flattens only alpha into JPEG", () => {
+    const alpha = { format: "png" as const, width: 100, height: 100, hasAlpha: true };
+    assert.equal(planTransform(alpha, { w: 10 }, "jpeg", 4096).quality, 80);
+    assert.equal(planTransform(alpha, { w: 10 }, "avif", 4096).quality, 50);
+    assert.equal(planTransform(alpha, { w: 10, q: 33 }, "webp", 4096).quality, 33);
+    assert.equal(planTransform(alpha, { w: 10 }, "png", 4096).quality, undefined);
+    assert.equal(planTransform(alpha, { w: 10 }, "jpeg", 4096).flatten, true);
+    assert.equal(planTransform(alpha, { w: 10 }, "webp", 4096).flatten, false);
+    assert.equal(planTransform({ ...alpha, hasAlpha: false }, { w: 10 }, "jpeg", 4096).flatten, false);
+  });
+});
+
+describe("limiter", () => {
+  const never = new AbortController().signal;
+  const gate = () => {
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    return { open, opened };
+  };
+
+  it("runs up to `concurrency` at once, queues up to `maxQueue`, refuses the rest with 503", async () => {
+    const limiter = new Limiter(2, 1);
+    const g = gate();
+    let running = 0, peak = 0;
+    const task = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await g.opened;
+      running--;
+      return "done";
+    };
+    const accepted = [limiter.run(task, never), limiter.run(task, never), limiter.run(task, never)];
+    await assert.rejects(limiter.run(task, never), (e: unknown) => e instanceof ResizeError && e.status === 503 && e.retryAfter === 1);
+    assert.deepEqual([limiter.active, limiter.queued], [2, 1]);
+    g.open();
+    assert.deepEqual(await Promise.all(accepted), ["done", "done", "done"]);
+    assert.equal(peak, 2);
+    assert.deepEqual([limiter.active, limiter.queued], [0, 0]);
+  });
+
+  it("drops a waiter whose signal aborts, and keeps a running task's slot until it settles", async () => {
+    const limiter = new Limiter(1, 5);
+    const g = gate();
+    const running = limiter.run(() => g.opened, never);
+    const abort = new AbortController();
+    const waiting = limiter.run(async () => "never", abort.signal);
+    abort.abort();
+    await assert.rejects(waiting, (e: unknown) => e instanceof ResizeError && e.code === "timeout");
+    assert.deepEqual([limiter.active, limiter.queued], [1, 0]);
+    g.open();
+    await running;
+    assert.equal(limiter.active, 0);
+  });
+
+  it("frees the slot when a task fails", async () => {
+    const limiter = new Limiter(1, 0);
+    await assert.rejects(limiter.run(() => Promise.reject(new Error("boom")), never));
+    assert.equal(await limiter.run(async () => 7, never), 7);
+  });
+});
+
+describe("validators", () => {
+  const inputs = { src: "a.jpg", mtimeNs: "1", size: 10, canonical: "src=a.jpg&w=1", variant: undefined, engine: "e" };
+  it("changes the ETag with every input that changes the bytes", () => {
+    const base = strongEtag(inputs);
+    assert.match(base, /^"[A-Za-z0-9_-]{32}"$/);
+    for (const change of [{ src: "b.jpg" }, { mtimeNs: "2" }, { size: 11 }, { canonical: "src=a.jpg&w=2" }, { variant: "webp" }, { engine: "f" }]) {
+      assert.notEqual(strongEtag({ ...inputs, ...change }), base, JSON.stringify(change));
+    }
+    assert.equal(strongEtag({ ...inputs }), base);
+  });
+
+  it("evaluates If-None-Match before If-Modified-Since", () => {
+    const etag = '"abc"';
+    const mtime = Date.parse("2026-01-01T00:00:00.500Z");
+    assert.equal(notModified({ "if-none-match": '"x", W/"abc"' }, etag, mtime), true);
+    assert.equal(notModified({ "if-none-match": '"x"', "if-modified-since": "Thu, 01 Jan 2026 00:00:00 GMT" }, etag, mtime), false);
+    assert.equal(notModified({ "if-modified-since": "Thu, 01 Jan 2026 00:00:00 GMT" }, etag, mtime), true);
+    assert.equal(notModified({ "if-modified-since": "Wed, 31 Dec 2025 23:59:59 GMT" }, etag, mtime), false);
+    assert.equal(notModified({ "if-modified-since": "garbage" }, etag, mtime), false);
+    assert.equal(notModified({}, etag, mtime), false);
+  });
+});
+
+describe("settings contract (toEnv -> fromEnv)", () => {
+  it("round-trips every setting through the environment", () => {
+    const settings = serviceSchema.parse({
+      concurrency: 3, queue: 7, timeoutMs: 2500, presetsOnly: true, allowVector: true, vipsThreads: 1,
+      cacheControl: "public, max-age=3600", errorCacheControl: "no-store", clientTimeoutMs: 4000,
+      presets: { thumb_320x180: { w: 320, h: 180, fmt: "auto" } },
+    });
+    const env = toEnv(settings, { host: "0.0.0.0", port: 9001, root: "/images" });
+    assert.deepEqual(Object.keys(env).filter((k) => k.startsWith("RESIZER_")).sort(), [
+      "RESIZER_HOST", "RESIZER_PORT", "RESIZER_ROOT", ...Object.values(ENV_NAMES),
+    ].sort());
+    assert.deepEqual(fromEnv(env), { ...settings, host: "0.0.0.0", port: 9001, root: "/images" });
+  });
+
+  it("uses documented defaults when nothing is set", () => {
+    const s = fromEnv({});
+    assert.deepEqual([s.host, s.port, s.root, s.concurrency, s.queue, s.timeoutMs], ["127.0.0.1", 9000, "/images", 2, 64, 10_000]);
+  });
+
+  it("lists every bad variable by name", () => {
+    assert.throws(
+      () => fromEnv({ RESIZER_CONCURRENCY: "lots", RESIZER_QUEUE: "-1", RESIZER_PRESETS_ONLY: "maybe", RESIZER_ROOT: "images" }),
+      (e: unknown) => {
+        const text = String(e);
+        return ["RESIZER_CONCURRENCY", "RESIZER_QUEUE", "RESIZER_PRESETS_ONLY", "RESIZER_ROOT"].every((n) => text.includes(n));
+      },
+    );
+  });
+
+  it("refuses a preset larger than maxOutputDimension at start", () => {
+    assert.throws(
+      () => fromEnv({ RESIZER_MAX_OUTPUT_DIMENSION: "1000", RESIZER_PRESETS: '{"big":{"w":2000}}' }),
+      /presets\.big\.w: 2000 exceeds maxOutputDimension/,
+    );
+  });
+});
