@@ -381,6 +381,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
     const index = i + 1;
     const listen = { address: place.bind, port: place.port(basePort + i) };
     const ip = place.ip(ADDRESS_OFFSET.resizer + index);
+    const cpus = host.resizer?.cpus ?? spec.resizer.cpus;
     return {
       role: "resizer",
       name: instanceName.resizer(host.name, index),
@@ -388,8 +389,12 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       index,
       listen,
       memoryMb: host.resizer?.memoryMb ?? spec.resizer.memoryMb,
-      cpus: host.resizer?.cpus ?? spec.resizer.cpus,
-      env: toEnv(service, { host: listen.address, port: listen.port, root: imagesRoot }),
+      cpus,
+      env: toEnv(
+        // libvips sizes its thread pool from the host's cores, not the container's CPU limit.
+        { ...service, vipsThreads: service.vipsThreads || Math.max(1, Math.ceil(cpus)) },
+        { host: listen.address, port: listen.port, root: imagesRoot },
+      ),
     };
   });
 

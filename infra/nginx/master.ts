@@ -75,6 +75,9 @@ function balancing(up: UpstreamPlan): Node | undefined {
   }
 }
 
+/** Below the 5s keep-alive of the slaves (keepalive_timeout 5s) and the resizer's server. */
+const UPSTREAM_IDLE_TIMEOUT = "4s";
+
 function upstream(up: UpstreamPlan, why_: string): Node {
   return why(
     why_,
@@ -85,6 +88,9 @@ function upstream(up: UpstreamPlan, why_: string): Node {
       balancing(up),
       ...up.members.map((m) => d("server", hostPort(m.host, m.port), ...memberParams(m))),
       d("keepalive", up.keepalive),
+      // Idle connections are dropped before the members' own 5s keep-alive closes them, so a
+      // request is never written into a connection the other side is closing.
+      d("keepalive_timeout", UPSTREAM_IDLE_TIMEOUT),
     ]),
   );
 }
@@ -196,6 +202,7 @@ function resizeBody(master: MasterPlan): Node[] {
     ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
       why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
       why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
+      why("One id in the master's and the resizer's logs for the same request.", d("proxy_set_header", "X-Request-Id", expr("$request_id"))),
     ]),
     section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
   ];

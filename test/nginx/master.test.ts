@@ -100,6 +100,14 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
     }
   });
 
+  it("idle upstream connections are dropped before the members' own 5s keep-alive closes them", () => {
+    const slaveKeepalive = Number(host.slaves[0]!.tuning.keepaliveTimeout.replace(/s$/, ""));
+    for (const name of [master.slaves.name, master.resizers.name]) {
+      const idle = argsOf(upstreamBlock(name), "keepalive_timeout");
+      assert.ok(idle && Number(idle[0]!.replace(/s$/, "")) < Math.min(slaveKeepalive, 5), `${name}: ${idle}`);
+    }
+  });
+
   it("members carry their configured parameters and the upstream its keepalive", () => {
     const up = upstreamBlock(master.slaves.name);
     for (const s of all(up, "server")) assert.deepEqual(s.args.slice(1), ["max_fails=2", "fail_timeout=10s"]);
@@ -299,6 +307,7 @@ describe("master resize routes: cached, keyed correctly", () => {
         const h = upstreamHeaders(s, route(s, uri));
         assert.equal(h.get("Accept"), "$resize_accept");
         assert.equal(h.get("Cookie"), "");
+        assert.equal(h.get("X-Request-Id"), "$request_id", "the resizer logs the master's request id");
       }
     }
   });

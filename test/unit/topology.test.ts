@@ -98,6 +98,13 @@ describe("prod plan (seed 001: five hosts behind the VIP)", () => {
     assert.deepEqual(settings.presets.thumb_320x180, { w: 320, h: 180, fit: "cover", fmt: "auto" });
   });
 
+  test("libvips gets as many threads as the replica has CPUs, not the host's core count", () => {
+    assert.equal(fromEnv(plan.hosts[0]!.resizers[0]!.env).vipsThreads, 2);
+    const spec = prodSpec();
+    spec.hosts[1] = { ...spec.hosts[1]!, resizer: { cpus: 0.5 } };
+    assert.equal(fromEnv(planCluster(spec).hosts[1]!.resizers[0]!.env).vipsThreads, 1);
+  });
+
   test("a host's nginx override changes only that host", () => {
     const spec = prodSpec();
     spec.hosts[3] = { ...spec.hosts[3]!, nginx: { master: { workerConnections: 8000 } } };
