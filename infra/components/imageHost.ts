@@ -148,7 +148,8 @@ export class ImageHost extends pulumi.ComponentResource {
       if (cert === undefined) throw new Error(`${plan.name}: no certificate resource for "${tlsFile.certificate}"`);
       return [
         { path: tlsFile.certPath, content: cert.certPem },
-        { path: tlsFile.keyPath, content: cert.keyPem, permissions: "0400" },
+        // Readable by nginx's user alone.
+        { path: tlsFile.keyPath, content: cert.keyPem, permissions: "0400", owner: CONTAINER_USERS.nginx },
       ];
     });
     const uniqueTls = [...new Map(tlsFiles.map((f) => [f.path, f])).values()];

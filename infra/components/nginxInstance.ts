@@ -10,8 +10,10 @@ export interface UploadedFile {
   /** Absolute path inside the container. */
   path: string;
   content: pulumi.Input<string>;
-  /** Octal mode, e.g. "0400" for private keys (default 0644). */
+  /** Octal mode, e.g. "0400" for private keys (default 0644, owned by root). */
   permissions?: string;
+  /** `uid:gid` owning the file; a 0400 key must belong to the user nginx runs as. */
+  owner?: string;
 }
 
 export interface NginxInstanceArgs {
@@ -49,7 +51,10 @@ export class NginxInstance extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.network, ...(plan.ip !== undefined && { ipv4Address: plan.ip }), aliases: [plan.name] }],
         ...(args.ports && { ports: args.ports }),
         mounts: args.mounts,
-        uploads: args.files.map((f) => ({ file: f.path, content: f.content, permissions: f.permissions ?? "0644" })),
+        uploads: args.files.map((f) => {
+          const [owner, group] = (f.owner ?? "").split(":");
+          return { file: f.path, content: f.content, permissions: f.permissions ?? "0644", ...(owner && { owner, group: group ?? owner }) };
+        }),
         ...hardened({
           user: CONTAINER_USERS.nginx,
           memoryMb: tuning.memoryMb,

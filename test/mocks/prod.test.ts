@@ -184,11 +184,12 @@ describe("prod: configs, certificates and secrets", () => {
   test("the supplied certificate and its key reach every master; the key only as a secret, readable by nginx alone", () => {
     for (const host of plan.hosts) {
       const master = containerOf(host.master.name);
-      const uploads: { file: string; content: string; permissions: string }[] = master.inputs.uploads;
+      const uploads: { file: string; content: string; permissions: string; owner?: string; group?: string }[] = master.inputs.uploads;
       const key = uploads.findIndex((u) => u.file === "/etc/nginx/tls/star-tving.key");
       const cert = uploads.find((u) => u.file === "/etc/nginx/tls/star-tving.crt");
       assert.equal(uploads[key]!.content, KEY);
       assert.equal(uploads[key]!.permissions, "0400");
+      assert.deepEqual([uploads[key]!.owner, uploads[key]!.group], ["101", "101"], "owned by the user nginx runs as");
       assert.ok(master.secretPaths.includes("uploads") || master.secretPaths.includes(`uploads.${key}.content`), master.secretPaths.join());
       assert.match(cert!.content, /BEGIN CERTIFICATE/);
     }
