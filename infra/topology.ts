@@ -37,11 +37,19 @@ export const CONTAINER = {
   /** The master runs unprivileged: it listens on high ports, the host publishes 80/443. */
   masterHttpPort: 8080,
   masterHttpsPort: 8443,
-  nginxConfig: "/etc/nginx/nginx.conf",
+  /**
+   * Every rendered file of an nginx instance lives under this directory: a volume the
+   * instance mounts read-only, filled by a one-shot container (a read-only root cannot
+   * receive `uploads`, which the provider always copies to `/`).
+   */
+  configDir: "/etc/image-origin",
+  /** Where the one-shot receives the files before installing them into `configDir`. */
+  stagingDir: "/staging",
+  nginxConfig: "/etc/image-origin/nginx.conf",
   mimeTypes: "/etc/nginx/mime.types",
   /** Static pages the renderer writes (error pages) next to the config. */
-  htmlDir: "/etc/nginx/html",
-  tlsDir: "/etc/nginx/tls",
+  htmlDir: "/etc/image-origin/html",
+  tlsDir: "/etc/image-origin/tls",
   imagesRoot: "/images",
   cacheDir: "/var/cache/nginx/resize",
   acmeWebroot: "/var/www/acme",

@@ -5,7 +5,10 @@
 #  3. a local stand-in for every `node:*-bookworm-slim` base image the project's
 #     Dockerfiles name, when that tag is absent. No registry is reachable here, so the
 #     stand-in is Debian bookworm (minbase) plus this machine's own node and npm,
-#     imported under the SAME tag: the production Dockerfiles stay ordinary.
+#     imported under the SAME tag: the production Dockerfiles stay ordinary;
+#  4. likewise a stand-in for the nginx image the stack files pin (Debian's nginx on
+#     bookworm minbase, uid/gid 101 free as in the official image), so the containers the
+#     program declares can run here exactly as declared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +78,24 @@ for tag in "${tags[@]}"; do
     --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
     --change 'LABEL org.image-origin.stand-in=true' \
     --change 'CMD ["node"]' - "$tag" >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+done
+
+# --- 4. stand-in nginx image -------------------------------------------------------
+mapfile -t nginx_tags < <(node --import tsx scripts/stack-images.ts)
+for tag in "${nginx_tags[@]}"; do
+  docker image inspect "$tag" >/dev/null 2>&1 && continue
+  need_root "building the stand-in nginx image $tag"
+  log "building stand-in nginx image $tag (debootstrap bookworm minbase + Debian nginx)"
+  rootfs=$(mktemp -d /tmp/standin-nginx.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  debootstrap --variant=minbase --include=nginx-light bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/etc/nginx/sites-enabled/*
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'LABEL org.image-origin.stand-in=true' \
+    --change 'CMD ["nginx", "-g", "daemon off;"]' - "$tag" >/dev/null
   rm -rf "$rootfs"
   trap - EXIT
 done

@@ -89,28 +89,10 @@ export class ImageHost extends pulumi.ComponentResource {
       imagesReady = [delivery];
     }
 
-    // --- the proxy cache outlives container replacements; nginx (uid 101) must own it
-    const cacheVolume = new docker.Volume(plan.volumes.cache, { name: plan.volumes.cache }, child({ retainOnDelete: false }));
-    const cacheOwner = new docker.Container(
-      `${plan.name}-cache-owner`,
-      {
-        name: `${plan.name}-cache-owner`,
-        image: nginxImage,
-        entrypoints: ["chown"],
-        command: [CONTAINER_USERS.nginx, plan.master.paths.cacheDir],
-        user: "0:0",
-        capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
-        securityOpts: ["no-new-privileges:true"],
-        readOnly: true,
-        networkMode: "none",
-        mounts: [{ type: "volume", source: cacheVolume.name, target: plan.master.paths.cacheDir }],
-        // A one-shot: run to completion at creation, then left exited.
-        attach: true,
-        mustRun: false,
-        restart: "no",
-      },
-      child({ dependsOn: [...imagesReady, ...(args.after ? [args.after] : [])], deleteBeforeReplace: true }),
-    );
+    // --- the proxy cache outlives container replacements (the master's installer hands it
+    // to nginx's uid)
+    const cacheVolume = new docker.Volume(plan.volumes.cache, { name: plan.volumes.cache }, child());
+    const cacheMount: docker.types.input.ContainerMount = { type: "volume", source: cacheVolume.name, target: plan.master.paths.cacheDir };
 
     const imagesMount: docker.types.input.ContainerMount = {
       type: "bind",
@@ -170,7 +152,8 @@ export class ImageHost extends pulumi.ComponentResource {
         image: nginxImage,
         network: network.name,
         files: [...filesOf(plan.master.name), ...uniqueTls],
-        mounts: [imagesMount, { type: "volume", source: cacheVolume.name, target: plan.master.paths.cacheDir }],
+        mounts: [imagesMount, cacheMount],
+        ownedMounts: [cacheMount],
         ports,
       },
       {
@@ -178,7 +161,7 @@ export class ImageHost extends pulumi.ComponentResource {
         providers: [this.provider],
         // The seeds' order: slaves (and resizers) first, the master last; deletion runs
         // the other way round, so the master stops first.
-        dependsOn: [...slaves, resizers, cacheOwner, ...waitFor],
+        dependsOn: [...slaves, resizers, ...waitFor],
       },
     );
 

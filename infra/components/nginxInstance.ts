@@ -1,13 +1,21 @@
-// One nginx container (a host's master or one of its slaves): the official image run
-// unprivileged with the rendered config uploaded, so a config change is a visible diff
-// of that content in `pulumi preview` and replaces exactly this container.
+// One nginx instance (a host's master or one of its slaves): the official image run
+// unprivileged on a read-only root, its rendered files in a volume it mounts read-only.
+//
+// The provider copies `uploads` to `/` of a container, which Docker refuses on a
+// read-only root; so a one-shot `<name>-files` container (writable root, no network, only
+// CAP_CHOWN) receives the files and installs them into the volume with the owners and
+// modes nginx needs. A change of content is a diff of that container's uploads in
+// `pulumi preview`, and the nginx container carries the files' hash as a label, so it is
+// replaced exactly when its files change.
+import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { MasterPlan, SlavePlan } from "../topology.js";
+import { installScript } from "../install.js";
+import { CONTAINER, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
 
 export interface UploadedFile {
-  /** Absolute path inside the container. */
+  /** Absolute path inside the instance, under CONTAINER.configDir. */
   path: string;
   content: pulumi.Input<string>;
   /** Octal mode, e.g. "0400" for private keys (default 0644, owned by root). */
@@ -23,12 +31,18 @@ export interface NginxInstanceArgs {
   files: UploadedFile[];
   /** Bind and volume mounts (images tree, cache volume). */
   mounts: docker.types.input.ContainerMount[];
+  /** Mounted volumes the installer hands to nginx's user (the proxy cache). */
+  ownedMounts?: docker.types.input.ContainerMount[];
   /** Host ports to publish (the master only). */
   ports?: docker.types.input.ContainerPort[];
 }
 
+/** Label holding the sha256 of the instance's files: its change replaces the container. */
+export const FILES_LABEL = "org.image-origin.files-sha256";
+
 export class NginxInstance extends pulumi.ComponentResource {
   readonly container: docker.Container;
+  readonly installer: docker.Container;
   readonly containerName: pulumi.Output<string>;
 
   constructor(name: string, args: NginxInstanceArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -36,6 +50,46 @@ export class NginxInstance extends pulumi.ComponentResource {
     const { plan } = args;
     const tuning = plan.role === "master" ? plan.tuning.master : plan.tuning.slave;
     const healthPort = plan.role === "master" ? plan.http.port : plan.listen.port;
+    const configDir = CONTAINER.configDir;
+
+    const filesVolume = new docker.Volume(`${plan.name}-files`, { name: `${plan.name}-files` }, { parent: this });
+
+    // A component's dependsOn does not reach its children by itself: pass it on.
+    // Fixed names cannot exist twice: the old container goes first (pulumi-docker
+    // creates the replacement first otherwise, #1356).
+    const childOpts = { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true };
+
+    this.installer = new docker.Container(
+      `${plan.name}-files`,
+      {
+        name: `${plan.name}-files`,
+        image: args.image,
+        entrypoints: ["sh", "-c"],
+        command: [
+          installScript({
+            stagingDir: CONTAINER.stagingDir,
+            targetDir: configDir,
+            files: args.files.map((f) => ({ path: f.path, ...(f.permissions && { mode: f.permissions }), ...(f.owner && { owner: f.owner }) })),
+            ownedDirs: (args.ownedMounts ?? []).map((m) => ({ path: m.target as string, owner: CONTAINER_USERS.nginx })),
+          }),
+        ],
+        uploads: args.files.map((f) => ({ file: `${CONTAINER.stagingDir}${f.path.slice(configDir.length)}`, content: f.content })),
+        mounts: [{ type: "volume", source: filesVolume.name, target: configDir }, ...(args.ownedMounts ?? [])],
+        user: "0:0",
+        capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
+        securityOpts: ["no-new-privileges:true"],
+        networkMode: "none",
+        // A one-shot: runs to completion at creation, then stays exited.
+        attach: true,
+        mustRun: false,
+        restart: "no",
+      },
+      childOpts,
+    );
+
+    const filesHash = pulumi
+      .all(args.files.map((f) => pulumi.all([f.path, f.content])))
+      .apply((pairs) => pairs.reduce((h, [path, content]) => h.update(path).update("\0").update(content).update("\0"), createHash("sha256")).digest("hex"));
 
     this.container = new docker.Container(
       name,
@@ -47,14 +101,11 @@ export class NginxInstance extends pulumi.ComponentResource {
         // config, an unprivileged nginx cannot open its compiled-in error log.
         entrypoints: ["nginx"],
         command: ["-e", "stderr", "-c", plan.paths.config, "-g", "daemon off;"],
+        labels: [{ label: FILES_LABEL, value: filesHash }],
         networkMode: args.network,
         networksAdvanced: [{ name: args.network, ...(plan.ip !== undefined && { ipv4Address: plan.ip }), aliases: [plan.name] }],
         ...(args.ports && { ports: args.ports }),
-        mounts: args.mounts,
-        uploads: args.files.map((f) => {
-          const [owner, group] = (f.owner ?? "").split(":");
-          return { file: f.path, content: f.content, permissions: f.permissions ?? "0644", ...(owner && { owner, group: group ?? owner }) };
-        }),
+        mounts: [...args.mounts, { type: "volume", source: filesVolume.name, target: configDir, readOnly: true }],
         ...hardened({
           user: CONTAINER_USERS.nginx,
           memoryMb: tuning.memoryMb,
@@ -64,10 +115,7 @@ export class NginxInstance extends pulumi.ComponentResource {
           healthcheck: bashHttpCheck(healthPort, "/healthz"),
         }),
       },
-      // A component's dependsOn does not reach its children by itself: pass it on.
-      // Fixed names, addresses and published ports cannot exist twice: the old container
-      // goes first (pulumi-docker creates the replacement first otherwise).
-      { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true },
+      { ...childOpts, dependsOn: pulumi.output(opts.dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), this.installer]) },
     );
     this.containerName = this.container.name;
     this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

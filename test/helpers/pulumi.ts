@@ -2,11 +2,14 @@
 // every registered resource with its real inputs, provider, parent, dependencies and
 // replacement options. One program run per process: node's test runner gives each
 // test file its own process, and the program module is cached per process.
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackYaml } from "../../infra/stack.js";
+import { CONTAINER } from "../../infra/topology.js";
 import { projectRoot } from "./cli.js";
 
 export const PROJECT = "image-origin";
@@ -44,6 +47,25 @@ export function stackConfig(stack: string): Record<string, unknown> {
 /** A fresh EC private key in PEM, standing in for an operator's secret. */
 export function testPrivateKey(): string {
   return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+/**
+ * A real self-signed certificate for `keyPem` and `names` (what tls.SelfSignedCert would
+ * return), so a master started from the mocked inputs really serves TLS.
+ */
+export function selfSignedFor(keyPem: string, names: string[], days: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "mock-cert-"));
+  try {
+    writeFileSync(join(dir, "key.pem"), keyPem, { mode: 0o600 });
+    return execFileSync(
+      "openssl",
+      ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-days", String(days), "-subj", `/CN=${names[0] ?? "localhost"}`,
+        "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`],
+      { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Resolve an Output (or anything) to its plain value, secrets included. */
@@ -87,8 +109,10 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
       return { ...state, stdout: `sha256:${"3".repeat(64)}\n`, stderr: "" };
     case "tls:index/privateKey:PrivateKey":
       return { ...state, privateKeyPem: testPrivateKey(), publicKeyPem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n" };
-    case "tls:index/selfSignedCert:SelfSignedCert":
-      return { ...state, certPem: "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n" };
+    case "tls:index/selfSignedCert:SelfSignedCert": {
+      const key = reveal(args.inputs.privateKeyPem, "", []) as string;
+      return { ...state, certPem: selfSignedFor(key, args.inputs.dnsNames ?? [], Math.ceil((args.inputs.validityPeriodHours ?? 24) / 24)) };
+    }
     default:
       return state;
   }
@@ -169,4 +193,15 @@ export function named(run: ProgramRun, name: string, component = false): Registe
   const found = run.resources.filter((r) => r.name === name && r.custom !== component);
   if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
   return found[0]!;
+}
+
+/**
+ * The files an nginx instance gets, by their path inside it: its `<name>-files` installer
+ * receives them under the staging directory and installs them into the config volume.
+ */
+export function installedFiles(run: ProgramRun, instance: string): Map<string, string> {
+  const installer = ofType(run, "Container").find((c) => c.inputs.name === `${instance}-files`);
+  if (installer === undefined) throw new Error(`no installer for ${instance}`);
+  const uploads = (installer.inputs.uploads ?? []) as { file: string; content: string }[];
+  return new Map(uploads.map((u) => [`${CONTAINER.configDir}${u.file.slice(CONTAINER.stagingDir.length)}`, u.content]));
 }

@@ -8,7 +8,7 @@ import { instanceFiles } from "../../infra/render.js";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { planCluster } from "../../infra/topology.js";
 import { projectRoot } from "../helpers/cli.js";
-import { ofType, runProgram, stackConfig, testPrivateKey } from "../helpers/pulumi.js";
+import { installedFiles, runProgram, stackConfig, testPrivateKey } from "../helpers/pulumi.js";
 
 test("raising worker_connections on img03 changes img03-master's config upload and nothing else", async () => {
   const config = stackConfig("prod");
@@ -22,9 +22,7 @@ test("raising worker_connections on img03 changes img03-master's config upload a
   // What the unchanged stack file uploads, from the same pure renderer.
   const before = planCluster(specFromStackYaml(readFileSync(join(projectRoot, "Pulumi.prod.yaml"), "utf8"), "prod"));
   const uploadsNow = (name: string) =>
-    (ofType(run, "Container").find((c) => c.inputs.name === name)!.inputs.uploads as { file: string; content: string }[]).filter(
-      (u) => !u.file.startsWith("/etc/nginx/tls/"),
-    );
+    [...installedFiles(run, name)].filter(([file]) => !file.startsWith("/etc/image-origin/tls/")).map(([file, content]) => ({ file, content }));
 
   const changed: string[] = [];
   for (const host of before.hosts) {
@@ -36,7 +34,7 @@ test("raising worker_connections on img03 changes img03-master's config upload a
     }
   }
   assert.deepEqual(changed, ["img03-master"]);
-  const conf = uploadsNow("img03-master").find((u) => u.file === "/etc/nginx/nginx.conf")!.content;
+  const conf = uploadsNow("img03-master").find((u) => u.file === "/etc/image-origin/nginx.conf")!.content;
   assert.match(conf, /worker_connections 8192;/);
   assert.match(conf, /worker_rlimit_nofile 32768;/);
 });

@@ -2,7 +2,7 @@
 // certificate generated as resources (stable across `up`s), ports 8080/8443 on loopback.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { named, ofType, runProgram, stackConfig, type ProgramRun } from "../helpers/pulumi.js";
+import { installedFiles, named, ofType, runProgram, stackConfig, type ProgramRun } from "../helpers/pulumi.js";
 
 let run: ProgramRun;
 before(async () => {
@@ -32,17 +32,15 @@ describe("local stack", () => {
     assert.deepEqual(cert.inputs.dnsNames, ["image-origin.localhost", "localhost", "stillshot-origin.localhost"]);
     assert.equal(cert.inputs.validityPeriodHours, 825 * 24);
     assert.ok(cert.secretPaths.includes("privateKeyPem"), "the key reaches the certificate as a secret");
-    const master = container("local-master");
-    const keyIndex = (master.inputs.uploads as { file: string }[]).findIndex((u) => u.file === "/etc/nginx/tls/local.key");
-    assert.ok(keyIndex >= 0);
-    assert.match(master.inputs.uploads[keyIndex].content, /PRIVATE KEY/);
-    assert.ok(master.secretPaths.some((p) => p === "uploads" || p === `uploads.${keyIndex}.content`), master.secretPaths.join());
+    assert.match(installedFiles(run, "local-master").get("/etc/image-origin/tls/local.key")!, /PRIVATE KEY/);
+    const installer = container("local-master-files");
+    const keyIndex = (installer.inputs.uploads as { file: string }[]).findIndex((u) => u.file === "/staging/tls/local.key");
+    assert.ok(installer.secretPaths.some((p) => p === "uploads" || p === `uploads.${keyIndex}.content`), installer.secretPaths.join());
   });
 
   test("the images tree of the local stack is bind-mounted read-only", () => {
-    assert.deepEqual(container("local-slave01").inputs.mounts, [
-      { type: "bind", source: "/var/lib/image-origin/images", target: "/images", readOnly: true },
-    ]);
+    assert.deepEqual(container("local-slave01").inputs.mounts[0], { type: "bind", source: "/var/lib/image-origin/images", target: "/images", readOnly: true });
+    assert.deepEqual(container("local-resizer01").inputs.mounts, [{ type: "bind", source: "/var/lib/image-origin/images", target: "/images", readOnly: true }]);
   });
 
   test("no output carries key material", () => {

@@ -8,7 +8,7 @@ import { planCluster, type HostPlan } from "../../infra/topology.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../helpers/cli.js";
-import { named, ofType, runProgram, stackConfig, testPrivateKey, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { installedFiles, named, ofType, runProgram, stackConfig, testPrivateKey, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 
 const KEY = testPrivateKey();
 const plan = planCluster(specFromStackYaml(readFileSync(join(projectRoot, "Pulumi.prod.yaml"), "utf8"), "prod"));
@@ -28,13 +28,13 @@ const providerOf = (host: HostPlan) => named(run, `${host.name}-docker`);
 const urnsOf = (rs: Registered[]) => rs.map((r) => r.urn);
 
 describe("prod: resources per host", () => {
-  test("each of the five hosts gets a master, two slaves, four resizers and the cache owner, named host + role", () => {
+  test("each of the five hosts gets a master, two slaves, four resizers and an installer per nginx, named host + role", () => {
     const names = containers().map((c) => c.inputs.name).sort();
     const expected = plan.hosts
-      .flatMap((h) => [h.master.name, ...h.slaves.map((s) => s.name), ...h.resizers.map((r) => r.name), `${h.name}-cache-owner`])
+      .flatMap((h) => [h.master, ...h.slaves].flatMap((n) => [n.name, `${n.name}-files`]).concat(h.resizers.map((r) => r.name)))
       .sort();
     assert.deepEqual(names, expected);
-    assert.equal(names.length, 5 * (1 + 2 + 4 + 1));
+    assert.equal(names.length, 5 * (2 * 3 + 4));
   });
 
   test("each host has its own Docker provider over ssh, and every docker resource of the host uses it", () => {
@@ -92,15 +92,40 @@ describe("prod: resources per host", () => {
     }
   });
 
-  test("the images tree is mounted read-only everywhere; the cache volume only in the master", () => {
+  test("the images tree is mounted read-only everywhere; the cache volume only in the master; files read-only", () => {
     const host = plan.hosts[0]!;
     const images = { type: "bind", source: "/images", target: "/images", readOnly: true };
-    for (const n of [...host.slaves, ...host.resizers]) assert.deepEqual(containerOf(n.name).inputs.mounts, [images]);
+    const files = (name: string) => ({ type: "volume", source: `${name}-files`, target: "/etc/image-origin", readOnly: true });
+    for (const n of host.resizers) assert.deepEqual(containerOf(n.name).inputs.mounts, [images]);
+    for (const n of host.slaves) assert.deepEqual(containerOf(n.name).inputs.mounts, [images, files(n.name)]);
     assert.deepEqual(containerOf(host.master.name).inputs.mounts, [
       images,
       { type: "volume", source: host.volumes.cache, target: "/var/cache/nginx/resize" },
+      files(host.master.name),
     ]);
     assert.equal(named(run, host.volumes.cache).inputs.name, "img01-master-cache");
+  });
+
+  test("uploads go to one-shot installers (a read-only root cannot receive them), never to a serving container", () => {
+    for (const host of plan.hosts) {
+      for (const n of [host.master, ...host.slaves]) {
+        assert.equal(containerOf(n.name).inputs.uploads, undefined, n.name);
+        const installer = containerOf(`${n.name}-files`).inputs;
+        assert.equal(installer.readOnly, undefined);
+        assert.equal(installer.networkMode, "none");
+        assert.deepEqual(installer.capabilities, { drops: ["ALL"], adds: ["CHOWN"] });
+        assert.equal(installer.attach, true);
+        assert.equal(installer.mustRun, false);
+        assert.ok(containerOf(n.name).dependencies.includes(containerOf(`${n.name}-files`).urn), `${n.name} waits for its files`);
+      }
+      assert.match(containerOf(`${host.master.name}-files`).inputs.command[0], /chown 101:101 \/var\/cache\/nginx\/resize/);
+    }
+  });
+
+  test("a serving nginx carries its files' hash, so new content replaces it", () => {
+    const labels = plan.hosts.map((h) => containerOf(h.master.name).inputs.labels[0]);
+    for (const l of labels) assert.equal(l.label, "org.image-origin.files-sha256");
+    assert.equal(new Set(labels.map((l) => l.value)).size, plan.hosts.length, "each host's master config differs (its upstream addresses)");
   });
 
   test("hardening: non-root, read-only root, no capabilities, no-new-privileges, limits, restart, rotated logs, healthcheck", () => {
@@ -140,7 +165,7 @@ describe("prod: ordering", () => {
   test("each master waits for its host's slaves, resizers and cache owner (the seeds' start order)", () => {
     for (const host of plan.hosts) {
       const deps = containerOf(host.master.name).dependencies;
-      const needed = [...host.slaves.map((s) => s.name), ...host.resizers.map((r) => r.name), `${host.name}-cache-owner`];
+      const needed = [...host.slaves.map((s) => s.name), ...host.resizers.map((r) => r.name), `${host.master.name}-files`];
       for (const name of needed) assert.ok(deps.includes(containerOf(name).urn), `${host.master.name} waits for ${name}`);
     }
   });
@@ -149,9 +174,8 @@ describe("prod: ordering", () => {
     for (let i = 1; i < plan.hosts.length; i++) {
       const gate = named(run, `${plan.hosts[i - 1]!.name}-healthy`);
       const host = plan.hosts[i]!;
-      for (const n of [host.master, ...host.slaves, ...host.resizers]) {
-        assert.ok(containerOf(n.name).dependencies.includes(gate.urn), `${n.name} waits for ${gate.name}`);
-      }
+      const all = [host.master, ...host.slaves, ...host.resizers].map((n) => n.name).concat([host.master, ...host.slaves].map((n) => `${n.name}-files`));
+      for (const name of all) assert.ok(containerOf(name).dependencies.includes(gate.urn), `${name} waits for ${gate.name}`);
     }
     const first = plan.hosts[0]!;
     assert.ok(!urnsOf(ofType(run, "Command").filter((c) => c.name.endsWith("-healthy"))).some((u) => containerOf(first.master.name).dependencies.includes(u)));
@@ -169,29 +193,27 @@ describe("prod: ordering", () => {
 });
 
 describe("prod: configs, certificates and secrets", () => {
-  test("each nginx container's uploads are exactly its rendered files", () => {
+  test("each nginx instance gets exactly its rendered files", () => {
     for (const host of plan.hosts) {
       const files = instanceFiles(host);
       for (const n of [host.master, ...host.slaves]) {
-        const uploads: { file: string; content: string }[] = containerOf(n.name).inputs.uploads ?? [];
-        for (const f of files[n.name] ?? []) {
-          assert.equal(uploads.find((u) => u.file === f.path)?.content, f.content, `${n.name}: ${f.path}`);
-        }
+        const installed = installedFiles(run, n.name);
+        for (const f of files[n.name] ?? []) assert.equal(installed.get(f.path), f.content, `${n.name}: ${f.path}`);
       }
     }
   });
 
-  test("the supplied certificate and its key reach every master; the key only as a secret, readable by nginx alone", () => {
+  test("the supplied certificate and its key reach every master; the key only as a secret, installed 0400 for nginx alone", () => {
     for (const host of plan.hosts) {
-      const master = containerOf(host.master.name);
-      const uploads: { file: string; content: string; permissions: string; owner?: string; group?: string }[] = master.inputs.uploads;
-      const key = uploads.findIndex((u) => u.file === "/etc/nginx/tls/star-tving.key");
-      const cert = uploads.find((u) => u.file === "/etc/nginx/tls/star-tving.crt");
-      assert.equal(uploads[key]!.content, KEY);
-      assert.equal(uploads[key]!.permissions, "0400");
-      assert.deepEqual([uploads[key]!.owner, uploads[key]!.group], ["101", "101"], "owned by the user nginx runs as");
-      assert.ok(master.secretPaths.includes("uploads") || master.secretPaths.includes(`uploads.${key}.content`), master.secretPaths.join());
-      assert.match(cert!.content, /BEGIN CERTIFICATE/);
+      const installer = containerOf(`${host.master.name}-files`);
+      const installed = installedFiles(run, host.master.name);
+      assert.equal(installed.get("/etc/image-origin/tls/star-tving.key"), KEY);
+      assert.match(installed.get("/etc/image-origin/tls/star-tving.crt")!, /BEGIN CERTIFICATE/);
+      const keyIndex = (installer.inputs.uploads as { file: string }[]).findIndex((u) => u.file === "/staging/tls/star-tving.key");
+      assert.ok(installer.secretPaths.some((p) => p === "uploads" || p === `uploads.${keyIndex}.content`), installer.secretPaths.join());
+      const script: string = installer.inputs.command[0];
+      assert.ok(script.indexOf("chmod 0400 /etc/image-origin/tls/star-tving.key") < script.indexOf("chown 101:101 /etc/image-origin/tls/star-tving.key"));
+      assert.match(script, /chown 101:101 \/etc\/image-origin\/tls\/star-tving\.key/);
     }
   });
 

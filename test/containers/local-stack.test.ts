@@ -1,0 +1,147 @@
+// Tier 5: the local stack's host, run on the real Docker engine exactly as the Pulumi
+// program declares it: the network, volume and containers come from the inputs a mocked
+// `pulumi up` registers, images from resizer/Dockerfile and the pinned nginx tag (a local
+// stand-in built by scripts/setup-docker.sh: no registry here). Proves the hardening is
+// livable: nginx as uid 101 on a read-only root, the cache volume writable, the TLS key
+// readable, healthchecks passing, the seeds' start order, a graceful stop.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import sharp from "sharp";
+import { runDeclared } from "../helpers/declared.js";
+import { buildImage, docker, dockerRaw, inspect, requireDocker, requireImage } from "../helpers/docker.js";
+import { photo } from "../helpers/images.js";
+import { ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { freePorts } from "../helpers/stage.js";
+
+const hostName = `ct${randomBytes(3).toString("hex")}`;
+const subnet = `10.213.${1 + (randomBytes(1)[0]! % 250)}.0/24`;
+const images = mkdtempSync(join(tmpdir(), "declared-images-"));
+let run: ProgramRun;
+let httpPort: number;
+let httpsPort: number;
+let declared: Registered[] = [];
+
+const container = (suffix: string) => ofType(run, "Container").find((c) => c.inputs.name === `${hostName}-${suffix}`)!.inputs;
+const url = (path: string) => `http://127.0.0.1:${httpPort}${path}`;
+
+before(async () => {
+  await requireDocker();
+  [httpPort = 0, httpsPort = 0] = await freePorts(2);
+  chmodSync(images, 0o755);
+  mkdirSync(join(images, "thumbnail/2026"), { recursive: true });
+  await photo(1920, 1080).jpeg().toFile(join(images, "still.jpg"));
+  await photo(320, 180).jpeg().toFile(join(images, "thumbnail/2026/t1.jpg"));
+
+  const config = stackConfig("local");
+  config["image-origin:hosts"] = [{ name: hostName, address: "127.0.0.1", docker: "unix:///var/run/docker.sock" }];
+  config["image-origin:imagesDir"] = images;
+  config["image-origin:master"] = { httpPort, httpsPort };
+  config["image-origin:network"] = { subnet };
+  // A container's nofile limit cannot exceed the engine's own (this sandbox caps every
+  // process at 20000; Debian's docker.service runs with LimitNOFILE=infinity).
+  config["image-origin:nginx"] = {
+    master: { workerConnections: 4096, workerRlimitNofile: 16384 },
+    slave: { workerConnections: 2048, workerRlimitNofile: 8192 },
+  };
+  run = await runProgram(config);
+  if (run.error) throw run.error;
+
+  const nginx = container("master").image as string;
+  await requireImage(nginx);
+  await buildImage("resizer/Dockerfile", container("resizer01").image);
+
+  // What `pulumi up` creates, in the order its dependencies impose.
+  const network = ofType(run, "Network")[0]!.inputs;
+  const ipam = network.ipamConfigs[0];
+  await docker(["network", "create", "--driver", network.driver, "--subnet", ipam.subnet, "--gateway", ipam.gateway, network.name]);
+  for (const v of ofType(run, "Volume")) await docker(["volume", "create", v.inputs.name]);
+  declared = ofType(run, "Container");
+  const order = ["slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"];
+  for (const suffix of order) await runDeclared(container(suffix));
+});
+
+after(async () => {
+  for (const c of declared) await dockerRaw(["rm", "-f", "-v", c.inputs.name]);
+  if (run && !run.error) {
+    for (const v of ofType(run, "Volume")) await dockerRaw(["volume", "rm", "-f", v.inputs.name]);
+    for (const n of ofType(run, "Network")) await dockerRaw(["network", "rm", n.inputs.name]);
+  }
+  rmSync(images, { recursive: true, force: true });
+});
+
+describe("the local stack's containers as declared, on a real engine", () => {
+  test("every long-running container is healthy, non-root, read-only and capability-free", async () => {
+    for (const suffix of ["slave01", "slave02", "resizer01", "resizer02", "master"]) {
+      const name = `${hostName}-${suffix}`;
+      assert.equal(await inspect(name, ".State.Health.Status"), "healthy", name);
+      assert.equal(await inspect(name, ".HostConfig.ReadonlyRootfs"), true, name);
+      assert.deepEqual(await inspect(name, ".HostConfig.CapDrop"), ["ALL"], name);
+      // The processes really run as the declared user, not just the config field.
+      const uids = (await docker(["top", name, "-o", "pid,uid"])).split("\n").slice(1).map((l) => l.trim().split(/\s+/)[1]);
+      assert.ok(uids.length > 0 && uids.every((u) => u !== "0"), `${name} runs as ${uids.join(",")}`);
+    }
+  });
+
+  test("containers sit at their fixed addresses on the declared subnet", async () => {
+    for (const suffix of ["master", "slave01", "resizer02"]) {
+      const c = container(suffix);
+      const ip = await inspect(c.name, `(index .NetworkSettings.Networks "${c.networkMode}").IPAddress`);
+      assert.equal(ip, c.networksAdvanced[0].ipv4Address, suffix);
+    }
+  });
+
+  test("through the published port: health, static files from the slaves, thumbnails from the master", async () => {
+    assert.equal((await fetch(url("/healthz"))).status, 200);
+    const still = await fetch(url("/still.jpg"));
+    assert.equal(still.status, 200);
+    assert.equal(still.headers.get("content-type"), "image/jpeg");
+    const thumb = await fetch(url("/thumbnail/2026/t1.jpg"));
+    assert.equal(thumb.status, 200);
+    assert.match(thumb.headers.get("cache-control") ?? "", /max-age=5\b/);
+    assert.equal((await fetch(url("/thumbnail/2026/missing.jpg"))).status, 404);
+  });
+
+  test("a resize goes to the resizers and the second one is a cache hit on the nginx-owned volume", async () => {
+    const path = "/resize?src=still.jpg&w=320&h=180&fmt=webp";
+    const first = await fetch(url(path));
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("x-cache-status"), "MISS");
+    const bytes = Buffer.from(await first.arrayBuffer());
+    const meta = await sharp(bytes).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ["webp", 320, 180]);
+    const second = await fetch(url(path));
+    assert.equal(second.headers.get("x-cache-status"), "HIT");
+    assert.deepEqual(Buffer.from(await second.arrayBuffer()), bytes);
+  });
+
+  test("HTTPS with the declared certificate (its key installed 0400 for nginx's uid alone)", async () => {
+    const mode = await docker(["run", "--rm", "--network", "none", "-v", `${hostName}-master-files:/c:ro`, container("master").image, "stat", "-c", "%a %u", "/c/tls/local.key"]);
+    assert.equal(mode, "400 101");
+    const cn = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: "127.0.0.1", port: httpsPort, path: "/healthz", servername: "stillshot-origin.localhost", rejectUnauthorized: false },
+        (res) => {
+          const cert = (res.socket as import("node:tls").TLSSocket).getPeerCertificate();
+          res.resume();
+          res.on("end", () => (res.statusCode === 200 ? resolve(String(cert.subjectaltname)) : reject(new Error(`status ${res.statusCode}`))));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.match(cn, /DNS:stillshot-origin\.localhost/);
+  });
+
+  test("the master stops gracefully on its declared stop signal", async () => {
+    const name = `${hostName}-master`;
+    const started = Date.now();
+    await docker(["stop", name], { timeoutMs: 60_000 });
+    assert.equal(await inspect(name, ".State.ExitCode"), 0);
+    assert.ok(Date.now() - started < 10_000, "SIGQUIT ends nginx promptly, not by the stop timeout's SIGKILL");
+  });
+});
