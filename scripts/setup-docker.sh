@@ -46,22 +46,33 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not come up; see /var/log/image-origin-dockerd.log"; exit 1; }
 fi
 
-# --- 3. stand-in base images ----------------------------------------------------
-# The tags come from the Dockerfiles themselves, so the pin lives in one place.
-mapfile -t tags < <(
-  find . -name Dockerfile -not -path '*/node_modules/*' -not -path './.git/*' -print0 |
-    xargs -0 -r grep -hoE '^FROM[[:space:]]+node:[^[:space:]]+-bookworm-slim' |
-    awk '{print $2}' | sort -u
-)
-for tag in "${tags[@]}"; do
-  docker image inspect "$tag" >/dev/null 2>&1 && continue
-  need_root "building the stand-in base image $tag"
-  log "building stand-in base image $tag (debootstrap bookworm minbase + host node $(node --version))"
+# --- stand-in images -------------------------------------------------------------
+# build_standin TAG PACKAGES CUSTOMISE [docker import --change ...]
+# Debian bookworm (minbase) with PACKAGES, adjusted by the function CUSTOMISE (given the
+# root directory), imported under TAG unless the engine already has it.
+build_standin() {
+  local tag=$1 packages=$2 customise=$3
+  shift 3
+  docker image inspect "$tag" >/dev/null 2>&1 && return 0
+  need_root "building the stand-in image $tag"
+  log "building stand-in image $tag (debootstrap bookworm minbase + $packages)"
   rootfs=$(mktemp -d /tmp/standin-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
-  debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  # Same places as the official image: node and npm under /usr/local, user `node` = 1000.
+  "$customise" "$rootfs"
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'LABEL org.image-origin.stand-in=true' \
+    "$@" - "$tag" >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+}
+
+# 3. node base images: same places as the official image (node and npm under /usr/local,
+# user `node` = 1000), with this machine's own node and npm.
+customise_node() {
+  local rootfs=$1 npm_dir
   install -m 0755 "$(readlink -f "$(command -v node)")" "$rootfs/usr/local/bin/node"
   npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
   mkdir -p "$rootfs/usr/local/lib/node_modules"
@@ -73,29 +84,22 @@ for tag in "${tags[@]}"; do
   # This machine reaches registries through its own CA: trust what the host trusts,
   # so `npm ci` inside `docker build` works here. Test set-up only.
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
-  tar -C "$rootfs" -c . | docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
-    --change 'LABEL org.image-origin.stand-in=true' \
-    --change 'CMD ["node"]' - "$tag" >/dev/null
-  rm -rf "$rootfs"
-  trap - EXIT
+}
+# The tags come from the Dockerfiles themselves, so the pin lives in one place.
+mapfile -t tags < <(
+  find . -name Dockerfile -not -path '*/node_modules/*' -not -path './.git/*' -print0 |
+    xargs -0 -r grep -hoE '^FROM[[:space:]]+node:[^[:space:]]+-bookworm-slim' |
+    awk '{print $2}' | sort -u
+)
+for tag in "${tags[@]}"; do
+  build_standin "$tag" ca-certificates customise_node \
+    --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' --change 'CMD ["node"]'
 done
 
-# --- 4. stand-in nginx image -------------------------------------------------------
+# 4. the nginx image the stack files pin: Debian's nginx (uid/gid 101 free, as in the
+# official image), without the distribution's default site.
+customise_nginx() { rm -rf "$1"/etc/nginx/sites-enabled/*; }
 mapfile -t nginx_tags < <(node --import tsx scripts/stack-images.ts)
 for tag in "${nginx_tags[@]}"; do
-  docker image inspect "$tag" >/dev/null 2>&1 && continue
-  need_root "building the stand-in nginx image $tag"
-  log "building stand-in nginx image $tag (debootstrap bookworm minbase + Debian nginx)"
-  rootfs=$(mktemp -d /tmp/standin-nginx.XXXXXX)
-  trap 'rm -rf "$rootfs"' EXIT
-  debootstrap --variant=minbase --include=nginx-light bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/etc/nginx/sites-enabled/*
-  tar -C "$rootfs" -c . | docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'LABEL org.image-origin.stand-in=true' \
-    --change 'CMD ["nginx", "-g", "daemon off;"]' - "$tag" >/dev/null
-  rm -rf "$rootfs"
-  trap - EXIT
+  build_standin "$tag" nginx-light customise_nginx --change 'CMD ["nginx", "-g", "daemon off;"]'
 done

@@ -4,6 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { delimiter, join } from "node:path";
+import { block, config, d } from "../../infra/nginx/ast.js";
+import { print } from "../../infra/nginx/print.js";
 
 export const SETUP_HINT = "run `npm test` (it runs scripts/setup.sh first) or `bash scripts/setup.sh` as root to install it";
 
@@ -171,4 +173,23 @@ export async function startNginx(
     throw err;
   }
   return running;
+}
+
+/**
+ * A whole nginx.conf around `httpBody` that an unprivileged nginx can load: pid and every
+ * temp path under `runDir`, errors to stderr, no access log.
+ */
+export function minimalConfig(runDir: string, httpBody: Parameters<typeof block>[2]): string {
+  return print(
+    config([
+      d("pid", join(runDir, "nginx.pid")),
+      d("error_log", "stderr"),
+      block("events", [], []),
+      block("http", [], [
+        d("access_log", "off"),
+        ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((k) => d(`${k}_temp_path`, join(runDir, k))),
+        ...httpBody,
+      ]),
+    ]),
+  );
 }

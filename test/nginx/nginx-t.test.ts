@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { block, config, d } from "../../infra/nginx/ast.js";
-import { print } from "../../infra/nginx/print.js";
-import { assertNginxAccepts, nginxBinary, nginxVersion, unprivilegedUser } from "../helpers/nginx.js";
+import { block, d } from "../../infra/nginx/ast.js";
+import { assertNginxAccepts, nginxBinary, nginxVersion, unprivilegedUser, minimalConfig } from "../helpers/nginx.js";
 import { handOver, stageCluster, stackFiles, stackSpec, tempRoot } from "../helpers/stage.js";
 
 const roots: string[] = [];
@@ -49,21 +48,7 @@ describe("the nginx -t harness itself", () => {
   mkdirSync(run, { recursive: true });
   const write = (name: string, body: Parameters<typeof block>[2]) => {
     const path = join(root, name);
-    writeFileSync(
-      path,
-      print(
-        config([
-          d("pid", join(run, "nginx.pid")),
-          d("error_log", "stderr"),
-          block("events", [], []),
-          block("http", [], [
-            d("access_log", "off"),
-            ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((k) => d(`${k}_temp_path`, join(run, k))),
-            ...body,
-          ]),
-        ]),
-      ),
-    );
+    writeFileSync(path, minimalConfig(run, body));
     handOver(root);
     return path;
   };

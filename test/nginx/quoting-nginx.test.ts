@@ -6,10 +6,9 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { block, config, d, lit, regex } from "../../infra/nginx/ast.js";
-import { print } from "../../infra/nginx/print.js";
+import { block, d, lit, regex } from "../../infra/nginx/ast.js";
 import { HOSTILE } from "../helpers/hostile.js";
-import { startNginx, type RunningNginx } from "../helpers/nginx.js";
+import { startNginx, type RunningNginx, minimalConfig } from "../helpers/nginx.js";
 import { freePorts, handOver, tempRoot } from "../helpers/stage.js";
 
 function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -42,25 +41,16 @@ describe("quoting survives a real nginx", () => {
     const conf = join(root, "nginx.conf");
     writeFileSync(
       conf,
-      print(
-        config([
-          d("pid", join(run, "nginx.pid")),
-          d("error_log", "stderr"),
-          block("events", [], []),
-          block("http", [], [
-            d("access_log", "off"),
-            d("default_type", "text/plain"),
-            d("charset", "utf-8"),
-            ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((k) => d(`${k}_temp_path`, join(run, k))),
-            block("server", [], [
-              d("listen", `127.0.0.1:${port}`),
-              ...HOSTILE.map((value, i) => block("location", ["=", `/v/${i}`], [d("return", 200, lit(value))])),
-              ...REGEXES.map((r, i) => block("location", ["~", regex(r.pattern)], [d("return", 200, `regex ${i}`)])),
-              block("location", ["/"], [d("return", 404, "none")]),
-            ]),
-          ]),
+      minimalConfig(run, [
+        d("default_type", "text/plain"),
+        d("charset", "utf-8"),
+        block("server", [], [
+          d("listen", `127.0.0.1:${port}`),
+          ...HOSTILE.map((value, i) => block("location", ["=", `/v/${i}`], [d("return", 200, lit(value))])),
+          ...REGEXES.map((r, i) => block("location", ["~", regex(r.pattern)], [d("return", 200, `regex ${i}`)])),
+          block("location", ["/"], [d("return", 404, "none")]),
         ]),
-      ),
+      ]),
     );
     handOver(root);
     nginx = await startNginx(conf, root, { host: "127.0.0.1", port });
