@@ -3,10 +3,11 @@
 import { join } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
 import { instanceFiles } from "./render.js";
-import { planCluster, type ClusterPlan, type HostPlan } from "./topology.js";
-import { Certificate } from "./components/certificate.js";
+import { certificatePaths, planCluster, type ClusterPlan, type HostPlan } from "./topology.js";
+import { Certificate, type CertificateOutputs } from "./components/certificate.js";
 import { ImageHost, type ImageSource } from "./components/imageHost.js";
 import { ResizerImage } from "./components/resizerImage.js";
 
@@ -14,10 +15,13 @@ export const projectRoot = join(__dirname, "..");
 
 export interface ClusterInputs {
   spec: ClusterSpec;
-  /** Ids present under `image-origin:tlsPrivateKeys` (checked before anything is created). */
-  privateKeyIds: string[];
-  /** The secret map itself; values stay secret Outputs. */
-  privateKeys: pulumi.Output<Record<string, string>> | undefined;
+  /**
+   * The decrypted secret config. Read once, validated by `preflight` before any resource
+   * exists, and from then on only passed on wrapped as Pulumi secrets.
+   */
+  secrets: { tlsPrivateKeys: Record<string, string> };
+  /** The clock certificate validity is judged by (tests pin it). */
+  now?: Date;
 }
 
 /** What `pulumi stack output` shows; shape documented in the README. */
@@ -34,21 +38,41 @@ export interface ClusterOutputs {
   vip: ClusterPlan["vip"] | null;
   resizerImage: { ref: string };
   rollout: ClusterSpec["rollout"];
+  certificates: Record<string, CertificateOutputs>;
 }
 
-/** Problems only the program can see (secrets, unimplemented modes), before any resource. */
-export function preflight(inputs: ClusterInputs): void {
+/**
+ * Problems only the program can see (secrets, certificates), found before any resource is
+ * registered: a bad supplied pair stops the run with nothing created. Returns warnings
+ * (e.g. a supplied certificate close to expiry) for `pulumi preview` to show.
+ */
+export function preflight(inputs: ClusterInputs): { warnings: string[] } {
+  const { spec } = inputs;
   const problems: string[] = [];
-  for (const [id, cert] of Object.entries(inputs.spec.certificates)) {
-    if (cert.mode === "supplied" && !inputs.privateKeyIds.includes(id)) {
-      problems.push(
-        `tlsPrivateKeys.${id}: certificate "${id}" is supplied but its private key is not set ` +
-          `(pulumi config set --secret --path 'tlsPrivateKeys.${id}' -- "$(cat key.pem)")`,
-      );
+  const warnings: string[] = [];
+  const plans = new Map(planCluster(spec).certificates.map((c) => [c.id, c]));
+  for (const [id, cert] of Object.entries(spec.certificates)) {
+    if (cert.mode === "supplied") {
+      const report = validateSupplied({
+        id,
+        certificatePem: cert.certificate,
+        privateKeyPem: inputs.secrets.tlsPrivateKeys[id],
+        names: plans.get(id)?.names ?? [],
+        now: inputs.now ?? new Date(),
+      });
+      problems.push(...report.problems);
+      warnings.push(...report.warnings);
     }
     if (cert.mode === "acme") problems.push(`certificates.${id}.mode: acme is not available in this version of the program`);
   }
+  for (const id of Object.keys(inputs.secrets.tlsPrivateKeys)) {
+    if (spec.certificates[id]?.mode !== "supplied") {
+      const supplied = Object.entries(spec.certificates).filter(([, c]) => c.mode === "supplied").map(([k]) => k);
+      problems.push(`tlsPrivateKeys.${id}: there is no supplied certificate "${id}" to use it (supplied: ${supplied.length ? supplied.join(", ") : "none"}); remove the secret`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+  return { warnings };
 }
 
 function healthPorts(host: HostPlan): number[] {
@@ -57,15 +81,25 @@ function healthPorts(host: HostPlan): number[] {
 }
 
 export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
-  preflight(inputs);
+  const { warnings } = preflight(inputs);
+  for (const warning of warnings) pulumi.log.warn(warning);
   const { spec } = inputs;
   const plan = planCluster(spec, { kind: "container" });
 
   const certificates = Object.fromEntries(
     plan.certificates.map((certPlan) => {
       const certSpec = spec.certificates[certPlan.id]!;
-      const suppliedKey = certSpec.mode === "supplied" ? inputs.privateKeys?.apply((keys) => keys[certPlan.id] ?? "") : undefined;
-      return [certPlan.id, new Certificate(`cert-${certPlan.id}`, { plan: certPlan, spec: certSpec, ...(suppliedKey && { suppliedKey }) })];
+      const key = inputs.secrets.tlsPrivateKeys[certPlan.id];
+      return [
+        certPlan.id,
+        new Certificate(`cert-${certPlan.id}`, {
+          plan: certPlan,
+          spec: certSpec,
+          paths: certificatePaths(plan, certPlan.id),
+          // Secret from here on: it reaches state and the master's upload only encrypted.
+          ...(certSpec.mode === "supplied" && key !== undefined && { suppliedKey: pulumi.secret(key) }),
+        }),
+      ];
     }),
   );
 
@@ -108,5 +142,11 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
     };
   }
 
-  return { hosts, vip: plan.vip ?? null, resizerImage: { ref: resizerRef }, rollout: spec.rollout };
+  return {
+    hosts,
+    vip: plan.vip ?? null,
+    resizerImage: { ref: resizerRef },
+    rollout: spec.rollout,
+    certificates: Object.fromEntries(Object.entries(certificates).map(([id, c]) => [id, c.outputs])),
+  };
 }

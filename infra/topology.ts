@@ -487,6 +487,18 @@ function planVip(spec: ClusterSpec, hosts: HostPlan[]): VipPlan | undefined {
   };
 }
 
+/**
+ * Where masters read certificate `id`: the paths every server using it names. The same on
+ * every host of a container plan (hosts differ in paths only under the local target).
+ */
+export function certificatePaths(plan: ClusterPlan, id: string): { certificate: string; key: string } {
+  for (const host of plan.hosts) {
+    const tls = host.master.servers.find((s) => s.tls?.certificate === id)?.tls;
+    if (tls) return { certificate: tls.certPath, key: tls.keyPath };
+  }
+  throw new Error(`no server uses certificate "${id}"`);
+}
+
 /** The whole plan for a validated spec. */
 export function planCluster(spec: ClusterSpec, target: Target = { kind: "container" }): ClusterPlan {
   const certificates = planCertificates(spec);

@@ -1,21 +1,38 @@
-// A TLS certificate every master serves for the domains that name it. Its outputs are
-// the PEM chain and the private key (always a secret: it never appears in plain text
-// in state, outputs or logs).
+// A TLS certificate every master serves for the domains that name it. Its outputs feed the
+// masters (PEM chain, and the private key: always a secret, so it never appears in plain
+// text in state, outputs or logs) and the stack outputs (where the masters read it, its
+// SHA-256 fingerprint and expiry; never the key).
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { certificateFacts } from "../certs.js";
 import type { Certificate as CertificateSpec } from "../config.js";
 import type { CertificatePlan } from "../topology.js";
 
 export interface CertificateArgs {
   plan: CertificatePlan;
   spec: CertificateSpec;
-  /** The private key of a supplied certificate (from `tlsPrivateKeys.<id>`). */
-  suppliedKey?: pulumi.Input<string>;
+  /** Where masters read the certificate and key (from the plan). */
+  paths: { certificate: string; key: string };
+  /** The private key of a supplied certificate (from `tlsPrivateKeys.<id>`), already validated. */
+  suppliedKey?: pulumi.Output<string>;
+}
+
+/** What `pulumi stack output certificates` shows per certificate. */
+export interface CertificateOutputs {
+  mode: CertificateSpec["mode"];
+  names: string[];
+  /** Inside every master container. */
+  paths: { certificate: string; key: string };
+  /** SHA-256 of the leaf, `AB:CD:...` as openssl prints it. */
+  fingerprint: pulumi.Output<string>;
+  /** ISO 8601 (UTC). */
+  notAfter: pulumi.Output<string>;
 }
 
 export class Certificate extends pulumi.ComponentResource {
   readonly certPem: pulumi.Output<string>;
   readonly keyPem: pulumi.Output<string>;
+  readonly outputs: CertificateOutputs;
 
   constructor(name: string, args: CertificateArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("image-origin:cluster:Certificate", name, {}, opts);
@@ -32,7 +49,7 @@ export class Certificate extends pulumi.ComponentResource {
       case "selfSigned": {
         // Generated once per stack and kept in state: no new key, no master restart, on
         // later `up`s; replaced only when the names change or renewal is due.
-        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this, dependsOn: opts.dependsOn });
         const cert = new tls.SelfSignedCert(
           `${name}-cert`,
           {
@@ -52,6 +69,15 @@ export class Certificate extends pulumi.ComponentResource {
       case "acme":
         throw new Error(`certificate "${plan.id}": acme mode is not available in this version`);
     }
-    this.registerOutputs({ certPem: this.certPem });
+    // Facts are read from the public chain only.
+    const facts = this.certPem.apply((pem) => certificateFacts(pem));
+    this.outputs = {
+      mode: spec.mode,
+      names: plan.names,
+      paths: args.paths,
+      fingerprint: facts.apply((f) => f.fingerprint),
+      notAfter: facts.apply((f) => f.notAfter),
+    };
+    this.registerOutputs({ certPem: this.certPem, fingerprint: this.outputs.fingerprint, notAfter: this.outputs.notAfter });
   }
 }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackYaml } from "../../infra/stack.js";
+import { makePem, selfSignedLikeTlsProvider, type Pem } from "./certs.js";
 import { projectRoot } from "./cli.js";
 
 export const PROJECT = "image-origin";
@@ -85,10 +86,18 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
       return { ...state, repoDigest: "" };
     case "command:local:Command":
       return { ...state, stdout: `sha256:${"3".repeat(64)}\n`, stderr: "" };
-    case "tls:index/privateKey:PrivateKey":
-      return { ...state, privateKeyPem: testPrivateKey(), publicKeyPem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n" };
+    case "tls:index/privateKey:PrivateKey": {
+      // A real key of the requested kind, so certificates made from it parse and serve.
+      const key = args.inputs.algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: args.inputs.rsaBits ?? 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
+      return {
+        ...state,
+        privateKeyPem: key.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        publicKeyPem: key.publicKey.export({ type: "spki", format: "pem" }).toString(),
+      };
+    }
     case "tls:index/selfSignedCert:SelfSignedCert":
-      return { ...state, certPem: "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n" };
+      // Mock inputs keep secrets wrapped; the provider sees plain values.
+      return { ...state, ...selfSignedLikeTlsProvider(reveal(args.inputs, "", []) as Parameters<typeof selfSignedLikeTlsProvider>[0]) };
     default:
       return state;
   }
@@ -169,4 +178,18 @@ export function named(run: ProgramRun, name: string, component = false): Registe
   const found = run.resources.filter((r) => r.name === name && r.custom !== component);
   if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
   return found[0]!;
+}
+
+/**
+ * The prod stack as an operator runs it: the stack file's placeholder certificate replaced
+ * by a real `*.tving.com` chain and its key set as the secret (both generated here).
+ */
+export function prodWithSuppliedCertificate(): { config: Record<string, unknown>; secretKeys: string[]; pem: Pem } {
+  const config = stackConfig("prod");
+  const pem = makePem({ names: ["*.tving.com", "tving.com"], days: 398 });
+  const certificates = structuredClone(config["image-origin:certificates"]) as Record<string, Record<string, unknown>>;
+  certificates["star-tving"] = { ...certificates["star-tving"], certificate: pem.certificatePem };
+  config["image-origin:certificates"] = certificates;
+  config["image-origin:tlsPrivateKeys"] = { "star-tving": pem.privateKeyPem };
+  return { config, secretKeys: ["image-origin:tlsPrivateKeys"], pem };
 }

@@ -8,17 +8,18 @@ import { planCluster, type HostPlan } from "../../infra/topology.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../helpers/cli.js";
-import { named, ofType, runProgram, stackConfig, testPrivateKey, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { certificateFacts } from "../../infra/certs.js";
+import { named, ofType, prodWithSuppliedCertificate, runProgram, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 
-const KEY = testPrivateKey();
+// The stack file holds a placeholder chain and a `secure:` placeholder key; an operator sets
+// the real pair, as this does with a generated one.
+const operator = prodWithSuppliedCertificate();
+const KEY = operator.pem.privateKeyPem;
 const plan = planCluster(specFromStackYaml(readFileSync(join(projectRoot, "Pulumi.prod.yaml"), "utf8"), "prod"));
 let run: ProgramRun;
 
 before(async () => {
-  const config = stackConfig("prod");
-  // The stack file holds a `secure:` placeholder; an operator sets the real key.
-  config["image-origin:tlsPrivateKeys"] = { "star-tving": KEY };
-  run = await runProgram(config, ["image-origin:tlsPrivateKeys"]);
+  run = await runProgram(operator.config, operator.secretKeys);
   if (run.error) throw run.error;
 });
 
@@ -190,14 +191,35 @@ describe("prod: configs, certificates and secrets", () => {
       assert.equal(uploads[key]!.content, KEY);
       assert.equal(uploads[key]!.permissions, "0400");
       assert.ok(master.secretPaths.includes("uploads") || master.secretPaths.includes(`uploads.${key}.content`), master.secretPaths.join());
-      assert.match(cert!.content, /BEGIN CERTIFICATE/);
+      assert.equal(cert!.content, operator.pem.certificatePem);
     }
+  });
+
+  test("the key reaches the Certificate component's state only as a secret", () => {
+    const component = run.resources.find((r) => r.name === "cert-star-tving" && !r.custom)!;
+    assert.ok(component, "a Certificate component per configured certificate");
+    assert.doesNotMatch(JSON.stringify(component.inputs), /PRIVATE KEY/);
   });
 
   test("no output carries key material", () => {
     const text = JSON.stringify(run.outputs);
     assert.doesNotMatch(text, /PRIVATE KEY/);
     assert.doesNotMatch(text, new RegExp(KEY.split("\n")[1]!.slice(0, 20).replace(/[+/]/g, "\\$&")));
+  });
+});
+
+describe("prod: stack outputs (certificates)", () => {
+  test("the supplied certificate's paths, SHA-256 fingerprint and expiry, never its key", () => {
+    const facts = certificateFacts(operator.pem.certificatePem);
+    assert.deepEqual(run.outputs.certificates, {
+      "star-tving": {
+        mode: "supplied",
+        names: ["image-origin.tving.com", "stillshot-origin.tving.com"],
+        paths: { certificate: "/etc/nginx/tls/star-tving.crt", key: "/etc/nginx/tls/star-tving.key" },
+        fingerprint: facts.fingerprint,
+        notAfter: facts.notAfter,
+      },
+    });
   });
 });
 
