@@ -29,6 +29,9 @@ export const BOOTSTRAP_DAYS = 30;
 /** The sync agent reports unhealthy when a certificate is this close to `renewBeforeDays` past. */
 export const SYNC_ALARM_SLACK_DAYS = 7;
 
+/** How long `pulumi up` waits for a renewer's first result (first issuance: seconds usually). */
+export const ISSUANCE_TIMEOUT_SECONDS = 300;
+
 /** Where each container keeps the script it runs (its tmpfs; the root filesystem is read-only). */
 export const scriptPath = (runDir: string, name: string) => `${runDir}/${name}.sh`;
 
@@ -388,20 +391,27 @@ export interface SecretFile {
 }
 
 /**
- * `sh -c <this> <name> <script>`: writes the secrets from their environment variables into
- * the tmpfs (and unsets them), writes the script there, then execs it with `args`. Docker
- * refuses `docker cp` into a read-only root filesystem, so nothing is uploaded.
+ * `sh -c <this> <name> <payload>`: writes the secrets from their environment variables into
+ * the container's tmpfs (mode 0600) and unsets them, writes the payload (`$1`: a script or
+ * a config) to `payload`, then execs `exec`. Docker refuses `docker cp` into a read-only
+ * root filesystem, so nothing is uploaded: everything arrives as arguments and secret
+ * environment variables.
  */
-export function containerBoot(runDir: string, scriptName: string, secrets: readonly SecretFile[], args: readonly string[]): string {
-  const script = scriptPath(runDir, scriptName);
+export function containerBoot(options: { runDir: string; secrets: readonly SecretFile[]; payload: string; exec: readonly string[]; dirs?: readonly string[] }): string {
   return [
     "set -eu",
     "umask 077",
-    `mkdir -p ${shellQuote(runDir)}`,
-    ...secrets.flatMap((s) => [`printf '%s\\n' "$${s.env}" > ${shellQuote(s.path)}`, `unset ${s.env}`]),
-    `printf '%s' "$1" > ${shellQuote(script)}`,
-    `exec sh ${shellQuote(script)} ${shellJoin(args)}`,
+    `mkdir -p ${shellJoin([options.runDir, ...(options.dirs ?? [])])}`,
+    ...options.secrets.flatMap((s) => [`printf '%s\\n' "$${s.env}" > ${shellQuote(s.path)}`, `unset ${s.env}`]),
+    `printf '%s' "$1" > ${shellQuote(options.payload)}`,
+    `exec ${shellJoin(options.exec)}`,
   ].join("\n");
+}
+
+/** `containerBoot` for a script (`$1`) run as `sh <script> <args>`. */
+export function scriptBoot(runDir: string, scriptName: string, secrets: readonly SecretFile[], args: readonly string[]): string {
+  const script = scriptPath(runDir, scriptName);
+  return containerBoot({ runDir, secrets, payload: script, exec: ["sh", script, ...args] });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
 import { instanceFiles } from "./render.js";
 import { certificatePaths, planCluster, type ClusterPlan, type HostPlan } from "./topology.js";
+import type { HostPki } from "./components/acmeAgents.js";
 import { Certificate, type CertificateOutputs } from "./components/certificate.js";
+import { TlsSyncPki } from "./components/tlsSyncPki.js";
 import { ImageHost, type ImageSource } from "./components/imageHost.js";
 import { ResizerImage } from "./components/resizerImage.js";
 
@@ -19,7 +21,7 @@ export interface ClusterInputs {
    * The decrypted secret config. Read once, validated by `preflight` before any resource
    * exists, and from then on only passed on wrapped as Pulumi secrets.
    */
-  secrets: { tlsPrivateKeys: Record<string, string> };
+  secrets: { tlsPrivateKeys: Record<string, string>; acmeDnsCredentials: Record<string, string> };
   /** The clock certificate validity is judged by (tests pin it). */
   now?: Date;
 }
@@ -63,14 +65,25 @@ export function preflight(inputs: ClusterInputs): { warnings: string[] } {
       problems.push(...report.problems);
       warnings.push(...report.warnings);
     }
-    if (cert.mode === "acme") problems.push(`certificates.${id}.mode: acme is not available in this version of the program`);
-  }
-  for (const id of Object.keys(inputs.secrets.tlsPrivateKeys)) {
-    if (spec.certificates[id]?.mode !== "supplied") {
-      const supplied = Object.entries(spec.certificates).filter(([, c]) => c.mode === "supplied").map(([k]) => k);
-      problems.push(`tlsPrivateKeys.${id}: there is no supplied certificate "${id}" to use it (supplied: ${supplied.length ? supplied.join(", ") : "none"}); remove the secret`);
+    if (cert.mode === "acme" && cert.challenge === "dns-01" && !(id in inputs.secrets.acmeDnsCredentials)) {
+      problems.push(
+        `acmeDnsCredentials.${id}: certificate "${id}" uses dns-01 with the ${cert.dnsPlugin} plugin but its credentials are not set ` +
+          `(pulumi config set --secret --path 'acmeDnsCredentials.${id}' -- "$(cat ${cert.dnsPlugin}.ini)")`,
+      );
     }
   }
+  // A secret nobody uses is a leftover or a typo: say so rather than ignore it.
+  const unused = (key: string, wanted: (c: ClusterSpec["certificates"][string]) => boolean, what: string) => {
+    for (const id of Object.keys(inputs.secrets[key as keyof ClusterInputs["secrets"]])) {
+      const cert = spec.certificates[id];
+      if (cert === undefined || !wanted(cert)) {
+        const users = Object.entries(spec.certificates).filter(([, c]) => wanted(c)).map(([k]) => k);
+        problems.push(`${key}.${id}: there is no ${what} certificate "${id}" to use it (${what}: ${users.length ? users.join(", ") : "none"}); remove the secret`);
+      }
+    }
+  };
+  unused("tlsPrivateKeys", (c) => c.mode === "supplied", "supplied");
+  unused("acmeDnsCredentials", (c) => c.mode === "acme" && c.challenge === "dns-01", "dns-01");
   if (problems.length > 0) throw new ConfigError(problems);
   return { warnings };
 }
@@ -86,8 +99,10 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
   const { spec } = inputs;
   const plan = planCluster(spec, { kind: "container" });
 
-  const certificates = Object.fromEntries(
-    plan.certificates.map((certPlan) => {
+  // Supplied and self-signed certificates go into the masters' uploads, so they come first;
+  // acme certificates are issued on the hosts and come after them (below).
+  const certificates: Record<string, Certificate> = Object.fromEntries(
+    plan.certificates.filter((c) => c.mode !== "acme").map((certPlan) => {
       const certSpec = spec.certificates[certPlan.id]!;
       const key = inputs.secrets.tlsPrivateKeys[certPlan.id];
       return [
@@ -104,21 +119,38 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
   );
 
   // Images: from the operator's registry when configured; otherwise built and pulled on
-  // the operator's engine and streamed to every host.
+  // the operator's engine and streamed to every host (certbot's too, with acme certificates).
   let images: ImageSource;
   let resizerRef: string;
+  const acmeRefs = plan.acme?.images ?? [];
   if (spec.images.resizer !== undefined) {
     resizerRef = spec.images.resizer;
-    images = { kind: "registry", nginx: spec.images.nginx, resizer: resizerRef };
+    images = { kind: "registry", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs };
   } else {
     const operatorEngine = new docker.Provider("operator-docker", {});
     const resizer = new ResizerImage("resizer-image", { projectRoot, provider: operatorEngine });
     const nginx = new docker.RemoteImage("nginx-image", { name: spec.images.nginx, keepLocally: true }, { provider: operatorEngine });
+    const acme = acmeRefs.map((ref) => new docker.RemoteImage(`${ref.split("/").pop()!.split(/[:@]/)[0]}-image`, { name: ref, keepLocally: true }, { provider: operatorEngine }));
     resizerRef = resizer.ref;
-    images = { kind: "push", nginx: spec.images.nginx, resizer: resizerRef, ready: [resizer, nginx] };
+    images = { kind: "push", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs, ready: [resizer, nginx, ...acme] };
   }
 
+  // acme with several hosts: the internal CA of the issuer's bundle channel.
+  const issuerPlan = plan.hosts.find((h) => h.name === plan.acme?.issuer);
+  const followers = plan.hosts.filter((h) => h.acme?.role === "follower");
+  const pki =
+    issuerPlan !== undefined && followers.length > 0
+      ? new TlsSyncPki("tls-sync", { issuer: { name: issuerPlan.name, address: issuerPlan.address }, followers: followers.map((f) => ({ name: f.name, address: f.address })) })
+      : undefined;
+  const hostPki = (name: string): HostPki | undefined =>
+    pki && {
+      caCertPem: pki.caCertPem,
+      ...(name === issuerPlan?.name ? { server: pki.server } : {}),
+      ...(pki.clients[name] ? { client: pki.clients[name] } : {}),
+    };
+
   const hosts: ClusterOutputs["hosts"] = {};
+  const built: ImageHost[] = [];
   let previous: ImageHost | undefined;
   for (const hostPlan of plan.hosts) {
     const host: ImageHost = new ImageHost(hostPlan.name, {
@@ -126,6 +158,7 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       images,
       files: instanceFiles(hostPlan),
       certificates,
+      ...(plan.acme && { acme: { cluster: plan.acme, ...(hostPki(hostPlan.name) && { pki: hostPki(hostPlan.name)! }) } }),
       healthCheck: {
         path: spec.vip?.healthCheck.path ?? "/healthz",
         expectStatus: spec.vip?.healthCheck.expectStatus ?? 200,
@@ -134,12 +167,36 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       ...(spec.rollout === "serial" && previous !== undefined && { after: previous.healthGate }),
     });
     previous = host;
+    built.push(host);
     hosts[hostPlan.name] = {
       address: hostPlan.address,
       healthCheckPorts: healthPorts(hostPlan),
       containers: host.containers,
       resizerImageId: host.resizerImageId,
     };
+  }
+
+  // acme: the renewers run on the issuer once every master is up and forwards challenges
+  // (the first validation may reach any host).
+  const issuer = issuerPlan && built[plan.hosts.indexOf(issuerPlan)];
+  for (const acmeCert of plan.acme?.certificates ?? []) {
+    if (issuer?.acme === undefined || issuerPlan === undefined) throw new Error("acme certificates without an issuer host");
+    const credentials = inputs.secrets.acmeDnsCredentials[acmeCert.id];
+    certificates[acmeCert.id] = new Certificate(`cert-${acmeCert.id}`, {
+      plan: plan.certificates.find((c) => c.id === acmeCert.id)!,
+      spec: spec.certificates[acmeCert.id]!,
+      paths: certificatePaths(plan, acmeCert.id),
+      acme: {
+        certificate: acmeCert,
+        issuer: issuerPlan,
+        provider: issuer.provider,
+        network: issuer.network.name,
+        volume: issuer.acme.volume.name,
+        image: issuer.acme.images[acmeCert.image]!,
+        ...(credentials !== undefined && { dnsCredentials: pulumi.secret(credentials) }),
+        after: [issuer.acme.init, ...issuer.acme.ready, ...built.map((h) => h.healthGate)],
+      },
+    });
   }
 
   return {

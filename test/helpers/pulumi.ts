@@ -27,6 +27,7 @@ export interface Registered {
   /** URNs this resource waits for: explicit dependsOn plus input-implied dependencies. */
   dependencies: string[];
   deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
 }
 
 export interface ProgramRun {
@@ -74,6 +75,22 @@ function reveal(value: unknown, path: string, secrets: string[]): unknown {
   return value;
 }
 
+/** What a renewer's first check prints in the mocks (see infra/acme.ts `status`). */
+export const MOCK_ISSUED = `ok 2026-11-22T06:00:00Z fingerprint=${"AB:".repeat(31)}AB not-after=2027-02-20T05:00:00Z\n`;
+
+/** Inputs with every secret path removed: what `pulumi preview` and state show in plain text. */
+export function plainInputs(r: Registered): unknown {
+  const drop = (value: unknown, path: string): unknown => {
+    if (r.secretPaths.includes(path)) return "[secret]";
+    if (Array.isArray(value)) return value.map((v, i) => drop(v, path ? `${path}.${i}` : String(i)));
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, drop(v, path ? `${path}.${k}` : k)]));
+    }
+    return value;
+  };
+  return drop(r.inputs, "");
+}
+
 /** Plausible provider outputs for the resources the program reads back. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const state = { ...args.inputs };
@@ -85,6 +102,8 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     case "docker:index/image:Image":
       return { ...state, repoDigest: "" };
     case "command:local:Command":
+      // An issuance gate prints the renewer's result; the image delivery the image id.
+      if (args.name.endsWith("-issued")) return { ...state, stdout: MOCK_ISSUED, stderr: "" };
       return { ...state, stdout: `sha256:${"3".repeat(64)}\n`, stderr: "" };
     case "tls:index/privateKey:PrivateKey": {
       // A real key of the requested kind, so certificates made from it parse and serve.
@@ -147,6 +166,7 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
           parent: req.getParent(),
           dependencies: req.getDependenciesList(),
           deleteBeforeReplace: req.getDeletebeforereplace(),
+          retainOnDelete: req.getRetainondelete(),
         });
       }
       cb(err, res);

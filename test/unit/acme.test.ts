@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import {
   challengeArgs,
-  containerBoot,
+  scriptBoot,
   initScript,
   issuanceGateCommand,
   parseRenewerStatus,
@@ -346,7 +346,7 @@ describe("containers and the issuance gate", () => {
   test("the boot writes secrets from the environment into files only its user can read, unsets them, and runs the script", () => {
     const dir = join(work, "boot");
     const secret = join(dir, "run", "one.pem");
-    const boot = containerBoot(join(dir, "run"), "agent", [{ env: "SECRET_ONE", path: secret }], ["loop", "x y"]);
+    const boot = scriptBoot(join(dir, "run"), "agent", [{ env: "SECRET_ONE", path: secret }], ["loop", "x y"]);
     const script = `echo "args=$1,$2 env=\${SECRET_ONE:-unset}"; cat ${secret}`;
     const r = spawnSync("sh", ["-c", boot, "agent", script], { encoding: "utf8", env: { ...process.env, SECRET_ONE: "s3cret" } });
     assert.equal(r.status, 0, r.stderr);
