@@ -277,12 +277,17 @@ export function syncScript(acme: HostAcmePlan, certificates: readonly Pick<AcmeC
   const run = sync.runDir;
   const client = syncClientFiles(run);
   const renewBefore = new Map(certificates.map((c) => [c.id, c.renewBeforeDays]));
+  // A minimal config that only loads the bundle; every path nginx would open is the agent's
+  // own (an unprivileged nginx cannot open the compiled-in logs).
   const verifyConf = [
     `pid $run/verify/nginx.pid;`,
+    "error_log stderr;",
     "events {}",
     "http {",
+    "  access_log off;",
     ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((k) => `  ${k}_temp_path $run/verify/${k};`),
-    "  server { listen 127.0.0.1:9 ssl; ssl_certificate $2; ssl_certificate_key $2; }",
+    // A unix socket: `nginx -t` binds its listeners, and needs no port or privilege for this.
+    "  server { listen unix:$run/verify/nginx.sock ssl; ssl_certificate $2; ssl_certificate_key $2; }",
     "}",
   ];
   return [
@@ -299,7 +304,7 @@ export function syncScript(acme: HostAcmePlan, certificates: readonly Pick<AcmeC
     "",
     "fetch() { # SOURCE DEST",
     '  case "$1" in',
-    `    https://*) curl --fail --silent --show-error --max-time 20 --cacert ${shellQuote(client.ca)} --cert ${shellQuote(client.cert)} --key ${shellQuote(client.key)} --output "$2" "$1" ;;`,
+    `    https://*) curl --fail --silent --show-error --max-time 20 ${sync.sourceAddress ? `--interface ${shellQuote(sync.sourceAddress)} ` : ""}--cacert ${shellQuote(client.ca)} --cert ${shellQuote(client.cert)} --key ${shellQuote(client.key)} --output "$2" "$1" ;;`,
     '    *) cat "$1" > "$2" ;;',
     "  esac",
     "}",

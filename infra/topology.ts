@@ -245,6 +245,11 @@ export interface HostAcmePlan {
     intervalSeconds: number;
     /** The master's pid file when the master is not PID 1 of the agent's namespace (local target). */
     masterPidFile?: string;
+    /**
+     * Source address for fetching from the issuer (local target: the host's own loopback
+     * address; in containers the kernel's choice, the host's address after Docker's NAT).
+     */
+    sourceAddress?: string;
     sources: { id: string; from: BundleSource }[];
   };
   /** Issuer: one renewer per acme certificate. */
@@ -626,7 +631,7 @@ function planHostAcme(spec: ClusterSpec, target: Target, host: Host, master: Mas
       name: syncName,
       runDir: place.acmeRunDir(host.name, syncName),
       intervalSeconds: TLS_SYNC_INTERVAL_SECONDS,
-      ...(target.kind === "local" && { masterPidFile: master.paths.pid }),
+      ...(target.kind === "local" && { masterPidFile: master.paths.pid, ...(role === "follower" && { sourceAddress: place.bind }) }),
       sources,
     },
     renewers:

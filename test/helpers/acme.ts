@@ -97,3 +97,21 @@ export function startScript(file: string, script: string, args: string[], option
   const PATH = [...(options.pathDirs ?? []), process.env.PATH ?? ""].join(":");
   return spawn("sh", [file, ...args], { env: { ...process.env, PATH, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
 }
+
+/**
+ * `sh file args` as `user` (setpriv, like nginx in the tests: the containers run every
+ * ACME script as nginx's uid), without blocking the event loop, so load can run meanwhile.
+ */
+export function runAs(user: { uid: number; gid: number } | undefined, file: string, args: string[], env: Record<string, string> = {}): Promise<ScriptRun & { seconds: number }> {
+  const [cmd, argv] = user === undefined ? ["sh", [file, ...args]] : ["setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", "sh", file, ...args]];
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd as string, argv as string[], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9 }));
+  });
+}

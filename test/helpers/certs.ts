@@ -40,8 +40,10 @@ export interface Pem {
 }
 
 export interface PemOptions {
-  /** DNS names of the subjectAltName; none = no SAN extension at all. */
+  /** DNS names of the subjectAltName; none (and no ips) = no SAN extension at all. */
   names: string[];
+  /** IP addresses of the subjectAltName. */
+  ips?: string[];
   /** Validity in days; negative makes an already expired certificate. */
   days?: number;
   /** Key type (default a P-256 EC key). */
@@ -66,8 +68,9 @@ export function makePem(options: PemOptions): Pem {
     const { names, days = 30, key = "ec" } = options;
     const subject = options.subject ?? `/CN=${(names[0] ?? "no-name").replace(/[/\\=+,]/g, "_")}`;
     const keyArgs = key === "ec" ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] : ["-newkey", key];
+    const san = [...names.map((n) => `DNS:${n}`), ...(options.ips ?? []).map((ip) => `IP:${ip}`)];
     const ext = [
-      ...(names.length > 0 ? [`subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`] : []),
+      ...(san.length > 0 ? [`subjectAltName=${san.join(",")}`] : []),
       options.isCa ? "basicConstraints=critical,CA:TRUE" : "basicConstraints=critical,CA:FALSE",
     ];
     writeFileSync(join(dir, "ext.cnf"), `${ext.join("\n")}\n`);

@@ -114,6 +114,7 @@ describe("acme plan (local target, hosts side by side on loopback)", () => {
   test("the sync agent reloads the master through its pid file; everything lives under the host's directory", () => {
     const h = plan.hosts[1]!;
     assert.equal(h.acme?.sync.masterPidFile, h.master.paths.pid);
+    assert.equal(h.acme?.sync.sourceAddress, "127.0.0.2", "a follower fetches from its own address");
     assert.equal(h.acme?.dir, "/w/img02/acme");
     assert.equal(h.acme?.sync.runDir, "/w/img02/run/img02-tls-sync");
   });
