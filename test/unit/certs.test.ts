@@ -9,10 +9,9 @@ import { makePem } from "../helpers/certs.js";
 const NAMES = ["image-origin.tving.com", "stillshot-origin.tving.com"];
 const star = makePem({ names: ["*.tving.com", "tving.com"], days: 365 });
 const other = makePem({ names: ["*.tving.com"], days: 365 });
-const NOW = new Date();
 
 function check(overrides: Partial<SuppliedInput> = {}) {
-  return validateSupplied({ id: "star-tving", certificatePem: star.certificatePem, privateKeyPem: star.privateKeyPem, names: NAMES, now: NOW, ...overrides });
+  return validateSupplied({ id: "star-tving", certificatePem: star.certificatePem, privateKeyPem: star.privateKeyPem, names: NAMES, now: new Date(), ...overrides });
 }
 
 /** No message may carry a line of any private key used here. */
