@@ -127,6 +127,13 @@ export interface RenewerPaths {
   runDir: string;
 }
 
+/** The renewer of certificate `id` on the issuer: its paths in the host's acme plan. */
+export function renewerPaths(acme: HostAcmePlan, id: string): RenewerPaths & { name: string } {
+  const renewer = acme.renewers.find((r) => r.id === id);
+  if (renewer === undefined) throw new Error(`${acme.sync.name}: this host runs no renewer for "${id}"`);
+  return { name: renewer.name, certbotDir: acme.certbotDir, webroot: acme.webroot, outboxDir: acme.outboxDir, statusDir: acme.statusDir, runDir: renewer.runDir };
+}
+
 /** Where the renewer finds a dns-01 plugin's credentials (written there from a secret). */
 export const dnsCredentialsPath = (runDir: string) => `${runDir}/dns-credentials.ini`;
 

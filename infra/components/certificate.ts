@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { ISSUANCE_TIMEOUT_SECONDS, dnsCredentialsPath, issuanceGateCommand, parseRenewerStatus, renewerScript, scriptBoot, scriptPath } from "../acme.js";
+import { ISSUANCE_TIMEOUT_SECONDS, dnsCredentialsPath, issuanceGateCommand, parseRenewerStatus, renewerPaths, renewerScript, scriptBoot, scriptPath } from "../acme.js";
 import { certificateFacts } from "../certs.js";
 import type { Certificate as CertificateSpec } from "../config.js";
 import type { AcmeCertificatePlan, CertificatePlan, HostPlan } from "../topology.js";
@@ -146,7 +146,7 @@ export class Certificate extends pulumi.ComponentResource {
     const { certificate: cert, issuer } = acme;
     const renewer = renewerOf(acme);
     const hostAcme = issuer.acme!;
-    const paths = { certbotDir: hostAcme.certbotDir, webroot: hostAcme.webroot, outboxDir: hostAcme.outboxDir, statusDir: hostAcme.statusDir, runDir: renewer.runDir };
+    const paths = renewerPaths(hostAcme, cert.id);
     const dns = cert.challenge === "dns-01";
     if (dns && acme.dnsCredentials === undefined) throw new Error(`certificate "${cert.id}": dns-01 needs acmeDnsCredentials.${cert.id}`);
     const credentials = dnsCredentialsPath(renewer.runDir);

@@ -10,7 +10,7 @@ import { request } from "node:https";
 import { connect } from "node:tls";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { renewerScript, syncClientFiles, syncScript } from "../../infra/acme.js";
+import { renewerPaths, renewerScript, syncClientFiles, syncScript } from "../../infra/acme.js";
 import { parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
 import { publisherFiles, renderPublisher } from "../../infra/nginx/publisher.js";
 import type { ClusterPlan, HostPlan } from "../../infra/topology.js";
@@ -76,7 +76,7 @@ before(async () => {
   const runDir = acme.renewers[0]!.runDir;
   mkdirSync(runDir, { recursive: true });
   mkdirSync(acme.sync.runDir, { recursive: true });
-  writeFileSync(join(runDir, "renewer.sh"), renewerScript(cert, acme.renewers[0]!.name, { certbotDir: acme.certbotDir, webroot: acme.webroot, outboxDir: acme.outboxDir, statusDir: acme.statusDir, runDir }));
+  writeFileSync(join(runDir, "renewer.sh"), renewerScript(cert, acme.renewers[0]!.name, renewerPaths(acme, cert.id)));
   for (const h of plan.hosts) writeFileSync(script(h, "tls-sync.sh"), syncScript(h.acme!, plan.acme!.certificates));
   env = { HOME: runDir, REQUESTS_CA_BUNDLE: pebble.apiCaFile, PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
   handOver(root);

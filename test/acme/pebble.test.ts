@@ -9,7 +9,7 @@ import { connect } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { renewerScript, syncScript } from "../../infra/acme.js";
+import { renewerPaths, renewerScript, syncScript } from "../../infra/acme.js";
 import { parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
 import type { HostPlan } from "../../infra/topology.js";
 import { runAs } from "../helpers/acme.js";
@@ -55,7 +55,7 @@ before(async () => {
   mkdirSync(acme.sync.runDir, { recursive: true });
   renewer = join(runDir, "renewer.sh");
   sync = join(acme.sync.runDir, "tls-sync.sh");
-  writeFileSync(renewer, renewerScript(cert, acme.renewers[0]!.name, { certbotDir: acme.certbotDir, webroot: acme.webroot, outboxDir: acme.outboxDir, statusDir: acme.statusDir, runDir }));
+  writeFileSync(renewer, renewerScript(cert, acme.renewers[0]!.name, renewerPaths(acme, cert.id)));
   writeFileSync(sync, syncScript(acme, staged.plan.acme!.certificates));
   handOver(root);
   env = { HOME: runDir, REQUESTS_CA_BUNDLE: pebble.apiCaFile, PATH: `${process.env.PATH}:/usr/sbin:/sbin` };

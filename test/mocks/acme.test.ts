@@ -3,7 +3,7 @@
 // seed 001, and that no key material is ever plain in state or outputs.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { ISSUANCE_TIMEOUT_SECONDS, initScript, issuanceGateCommand, renewerScript, syncScript } from "../../infra/acme.js";
+import { ISSUANCE_TIMEOUT_SECONDS, initScript, issuanceGateCommand, renewerPaths, renewerScript, syncScript } from "../../infra/acme.js";
 import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
 import { renderPublisher } from "../../infra/nginx/publisher.js";
 import { CONTAINER, planCluster } from "../../infra/topology.js";
@@ -47,7 +47,8 @@ describe("acme: one issuer, a sync agent on every host", () => {
   test("the renewer: certbot's image on the issuer's engine, its script on a schedule, hardened, the acme volume", () => {
     const renewer = container("img01-certbot-star-tving");
     const r = renewer.inputs;
-    const paths = { certbotDir: issuer!.acme!.certbotDir, webroot: issuer!.acme!.webroot, outboxDir: issuer!.acme!.outboxDir, statusDir: issuer!.acme!.statusDir, runDir: CONTAINER.acmeRunDir };
+    const paths = renewerPaths(issuer!.acme!, "star-tving");
+    assert.equal(paths.runDir, CONTAINER.acmeRunDir);
     assert.equal(renewer.provider, providerRef("img01"));
     assert.equal(r.image, "certbot/certbot:v4.0.0");
     assert.deepEqual(r.command, [renewerScript(acme.certificates[0]!, "img01-certbot-star-tving", paths)]);
