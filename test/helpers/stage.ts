@@ -1,7 +1,9 @@
 // A stack rendered for the `local` target under a temp root, ready for nginx: the same
 // planner and renderers as production (only the target differs), every rendered file at
-// the path the plan gives it, the directories the plan says nginx writes, and self-signed
-// certificates where the plan expects certificate files. Nothing rendered is edited.
+// the path the plan gives it, the directories the plan says nginx writes, self-signed
+// certificates where the plan expects supplied or self-signed ones, and for acme
+// certificates the bootstrap bundle the project's own init script makes (as each host gets
+// before its first issuance). Nothing rendered is edited.
 import { spawnSync } from "node:child_process";
 import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
