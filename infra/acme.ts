@@ -435,9 +435,12 @@ export function scriptBoot(runDir: string, scriptName: string, secrets: readonly
  * A failure fails `pulumi up` with certbot's reason; masters keep serving what they have.
  */
 export function issuanceGateCommand(host: Pick<HostPlan, "docker" | "sshOpts">, renewer: { name: string; runDir: string }, certificate: string, timeoutSeconds: number): string {
+  const script = scriptPath(renewer.runDir, "renewer");
+  // The container writes its script when it starts; the gate may come a moment sooner.
+  const inContainer = `i=0; while [ ! -f ${script} ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done; exec sh ${script} status ${timeoutSeconds}`;
   return [
     "set -u",
-    `if out=$(${dockerOnHost(host, ["exec", renewer.name, "sh", scriptPath(renewer.runDir, "renewer"), "status", String(timeoutSeconds)])}); then`,
+    `if out=$(${dockerOnHost(host, ["exec", renewer.name, "sh", "-c", inContainer])} 2>&1); then`,
     '  printf \'%s\\n\' "$out"',
     "else",
     `  printf 'certificate "%s" was not issued: %s\\n' ${shellQuote(certificate)} "$out" >&2`,

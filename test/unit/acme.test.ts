@@ -358,13 +358,18 @@ describe("containers and the issuance gate", () => {
   test("the gate asks the renewer on the issuer over ssh and fails `pulumi up` with the reason", () => {
     const f = fresh("gate");
     const cmd = issuanceGateCommand({ docker: "ssh://deploy@10.0.0.1" }, f.issuer.renewers[0]!, "web", 300);
-    assert.match(cmd, /ssh -o BatchMode=yes deploy@10\.0\.0\.1 'docker exec img01-certbot-web sh .*\/renewer\.sh status 300'/);
+    assert.match(cmd, /ssh -o BatchMode=yes deploy@10\.0\.0\.1 'docker exec img01-certbot-web sh -c .*exec sh \S*\/renewer\.sh status 300/);
     const bin = join(work, "gate-bin");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, "ssh"), `#!/bin/sh\necho "$GATE_OUT"\nexit "$GATE_RC"\n`, { mode: 0o755 });
+    writeFileSync(join(bin, "ssh"), `#!/bin/sh\nfor last; do :; done\nprintf '%s' "$last" > ${join(bin, "remote")}\necho "$GATE_OUT"\nexit "$GATE_RC"\n`, { mode: 0o755 });
     const ok = runScript(join(work, "gate.sh"), cmd, [], { pathDirs: [bin], env: { GATE_OUT: "ok 2026-01-01T00:00:00Z fingerprint=AB not-after=2026-04-01T00:00:00Z", GATE_RC: "0" } });
     assert.equal(ok.status, 0);
     assert.match(ok.stdout, /^ok .* fingerprint=AB/);
+    // The remote shell receives one string; it must split into exactly these words.
+    const remote = readFileSync(join(bin, "remote"), "utf8");
+    const words = JSON.parse(spawnSync("sh", ["-c", `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${remote}`], { encoding: "utf8" }).stdout) as string[];
+    assert.deepEqual(words.slice(0, 5), ["docker", "exec", "img01-certbot-web", "sh", "-c"]);
+    assert.match(words[5]!, /^i=0; while \[ ! -f \S+\/renewer\.sh \] && \[ \$i -lt 30 \]; do sleep 1; i=\$\(\(i \+ 1\)\); done; exec sh \S+\/renewer\.sh status 300$/);
     const failed = runScript(join(work, "gate.sh"), cmd, [], { pathDirs: [bin], env: { GATE_OUT: "failed 2026-01-01T00:00:00Z certbot exited 1: Detail: 404", GATE_RC: "1" } });
     assert.equal(failed.status, 1);
     assert.match(failed.stderr, /certificate "web" was not issued: failed .*Detail: 404\nMasters keep serving their current certificate/);
