@@ -4,7 +4,6 @@
 // only. The publisher's config is checked by nginx itself.
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parseClusterSpec } from "../../infra/config.js";
 import { ACME_HOP_HEADER, renderMaster } from "../../infra/nginx/master.js";
