@@ -323,6 +323,18 @@ const domainSchema = z.strictObject({
   default: z.boolean().default(false),
 });
 
+/** certbot's DNS plugins that have an official image (certbot/dns-<plugin>). */
+export const CERTBOT_DNS_PLUGINS = [
+  "cloudflare", "digitalocean", "dnsimple", "dnsmadeeasy", "gehirn", "google", "linode",
+  "luadns", "nsone", "ovh", "rfc2136", "route53", "sakuracloud",
+] as const;
+
+/**
+ * The port the ACME issuer host publishes its certificate bundles on (mutual TLS, for the
+ * other hosts only; never registered on the L4). See infra/acme.ts.
+ */
+export const TLS_SYNC_PORT = 8444;
+
 const certificateSchema = z.discriminatedUnion(
   "mode",
   [
@@ -344,11 +356,18 @@ const certificateSchema = z.discriminatedUnion(
       mode: z.literal("acme"),
       email: z.email({ message: "an e-mail address for the ACME account" }),
       challenge: z.enum(["http-01", "dns-01"]).default("http-01"),
-      /** certbot DNS plugin for dns-01, e.g. `cloudflare` (certbot-dns-<plugin>). */
-      dnsPlugin: z.string().regex(/^[a-z0-9-]+$/).optional(),
+      /**
+       * certbot DNS plugin for dns-01 (certbot-dns-<plugin>); its credentials file is the secret
+       * `image-origin:acmeDnsCredentials.<certificate id>`. Plugins with an official image only:
+       * the hosts cannot install anything.
+       */
+      dnsPlugin: z
+        .enum(CERTBOT_DNS_PLUGINS, { message: `one of certbot's DNS plugins with an official image: ${CERTBOT_DNS_PLUGINS.join(", ")}` })
+        .optional(),
+      /** Let's Encrypt's staging directory (untrusted certificates, generous rate limits). */
       staging: z.boolean().default(false),
-      /** ACME directory override (tests use a local pebble). */
-      server: z.url().optional(),
+      /** ACME directory URL instead of Let's Encrypt (tests use a local pebble). */
+      server: z.url({ protocol: /^https$/, message: "an https:// ACME directory URL" }).optional(),
       renewBeforeDays: z.number().int().min(1).max(60).default(30),
     }),
   ],
@@ -423,6 +442,11 @@ export const clusterSpecSchema = z
         nginx: imageRef.default("nginx:1.28.0-bookworm"),
         /** Registry image for the resizer; unset = built from resizer/Dockerfile and loaded on each host. */
         resizer: imageRef.optional(),
+        /**
+         * certbot, for acme certificates (renewer, bootstrap). A dns-01 certificate runs the
+         * plugin's image of the same registry and tag (certbot/dns-<plugin>:<tag>).
+         */
+        certbot: imageRef.default("certbot/certbot:v4.0.0"),
       })
       .prefault({}),
     /**
@@ -604,6 +628,18 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
     if (cert.mode === "acme" && cert.challenge === "http-01" && cert.dnsPlugin !== undefined) {
       issue(["certificates", id, "dnsPlugin"], "dnsPlugin is only used with challenge dns-01");
     }
+    if (cert.mode === "acme" && cert.staging && cert.server !== undefined) {
+      issue(["certificates", id, "staging"], "staging picks Let's Encrypt's staging directory and server names another one: set only one");
+    }
+  }
+
+  // The ACME issuer publishes certificate bundles to the other hosts on a fixed port.
+  if (cfg.hosts.length > 1 && Object.values(cfg.certificates).some((c) => c.mode === "acme")) {
+    for (const key of ["httpPort", "httpsPort"] as const) {
+      if (cfg.master[key] === TLS_SYNC_PORT) {
+        issue(["master", key], `port ${TLS_SYNC_PORT} is where the ACME issuer host publishes certificates to the other hosts`);
+      }
+    }
   }
 
   // The container network must not shadow a host, the VIP or anything else on the LAN we know of.
@@ -679,6 +715,8 @@ export function parseClusterSpec(raw: unknown): ClusterSpec {
 export const SECRET_KEYS = {
   /** `image-origin:tlsPrivateKeys.<certificate id>`: PEM private keys of supplied certificates. */
   tlsPrivateKeys: "tlsPrivateKeys",
+  /** `image-origin:acmeDnsCredentials.<certificate id>`: the certbot DNS plugin's credentials file (dns-01). */
+  acmeDnsCredentials: "acmeDnsCredentials",
 } as const;
 
 /**

@@ -13,15 +13,34 @@ function parseValue(text: string): unknown {
   }
 }
 
+/** A secret map such as `tlsPrivateKeys` (decrypted by the engine): certificate id -> file text. */
+function secretMap(values: Record<string, unknown>, key: string): Record<string, string> {
+  const value = values[`${PROJECT}:${key}`];
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError([`${key}: expected a map of certificate id to file text (pulumi config set --secret --path '${key}.<id>' ...)`]);
+  }
+  const problems: string[] = [];
+  const map: Record<string, string> = {};
+  for (const [id, text] of Object.entries(value)) {
+    if (typeof text === "string") map[id] = text;
+    else problems.push(`${key}.${id}: expected the file's text (set it with pulumi config set --secret --path '${key}.${id}' -- "$(cat file)")`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return map;
+}
+
 function readInputs(): ClusterInputs {
   const all = pulumi.runtime.allConfig();
   const values = Object.fromEntries(Object.entries(all).map(([key, text]) => [key, parseValue(text)]));
   const spec = parseClusterSpec(fromStackConfig(values));
-  const keysName = `${PROJECT}:${SECRET_KEYS.tlsPrivateKeys}`;
-  const present = values[keysName];
-  const privateKeyIds = present !== null && typeof present === "object" ? Object.keys(present) : [];
-  const privateKeys = new pulumi.Config(PROJECT).getSecretObject<Record<string, string>>(SECRET_KEYS.tlsPrivateKeys);
-  return { spec, privateKeyIds, privateKeys };
+  return {
+    spec,
+    secrets: {
+      tlsPrivateKeys: secretMap(values, SECRET_KEYS.tlsPrivateKeys),
+      acmeDnsCredentials: secretMap(values, SECRET_KEYS.acmeDnsCredentials),
+    },
+  };
 }
 
 function main() {
@@ -39,3 +58,4 @@ export const hosts = outputs.hosts;
 export const vip = outputs.vip;
 export const resizerImage = outputs.resizerImage;
 export const rollout = outputs.rollout;
+export const certificates = outputs.certificates;

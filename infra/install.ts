@@ -16,8 +16,6 @@ export interface InstallArgs {
   stagingDir: string;
   targetDir: string;
   files: InstalledFile[];
-  /** Directories (mounted volumes) handed to a user, e.g. the proxy cache to nginx. */
-  ownedDirs?: { path: string; owner: string }[];
 }
 
 export function installScript(args: InstallArgs): string {
@@ -38,6 +36,5 @@ export function installScript(args: InstallArgs): string {
       ...(f.mode ? [`chmod ${f.mode} ${q(f.path)}`] : []),
       ...(f.owner ? [`chown ${f.owner} ${q(f.path)}`] : []),
     ]),
-    ...(args.ownedDirs ?? []).map((d) => `chown ${d.owner} ${q(d.path)}`),
   ].join("\n");
 }

@@ -3,10 +3,13 @@
 import { join } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
 import { instanceFiles } from "./render.js";
-import { planCluster, type ClusterPlan, type HostPlan } from "./topology.js";
-import { Certificate } from "./components/certificate.js";
+import { certificatePaths, planCluster, type ClusterPlan, type HostPlan } from "./topology.js";
+import type { HostPki } from "./components/acmeAgents.js";
+import { Certificate, type CertificateOutputs } from "./components/certificate.js";
+import { TlsSyncPki } from "./components/tlsSyncPki.js";
 import { ImageHost, type ImageSource } from "./components/imageHost.js";
 import { ResizerImage } from "./components/resizerImage.js";
 
@@ -14,10 +17,13 @@ export const projectRoot = join(__dirname, "..");
 
 export interface ClusterInputs {
   spec: ClusterSpec;
-  /** Ids present under `image-origin:tlsPrivateKeys` (checked before anything is created). */
-  privateKeyIds: string[];
-  /** The secret map itself; values stay secret Outputs. */
-  privateKeys: pulumi.Output<Record<string, string>> | undefined;
+  /**
+   * The decrypted secret config. Read once, validated by `preflight` before any resource
+   * exists, and from then on only passed on wrapped as Pulumi secrets.
+   */
+  secrets: { tlsPrivateKeys: Record<string, string>; acmeDnsCredentials: Record<string, string> };
+  /** The clock certificate validity is judged by (tests pin it). */
+  now?: Date;
 }
 
 /** What `pulumi stack output` shows; shape documented in the README. */
@@ -34,21 +40,52 @@ export interface ClusterOutputs {
   vip: ClusterPlan["vip"] | null;
   resizerImage: { ref: string };
   rollout: ClusterSpec["rollout"];
+  certificates: Record<string, CertificateOutputs>;
 }
 
-/** Problems only the program can see (secrets, unimplemented modes), before any resource. */
-export function preflight(inputs: ClusterInputs): void {
+/**
+ * Problems only the program can see (secrets, certificates), found before any resource is
+ * registered: a bad supplied pair stops the run with nothing created. Returns warnings
+ * (e.g. a supplied certificate close to expiry) for `pulumi preview` to show.
+ */
+export function preflight(inputs: ClusterInputs): { warnings: string[] } {
+  const { spec } = inputs;
   const problems: string[] = [];
-  for (const [id, cert] of Object.entries(inputs.spec.certificates)) {
-    if (cert.mode === "supplied" && !inputs.privateKeyIds.includes(id)) {
+  const warnings: string[] = [];
+  const plans = new Map(planCluster(spec).certificates.map((c) => [c.id, c]));
+  for (const [id, cert] of Object.entries(spec.certificates)) {
+    if (cert.mode === "supplied") {
+      const report = validateSupplied({
+        id,
+        certificatePem: cert.certificate,
+        privateKeyPem: inputs.secrets.tlsPrivateKeys[id],
+        names: plans.get(id)?.names ?? [],
+        now: inputs.now ?? new Date(),
+      });
+      problems.push(...report.problems);
+      warnings.push(...report.warnings);
+    }
+    if (cert.mode === "acme" && cert.challenge === "dns-01" && !(id in inputs.secrets.acmeDnsCredentials)) {
       problems.push(
-        `tlsPrivateKeys.${id}: certificate "${id}" is supplied but its private key is not set ` +
-          `(pulumi config set --secret --path 'tlsPrivateKeys.${id}' -- "$(cat key.pem)")`,
+        `acmeDnsCredentials.${id}: certificate "${id}" uses dns-01 with the ${cert.dnsPlugin} plugin but its credentials are not set ` +
+          `(pulumi config set --secret --path 'acmeDnsCredentials.${id}' -- "$(cat ${cert.dnsPlugin}.ini)")`,
       );
     }
-    if (cert.mode === "acme") problems.push(`certificates.${id}.mode: acme is not available in this version of the program`);
   }
+  // A secret nobody uses is a leftover or a typo: say so rather than ignore it.
+  const unused = (key: string, wanted: (c: ClusterSpec["certificates"][string]) => boolean, what: string) => {
+    for (const id of Object.keys(inputs.secrets[key as keyof ClusterInputs["secrets"]])) {
+      const cert = spec.certificates[id];
+      if (cert === undefined || !wanted(cert)) {
+        const users = Object.entries(spec.certificates).filter(([, c]) => wanted(c)).map(([k]) => k);
+        problems.push(`${key}.${id}: there is no ${what} certificate "${id}" to use it (${what}: ${users.length ? users.join(", ") : "none"}); remove the secret`);
+      }
+    }
+  };
+  unused("tlsPrivateKeys", (c) => c.mode === "supplied", "supplied");
+  unused("acmeDnsCredentials", (c) => c.mode === "acme" && c.challenge === "dns-01", "dns-01");
   if (problems.length > 0) throw new ConfigError(problems);
+  return { warnings };
 }
 
 function healthPorts(host: HostPlan): number[] {
@@ -57,34 +94,63 @@ function healthPorts(host: HostPlan): number[] {
 }
 
 export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
-  preflight(inputs);
+  const { warnings } = preflight(inputs);
+  for (const warning of warnings) pulumi.log.warn(warning);
   const { spec } = inputs;
   const plan = planCluster(spec, { kind: "container" });
 
-  const certificates = Object.fromEntries(
-    plan.certificates.map((certPlan) => {
+  // Supplied and self-signed certificates go into the masters' uploads, so they come first;
+  // acme certificates are issued on the hosts and come after them (below).
+  const certificates: Record<string, Certificate> = Object.fromEntries(
+    plan.certificates.filter((c) => c.mode !== "acme").map((certPlan) => {
       const certSpec = spec.certificates[certPlan.id]!;
-      const suppliedKey = certSpec.mode === "supplied" ? inputs.privateKeys?.apply((keys) => keys[certPlan.id] ?? "") : undefined;
-      return [certPlan.id, new Certificate(`cert-${certPlan.id}`, { plan: certPlan, spec: certSpec, ...(suppliedKey && { suppliedKey }) })];
+      const key = inputs.secrets.tlsPrivateKeys[certPlan.id];
+      return [
+        certPlan.id,
+        new Certificate(`cert-${certPlan.id}`, {
+          plan: certPlan,
+          spec: certSpec,
+          paths: certificatePaths(plan, certPlan.id),
+          // Secret from here on: it reaches state and the master's upload only encrypted.
+          ...(certSpec.mode === "supplied" && key !== undefined && { suppliedKey: pulumi.secret(key) }),
+        }),
+      ];
     }),
   );
 
   // Images: from the operator's registry when configured; otherwise built and pulled on
-  // the operator's engine and streamed to every host.
+  // the operator's engine and streamed to every host (certbot's too, with acme certificates).
   let images: ImageSource;
   let resizerRef: string;
+  const acmeRefs = plan.acme?.images ?? [];
   if (spec.images.resizer !== undefined) {
     resizerRef = spec.images.resizer;
-    images = { kind: "registry", nginx: spec.images.nginx, resizer: resizerRef };
+    images = { kind: "registry", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs };
   } else {
     const operatorEngine = new docker.Provider("operator-docker", {});
     const resizer = new ResizerImage("resizer-image", { projectRoot, provider: operatorEngine });
     const nginx = new docker.RemoteImage("nginx-image", { name: spec.images.nginx, keepLocally: true }, { provider: operatorEngine });
+    const acme = acmeRefs.map((ref) => new docker.RemoteImage(`${ref.split("/").pop()!.split(/[:@]/)[0]}-image`, { name: ref, keepLocally: true }, { provider: operatorEngine }));
     resizerRef = resizer.ref;
-    images = { kind: "push", nginx: spec.images.nginx, resizer: resizerRef, ready: [resizer, nginx] };
+    images = { kind: "push", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs, ready: [resizer, nginx, ...acme] };
   }
 
+  // acme with several hosts: the internal CA of the issuer's bundle channel.
+  const issuerPlan = plan.hosts.find((h) => h.name === plan.acme?.issuer);
+  const followers = plan.hosts.filter((h) => h.acme?.role === "follower");
+  const pki =
+    issuerPlan !== undefined && followers.length > 0
+      ? new TlsSyncPki("tls-sync", { issuer: { name: issuerPlan.name, address: issuerPlan.address }, followers: followers.map((f) => ({ name: f.name, address: f.address })) })
+      : undefined;
+  const hostPki = (name: string): HostPki | undefined =>
+    pki && {
+      caCertPem: pki.caCertPem,
+      ...(name === issuerPlan?.name ? { server: pki.server } : {}),
+      ...(pki.clients[name] ? { client: pki.clients[name] } : {}),
+    };
+
   const hosts: ClusterOutputs["hosts"] = {};
+  const built: ImageHost[] = [];
   let previous: ImageHost | undefined;
   for (const hostPlan of plan.hosts) {
     const host: ImageHost = new ImageHost(hostPlan.name, {
@@ -92,6 +158,7 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       images,
       files: instanceFiles(hostPlan),
       certificates,
+      ...(plan.acme && { acme: { cluster: plan.acme, ...(hostPki(hostPlan.name) && { pki: hostPki(hostPlan.name)! }) } }),
       healthCheck: {
         path: spec.vip?.healthCheck.path ?? "/healthz",
         expectStatus: spec.vip?.healthCheck.expectStatus ?? 200,
@@ -100,6 +167,7 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       ...(spec.rollout === "serial" && previous !== undefined && { after: previous.healthGate }),
     });
     previous = host;
+    built.push(host);
     hosts[hostPlan.name] = {
       address: hostPlan.address,
       healthCheckPorts: healthPorts(hostPlan),
@@ -108,5 +176,34 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
     };
   }
 
-  return { hosts, vip: plan.vip ?? null, resizerImage: { ref: resizerRef }, rollout: spec.rollout };
+  // acme: the renewers run on the issuer once every master is up and forwards challenges
+  // (the first validation may reach any host).
+  const issuer = issuerPlan && built[plan.hosts.indexOf(issuerPlan)];
+  for (const acmeCert of plan.acme?.certificates ?? []) {
+    if (issuer?.acme === undefined || issuerPlan === undefined) throw new Error("acme certificates without an issuer host");
+    const credentials = inputs.secrets.acmeDnsCredentials[acmeCert.id];
+    certificates[acmeCert.id] = new Certificate(`cert-${acmeCert.id}`, {
+      plan: plan.certificates.find((c) => c.id === acmeCert.id)!,
+      spec: spec.certificates[acmeCert.id]!,
+      paths: certificatePaths(plan, acmeCert.id),
+      acme: {
+        certificate: acmeCert,
+        issuer: issuerPlan,
+        provider: issuer.provider,
+        network: issuer.network.name,
+        volume: issuer.acme.volume.name,
+        image: issuer.acme.images[acmeCert.image]!,
+        ...(credentials !== undefined && { dnsCredentials: pulumi.secret(credentials) }),
+        after: [issuer.acme.init, ...issuer.acme.ready, ...built.map((h) => h.healthGate)],
+      },
+    });
+  }
+
+  return {
+    hosts,
+    vip: plan.vip ?? null,
+    resizerImage: { ref: resizerRef },
+    rollout: spec.rollout,
+    certificates: Object.fromEntries(Object.entries(certificates).map(([id, c]) => [id, c.outputs])),
+  };
 }

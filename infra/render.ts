@@ -1,7 +1,9 @@
 // Plan -> every generated file. Pure; the render command writes them, the Pulumi
 // program uploads them into containers, the tests inspect them: one source for all three.
+import { initScript, renewerPaths, renewerScript, syncScript } from "./acme.js";
 import { ERROR_PAGE_50X, renderMaster } from "./nginx/master.js";
 import { ERROR_PAGE_50X_HTML } from "./nginx/pages.js";
+import { renderPublisher } from "./nginx/publisher.js";
 import { renderSlave } from "./nginx/slave.js";
 import type { ClusterPlan, HostPlan } from "./topology.js";
 
@@ -32,11 +34,28 @@ export function instanceFiles(host: HostPlan): Record<string, InstanceFile[]> {
   };
 }
 
+/**
+ * What a host's ACME containers run (acme certificates only): not uploaded anywhere (they
+ * arrive as container arguments), rendered for review next to the nginx configs.
+ */
+export function acmeFiles(plan: ClusterPlan, host: HostPlan): { name: string; content: string }[] {
+  const acme = host.acme;
+  if (acme === undefined || plan.acme === undefined) return [];
+  const certs = plan.acme.certificates;
+  return [
+    { name: "acme/init.sh", content: initScript(acme, certs) },
+    { name: "acme/tls-sync.sh", content: syncScript(acme, certs) },
+    ...acme.renewers.map((r) => {
+      const cert = certs.find((c) => c.id === r.id)!;
+      return { name: `acme/renewer-${r.id}.sh`, content: renewerScript(cert, r.name, renewerPaths(acme, r.id)) };
+    }),
+    ...(acme.publisher ? [{ name: "acme/tls-publish.conf", content: renderPublisher(acme, certs.map((c) => c.id)) }] : []),
+  ];
+}
+
 export function renderCluster(plan: ClusterPlan): RenderedFile[] {
   const perHost = plan.hosts.flatMap((host) =>
-    Object.values(instanceFiles(host))
-      .flat()
-      .map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
+    [...Object.values(instanceFiles(host)).flat(), ...acmeFiles(plan, host)].map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
   );
   return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost];
 }

@@ -2,7 +2,7 @@
 // upstream member and path is derived here once; renderers and resources only read it.
 // Pure: no Pulumi, no I/O.
 import { serviceSchema, toEnv, type ServiceSettings } from "../resizer/src/settings.js";
-import { intToIpv4, ipv4ToInt, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
+import { TLS_SYNC_PORT, intToIpv4, ipv4ToInt, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
 
 // ---------------------------------------------------------------------------------------
 // Deployment targets
@@ -24,8 +24,11 @@ export interface LocalTarget {
   root: string;
   /** The images tree to serve (default: the host's configured `imagesDir`). */
   imagesDir?: string;
-  /** Loopback address everything binds to and connects to (default 127.0.0.1). */
-  bindAddress?: string;
+  /**
+   * Loopback address everything binds to and connects to (default 127.0.0.1); per host
+   * when a function, so several hosts can run side by side (127.0.0.1, 127.0.0.2, ...).
+   */
+  bindAddress?: string | ((host: string) => string);
   /** Remap a port of the stack to the port used locally (default: unchanged). */
   port?: (stackPort: number) => number;
   /** nginx's mime.types (default /etc/nginx/mime.types, as in Debian and the nginx image). */
@@ -52,7 +55,14 @@ export const CONTAINER = {
   tlsDir: "/etc/image-origin/tls",
   imagesRoot: "/images",
   cacheDir: "/var/cache/nginx/resize",
-  acmeWebroot: "/var/www/acme",
+  /**
+   * Mount point of a host's ACME volume (acme certificates only): the http-01 webroot, the
+   * certificate bundles the master reads, and on the issuer certbot's own state.
+   */
+  acmeDir: "/var/lib/image-origin/acme",
+  acmeWebroot: "/var/lib/image-origin/acme/webroot",
+  /** tmpfs of the ACME containers (scripts, credentials, scratch). */
+  acmeRunDir: "/tmp/acme",
   /** The only writable path of a read-only container (a tmpfs). */
   runDir: "/tmp/nginx",
   /** Logs go to the container's stdout/stderr; the Docker log driver rotates them. */
@@ -137,6 +147,8 @@ export interface MasterPlan {
   publish?: { http: number; https?: number };
   paths: NginxPaths & {
     cacheDir: string;
+    /** The host's ACME volume (see `HostPlan.acme`); the webroot lies inside it. */
+    acmeDir: string;
     acmeWebroot: string;
     tlsDir: string;
     /** While this file exists /healthz answers 503 and the L4 drains the host. */
@@ -147,6 +159,12 @@ export interface MasterPlan {
   slaves: UpstreamPlan;
   resizers: UpstreamPlan;
   servers: ServerPlan[];
+  /**
+   * Where this master sends http-01 challenge requests it has no file for: the ACME
+   * issuer's master (the L4 may send the validation request to any host). Unset on the
+   * issuer itself and without http-01 certificates.
+   */
+  acmeFallback?: { address: string; port: number };
   /** See `writableDirs`. */
   writableDirs: string[];
 }
@@ -199,6 +217,86 @@ export interface HostPlan {
   master: MasterPlan;
   slaves: SlavePlan[];
   resizers: ResizerPlan[];
+  /** The containers that keep this host's acme certificates current (acme certificates only). */
+  acme?: HostAcmePlan;
+}
+
+/** Where a host's sync agent takes a certificate bundle from. */
+export type BundleSource =
+  /** The issuer: the bundle its own certbot published into the shared volume. */
+  | { kind: "file"; path: string }
+  /** The other hosts: the issuer's publisher, over mutual TLS. */
+  | { kind: "url"; url: string };
+
+export interface HostAcmePlan {
+  role: "issuer" | "follower";
+  /** Mount point of the host's acme volume in every container that uses it. */
+  dir: string;
+  webroot: string;
+  /** Bundles (key + chain in one file, swapped atomically) the master reads: `<id>.pem`. */
+  liveDir: string;
+  /** The issuer's published bundles, `<id>.pem` (what the sync agents install). */
+  outboxDir: string;
+  /** certbot's config, work and logs directories, per certificate (issuer). */
+  certbotDir: string;
+  /** One status file per certificate: the renewer's last result (issuer). */
+  statusDir: string;
+  /** One-shot before the master: volume layout and a bootstrap certificate (certbot image, for openssl). */
+  init: { name: string; runDir: string };
+  /**
+   * Installs new bundles into `liveDir` and reloads the master gracefully; shares the
+   * master's PID namespace in containers (the nginx master is PID 1 there).
+   */
+  sync: {
+    name: string;
+    runDir: string;
+    intervalSeconds: number;
+    /** The master's pid file when the master is not PID 1 of the agent's namespace (local target). */
+    masterPidFile?: string;
+    /**
+     * Source address for fetching from the issuer (local target: the host's own loopback
+     * address; in containers the kernel's choice, the host's address after Docker's NAT).
+     */
+    sourceAddress?: string;
+    sources: { id: string; from: BundleSource }[];
+  };
+  /** Issuer: one renewer per acme certificate. */
+  renewers: { id: string; name: string; runDir: string }[];
+  /** Issuer with followers: serves `outboxDir` to the other hosts over mutual TLS. */
+  publisher?: {
+    name: string;
+    listen: Listen;
+    /** Host port (container target). */
+    publish?: { address: string; port: number };
+    /** The other hosts' addresses: nginx refuses anyone else before TLS client auth. */
+    allow: string[];
+    runDir: string;
+    /** Who fetched what (stdout in containers). */
+    accessLog: string;
+  };
+}
+
+export interface AcmeCertificatePlan {
+  id: string;
+  names: string[];
+  email: string;
+  /** ACME directory URL: Let's Encrypt (production or staging) or the configured server. */
+  server: string;
+  challenge: "http-01" | "dns-01";
+  dnsPlugin?: string;
+  renewBeforeDays: number;
+  /** The renewer's image: certbot, or certbot's image with the DNS plugin. */
+  image: string;
+}
+
+export interface AcmePlan {
+  /** The one host that talks to the ACME server, for every acme certificate (the first host). */
+  issuer: string;
+  certificates: AcmeCertificatePlan[];
+  /** certbot's image (the bootstrap one-shot uses its openssl). */
+  image: string;
+  /** Every image the acme containers of any host may run. */
+  images: string[];
 }
 
 export interface CertificatePlan {
@@ -224,6 +322,8 @@ export interface ClusterPlan {
   images: ClusterSpec["images"];
   hosts: HostPlan[];
   certificates: CertificatePlan[];
+  /** ACME issuance and renewal (acme certificates only). */
+  acme?: AcmePlan;
   vip?: VipPlan;
 }
 
@@ -248,7 +348,27 @@ export const instanceName = {
   master: (host: string) => `${host}-master`,
   slave: (host: string, index: number) => `${host}-slave${pad2(index)}`,
   resizer: (host: string, index: number) => `${host}-resizer${pad2(index)}`,
+  acmeInit: (host: string) => `${host}-acme-init`,
+  tlsSync: (host: string) => `${host}-tls-sync`,
+  tlsPublish: (host: string) => `${host}-tls-publish`,
+  renewer: (host: string, certificate: string) => `${host}-certbot-${certificate}`,
 } as const;
+
+/** Let's Encrypt's ACME directories. */
+export const LETS_ENCRYPT = {
+  production: "https://acme-v02.api.letsencrypt.org/directory",
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+} as const;
+
+/** certbot's image for a DNS plugin: same registry and tag, repository dns-<plugin>. */
+export function certbotPluginImage(certbot: string, plugin: string): string {
+  const match = /^(.*\/)?[^/:@]+((?::[^/@]+)?(?:@sha256:[a-f0-9]+)?)$/.exec(certbot);
+  if (!match) throw new Error(`not an image reference: ${certbot}`);
+  return `${match[1] ?? ""}dns-${plugin}${match[2] ?? ""}`;
+}
+
+/** How often a host's sync agent looks for a new bundle. */
+export const TLS_SYNC_INTERVAL_SECONDS = 60;
 
 /** Per-host nginx tuning: the cluster's, with the host's overrides merged key by key. */
 export function hostTuning(spec: ClusterSpec, host: Host): NginxTuning {
@@ -305,10 +425,12 @@ interface Placement {
   /** Where master, slaves and resizers see the images tree. */
   imagesRoot: (host: Host, spec: ClusterSpec) => string;
   nginxPaths: (host: string, instance: string, imagesRoot: string) => NginxPaths;
-  masterExtra: (host: string) => { cacheDir: string; acmeWebroot: string; tlsDir: string };
+  masterExtra: (host: string) => { cacheDir: string; acmeDir: string; acmeWebroot: string; tlsDir: string };
+  /** Scratch directory of an ACME container (a tmpfs in containers). */
+  acmeRunDir: (host: string, container: string) => string;
 }
 
-function placement(target: Target, subnet: string): Placement {
+function placement(target: Target, subnet: string, host: string): Placement {
   if (target.kind === "container") {
     return {
       bind: CONTAINER.bindAll,
@@ -326,10 +448,11 @@ function placement(target: Target, subnet: string): Placement {
         htmlDir: CONTAINER.htmlDir,
         imagesRoot,
       }),
-      masterExtra: () => ({ cacheDir: CONTAINER.cacheDir, acmeWebroot: CONTAINER.acmeWebroot, tlsDir: CONTAINER.tlsDir }),
+      masterExtra: () => ({ cacheDir: CONTAINER.cacheDir, acmeDir: CONTAINER.acmeDir, acmeWebroot: CONTAINER.acmeWebroot, tlsDir: CONTAINER.tlsDir }),
+      acmeRunDir: () => CONTAINER.acmeRunDir,
     };
   }
-  const bind = target.bindAddress ?? "127.0.0.1";
+  const bind = localBind(target, host);
   const base = (host: string) => `${target.root.replace(/\/+$/, "")}/${host}`;
   return {
     bind,
@@ -352,14 +475,21 @@ function placement(target: Target, subnet: string): Placement {
     },
     masterExtra: (host) => ({
       cacheDir: `${base(host)}/master/cache`,
-      acmeWebroot: `${base(host)}/acme`,
+      acmeDir: `${base(host)}/acme`,
+      acmeWebroot: `${base(host)}/acme/webroot`,
       tlsDir: `${base(host)}/tls`,
     }),
+    acmeRunDir: (host, container) => `${base(host)}/run/${container}`,
   };
 }
 
-function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<string, CertificatePlan>): HostPlan {
-  const place = placement(target, spec.network.subnet);
+function localBind(target: LocalTarget, host: string): string {
+  const bind = target.bindAddress;
+  return typeof bind === "function" ? bind(host) : (bind ?? "127.0.0.1");
+}
+
+function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<string, CertificatePlan>, acme: AcmePlan | undefined): HostPlan {
+  const place = placement(target, spec.network.subnet, host.name);
   const tuning = hostTuning(spec, host);
   const imagesDir = host.imagesDir ?? spec.imagesDir;
   const imagesRoot = place.imagesRoot(host, spec);
@@ -440,11 +570,12 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       keepalive: spec.upstream.keepalive,
       members: resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
     },
-    servers: serverPlans(spec, extra.tlsDir, certs),
+    servers: serverPlans(spec, extra, certs),
+    ...(acme && { ...acmeFallback(spec, target, host, acme) }),
     writableDirs: writableDirs(masterPaths, masterPaths.cacheDir),
   };
 
-  const hasAcme = [...certs.values()].some((c) => c.mode === "acme");
+  const hasAcme = acme !== undefined;
   return {
     name: host.name,
     address: host.address,
@@ -460,10 +591,84 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
     master,
     slaves,
     resizers,
+    ...(acme && { acme: planHostAcme(spec, target, host, master, acme, place) }),
   };
 }
 
-function serverPlans(spec: ClusterSpec, tlsDir: string, certs: Map<string, CertificatePlan>): ServerPlan[] {
+/** A host's place in the cluster from the ACME point of view. */
+function issuerOf(spec: ClusterSpec, acme: AcmePlan): Host {
+  return spec.hosts.find((h) => h.name === acme.issuer)!;
+}
+
+/** Followers send http-01 requests they cannot answer to the issuer's master. */
+function acmeFallback(spec: ClusterSpec, target: Target, host: Host, acme: AcmePlan): Pick<MasterPlan, "acmeFallback"> {
+  if (host.name === acme.issuer || !acme.certificates.some((c) => c.challenge === "http-01")) return {};
+  const issuer = issuerOf(spec, acme);
+  if (target.kind === "container") return { acmeFallback: { address: issuer.address, port: spec.master.httpPort } };
+  const port = target.port ?? ((p: number) => p);
+  return { acmeFallback: { address: localBind(target, issuer.name), port: port(spec.master.httpPort) } };
+}
+
+function planHostAcme(spec: ClusterSpec, target: Target, host: Host, master: MasterPlan, acme: AcmePlan, place: Placement): HostAcmePlan {
+  const dir = master.paths.acmeDir;
+  const outboxDir = `${dir}/outbox`;
+  const role = host.name === acme.issuer ? "issuer" : "follower";
+  const issuer = issuerOf(spec, acme);
+  const followers = spec.hosts.filter((h) => h.name !== acme.issuer);
+  const port = target.kind === "local" ? (target.port ?? ((p: number) => p)) : (p: number) => p;
+  // Where followers fetch bundles: the issuer's publisher (published on its host address).
+  const publishedAt = () =>
+    target.kind === "container"
+      ? { address: issuer.address, port: TLS_SYNC_PORT }
+      : { address: localBind(target, issuer.name), port: port(TLS_SYNC_PORT) };
+  const url = (id: string) => {
+    const at = publishedAt();
+    return `https://${at.address.includes(":") ? `[${at.address}]` : at.address}:${at.port}/${id}.pem`;
+  };
+  const sources = acme.certificates.map(({ id }) => ({
+    id,
+    from: role === "issuer" ? ({ kind: "file", path: `${outboxDir}/${id}.pem` } as const) : ({ kind: "url", url: url(id) } as const),
+  }));
+  const syncName = instanceName.tlsSync(host.name);
+  const publishName = instanceName.tlsPublish(host.name);
+  return {
+    role,
+    dir,
+    webroot: master.paths.acmeWebroot,
+    liveDir: `${dir}/live`,
+    outboxDir,
+    certbotDir: `${dir}/certbot`,
+    statusDir: `${dir}/status`,
+    init: { name: instanceName.acmeInit(host.name), runDir: place.acmeRunDir(host.name, instanceName.acmeInit(host.name)) },
+    sync: {
+      name: syncName,
+      runDir: place.acmeRunDir(host.name, syncName),
+      intervalSeconds: TLS_SYNC_INTERVAL_SECONDS,
+      ...(target.kind === "local" && { masterPidFile: master.paths.pid, ...(role === "follower" && { sourceAddress: place.bind }) }),
+      sources,
+    },
+    renewers:
+      role === "issuer"
+        ? acme.certificates.map(({ id }) => {
+            const name = instanceName.renewer(host.name, id);
+            return { id, name, runDir: place.acmeRunDir(host.name, name) };
+          })
+        : [],
+    ...(role === "issuer" &&
+      followers.length > 0 && {
+        publisher: {
+          name: publishName,
+          listen: { address: place.bind, port: target.kind === "container" ? TLS_SYNC_PORT : port(TLS_SYNC_PORT) },
+          ...(target.kind === "container" && { publish: { address: issuer.address, port: TLS_SYNC_PORT } }),
+          allow: followers.map((f) => (target.kind === "container" ? f.address : localBind(target, f.name))),
+          runDir: place.acmeRunDir(host.name, publishName),
+          accessLog: target.kind === "container" ? CONTAINER.accessLog : `${place.acmeRunDir(host.name, publishName)}/access.log`,
+        },
+      }),
+  };
+}
+
+function serverPlans(spec: ClusterSpec, dirs: { tlsDir: string; acmeDir: string }, certs: Map<string, CertificatePlan>): ServerPlan[] {
   // The first domain answers unknown names and the L4's health checks unless one is marked.
   const explicitDefault = spec.domains.some((d) => d.default);
   return spec.domains.map((d, i) => {
@@ -473,11 +678,43 @@ function serverPlans(spec: ClusterSpec, tlsDir: string, certs: Map<string, Certi
       serverNames: d.serverNames,
       notFoundStatus: d.notFoundStatus,
       default: explicitDefault ? d.default : i === 0,
-      ...(cert && {
-        tls: { certificate: cert.id, certPath: `${tlsDir}/${cert.certFile}`, keyPath: `${tlsDir}/${cert.keyFile}` },
-      }),
+      ...(cert && { tls: tlsFiles(cert, dirs) }),
     };
   });
+}
+
+/**
+ * Supplied and self-signed certificates are uploaded into the master's TLS directory, key and
+ * chain apart. An acme certificate changes outside Pulumi: the master reads one bundle (key
+ * then chain, which nginx accepts for both directives) from the host's acme volume, so a
+ * renewal swaps both at once with a single rename.
+ */
+function tlsFiles(cert: CertificatePlan, dirs: { tlsDir: string; acmeDir: string }): TlsFiles {
+  if (cert.mode === "acme") {
+    const bundle = `${dirs.acmeDir}/live/${cert.id}.pem`;
+    return { certificate: cert.id, certPath: bundle, keyPath: bundle };
+  }
+  return { certificate: cert.id, certPath: `${dirs.tlsDir}/${cert.certFile}`, keyPath: `${dirs.tlsDir}/${cert.keyFile}` };
+}
+
+function planAcme(spec: ClusterSpec, certs: Map<string, CertificatePlan>): AcmePlan | undefined {
+  const certificates: AcmeCertificatePlan[] = [];
+  for (const [id, cert] of Object.entries(spec.certificates)) {
+    if (cert.mode !== "acme") continue;
+    certificates.push({
+      id,
+      names: certs.get(id)?.names ?? [],
+      email: cert.email,
+      server: cert.server ?? (cert.staging ? LETS_ENCRYPT.staging : LETS_ENCRYPT.production),
+      challenge: cert.challenge,
+      ...(cert.dnsPlugin !== undefined && { dnsPlugin: cert.dnsPlugin }),
+      renewBeforeDays: cert.renewBeforeDays,
+      image: cert.challenge === "dns-01" && cert.dnsPlugin !== undefined ? certbotPluginImage(spec.images.certbot, cert.dnsPlugin) : spec.images.certbot,
+    });
+  }
+  if (certificates.length === 0) return undefined;
+  const images = [...new Set([spec.images.certbot, ...certificates.map((c) => c.image)])];
+  return { issuer: spec.hosts[0]!.name, certificates, image: spec.images.certbot, images };
 }
 
 function planCertificates(spec: ClusterSpec): Map<string, CertificatePlan> {
@@ -500,10 +737,23 @@ function planVip(spec: ClusterSpec, hosts: HostPlan[]): VipPlan | undefined {
   };
 }
 
+/**
+ * Where masters read certificate `id`: the paths every server using it names. The same on
+ * every host of a container plan (hosts differ in paths only under the local target).
+ */
+export function certificatePaths(plan: ClusterPlan, id: string): { certificate: string; key: string } {
+  for (const host of plan.hosts) {
+    const tls = host.master.servers.find((s) => s.tls?.certificate === id)?.tls;
+    if (tls) return { certificate: tls.certPath, key: tls.keyPath };
+  }
+  throw new Error(`no server uses certificate "${id}"`);
+}
+
 /** The whole plan for a validated spec. */
 export function planCluster(spec: ClusterSpec, target: Target = { kind: "container" }): ClusterPlan {
   const certificates = planCertificates(spec);
-  const hosts = spec.hosts.map((h) => planHost(spec, h, target, certificates));
+  const acme = planAcme(spec, certificates);
+  const hosts = spec.hosts.map((h) => planHost(spec, h, target, certificates, acme));
   const vip = planVip(spec, hosts);
   return {
     target: target.kind,
@@ -511,6 +761,7 @@ export function planCluster(spec: ClusterSpec, target: Target = { kind: "contain
     images: spec.images,
     hosts,
     certificates: [...certificates.values()],
+    ...(acme && { acme }),
     ...(vip && { vip }),
   };
 }

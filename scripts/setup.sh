@@ -25,6 +25,12 @@ declare -A need=(
   [/usr/lib/nginx/modules/ngx_http_image_filter_module.so]=libnginx-mod-http-image-filter
   [openssl]=openssl
   [curl]=curl
+  # ACME on loopback: Let's Encrypt's test server and its DNS stand-in, certbot itself, and
+  # busybox (the certbot image is Alpine: its scripts are also run under busybox's shell).
+  [pebble]=pebble
+  [pebble-challtestsrv]=pebble
+  [certbot]=certbot
+  [busybox]=busybox
 )
 missing=()
 for probe in "${!need[@]}"; do
@@ -41,11 +47,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian enables and starts the packaged nginx service where systemd runs; the
   # project runs its own instances, so make sure nothing holds port 80.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
     systemctl stop nginx || true
+  fi
+  # Likewise certbot's packaged renewal timer: the project's renewer is the only one.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet certbot.timer 2>/dev/null; then
+    systemctl disable --now certbot.timer || true
   fi
 fi
 

@@ -6,25 +6,29 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { deliverImagesCommand, healthGateCommand, hostUrl } from "../remote.js";
-import type { HostPlan } from "../topology.js";
+import type { AcmePlan, HostPlan } from "../topology.js";
+import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { Certificate } from "./certificate.js";
 import { CONTAINER_USERS } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
 import { Resizer } from "./resizer.js";
 
-/** Where the host's images come from. */
+/** Where the host's images come from (`acme`: certbot's images, when there are acme certificates). */
 export type ImageSource =
   /** Built or pulled on the operator's engine, then streamed to the host (closed network). */
-  | { kind: "push"; nginx: string; resizer: string; ready: pulumi.Resource[] }
+  | { kind: "push"; nginx: string; resizer: string; acme: string[]; ready: pulumi.Resource[] }
   /** Pulled by the host itself from a registry it can reach. */
-  | { kind: "registry"; nginx: string; resizer: string };
+  | { kind: "registry"; nginx: string; resizer: string; acme: string[] };
 
 export interface ImageHostArgs {
   plan: HostPlan;
   images: ImageSource;
   /** Rendered files per instance name (nginx configs, static pages). */
   files: Record<string, UploadedFile[]>;
+  /** Certificates uploaded into the master (supplied and self-signed). */
   certificates: Record<string, Certificate>;
+  /** acme certificates: the cluster's ACME plan and this host's part of the internal CA. */
+  acme?: { cluster: AcmePlan; pki?: HostPki };
   /** The L4's view of this host: ports with their scheme, path and expected status. */
   healthCheck: { path: string; expectStatus: number; timeoutSeconds: number };
   /** Serial rollout: nothing on this host changes before the previous host is healthy. */
@@ -34,6 +38,11 @@ export interface ImageHostArgs {
 export class ImageHost extends pulumi.ComponentResource {
   readonly provider: docker.Provider;
   readonly healthGate: command.local.Command;
+  readonly network: docker.Network;
+  /** The master's container. */
+  readonly master: NginxInstance;
+  /** acme only: the host's acme volume, its bootstrap one-shot and certbot's images on this engine. */
+  readonly acme?: { volume: docker.Volume; init: docker.Container; images: Record<string, pulumi.Input<string>>; ready: pulumi.Resource[] };
   readonly containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]> };
   /** Image id of the resizer as the host's engine reports it. */
   readonly resizerImageId: pulumi.Output<string>;
@@ -53,7 +62,7 @@ export class ImageHost extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const network = new docker.Network(
+    const network = (this.network = new docker.Network(
       plan.network.name,
       {
         name: plan.network.name,
@@ -61,23 +70,30 @@ export class ImageHost extends pulumi.ComponentResource {
         ipamConfigs: [{ subnet: plan.network.subnet, gateway: plan.network.gateway }],
       },
       child(),
-    );
+    ));
 
     // --- images on this host's engine
     let nginxImage: pulumi.Input<string>;
     let resizerImage: pulumi.Input<string>;
     let imagesReady: pulumi.Resource[];
+    const acmeImages: Record<string, pulumi.Input<string>> = {};
     if (args.images.kind === "registry") {
       const pull = (ref: string, suffix: string) =>
         new docker.RemoteImage(`${plan.name}-${suffix}-image`, { name: ref, keepLocally: true }, child());
       const nginx = pull(args.images.nginx, "nginx");
       const resizer = pull(args.images.resizer, "resizer");
+      const acme = args.images.acme.map((ref) => {
+        const image = pull(ref, ref.split("/").pop()!.split(/[:@]/)[0]!);
+        acmeImages[ref] = image.imageId;
+        return image;
+      });
       nginxImage = nginx.imageId;
       resizerImage = resizer.imageId;
       this.resizerImageId = resizer.imageId;
-      imagesReady = [nginx, resizer];
+      imagesReady = [nginx, resizer, ...acme];
     } else {
-      const refs = [args.images.resizer, args.images.nginx];
+      const refs = [args.images.resizer, args.images.nginx, ...args.images.acme];
+      for (const ref of args.images.acme) acmeImages[ref] = ref;
       const delivery = new command.local.Command(
         `${plan.name}-images`,
         { create: deliverImagesCommand(plan, refs), triggers: refs },
@@ -89,10 +105,36 @@ export class ImageHost extends pulumi.ComponentResource {
       imagesReady = [delivery];
     }
 
-    // --- the proxy cache outlives container replacements (the master's installer hands it
-    // to nginx's uid)
+    // --- the proxy cache (and the acme volume) outlive container replacements; nginx's uid
+    // (101) must own them before the acme bootstrap or the master writes there. The acme
+    // volume holds the issuer's ACME account and certificates: deleting it costs a new
+    // account and a new issuance, so Pulumi never deletes it.
     const cacheVolume = new docker.Volume(plan.volumes.cache, { name: plan.volumes.cache }, child());
+    const acmeVolume =
+      plan.volumes.acme !== undefined ? new docker.Volume(plan.volumes.acme, { name: plan.volumes.acme }, child({ retainOnDelete: true })) : undefined;
     const cacheMount: docker.types.input.ContainerMount = { type: "volume", source: cacheVolume.name, target: plan.master.paths.cacheDir };
+    const acmeMount: docker.types.input.ContainerMount | undefined = acmeVolume && { type: "volume", source: acmeVolume.name, target: plan.master.paths.acmeDir };
+    const owned = [cacheMount, ...(acmeMount ? [acmeMount] : [])];
+    const cacheOwner = new docker.Container(
+      `${plan.name}-cache-owner`,
+      {
+        name: `${plan.name}-cache-owner`,
+        image: nginxImage,
+        entrypoints: ["chown"],
+        command: [CONTAINER_USERS.nginx, ...owned.map((m) => m.target as string)],
+        user: "0:0",
+        capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
+        securityOpts: ["no-new-privileges:true"],
+        readOnly: true,
+        networkMode: "none",
+        mounts: owned,
+        // A one-shot: run to completion at creation, then left exited.
+        attach: true,
+        mustRun: false,
+        restart: "no",
+      },
+      child({ dependsOn: [...imagesReady, ...(args.after ? [args.after] : [])], deleteBeforeReplace: true }),
+    );
 
     const imagesMount: docker.types.input.ContainerMount = {
       type: "bind",
@@ -125,9 +167,12 @@ export class ImageHost extends pulumi.ComponentResource {
     );
 
     // --- the master: TLS material next to its config, after everything it proxies to
+    // (acme certificates are not uploaded: they come from the acme volume, below.)
+    const acmeIds = new Set(args.acme?.cluster.certificates.map((c) => c.id) ?? []);
     const tlsFiles: UploadedFile[] = plan.master.servers.flatMap((server) => server.tls ?? []).flatMap((tlsFile) => {
+      if (acmeIds.has(tlsFile.certificate)) return [];
       const cert = args.certificates[tlsFile.certificate];
-      if (cert === undefined) throw new Error(`${plan.name}: no certificate resource for "${tlsFile.certificate}"`);
+      if (cert?.certPem === undefined || cert.keyPem === undefined) throw new Error(`${plan.name}: no certificate resource for "${tlsFile.certificate}"`);
       return [
         { path: tlsFile.certPath, content: cert.certPem },
         // Readable by nginx's user alone.
@@ -145,6 +190,20 @@ export class ImageHost extends pulumi.ComponentResource {
       }
     }
 
+    // --- acme: the bootstrap one-shot gives the master a certificate before it starts
+    let init: docker.Container | undefined;
+    if (plan.acme !== undefined) {
+      const cluster = args.acme?.cluster;
+      if (cluster === undefined || acmeVolume === undefined) throw new Error(`${plan.name}: acme plan without the cluster's ACME settings`);
+      init = acmeInit({
+        acme: plan.acme,
+        cluster,
+        volume: acmeVolume.name,
+        image: acmeImages[cluster.image]!,
+        opts: child({ dependsOn: [cacheOwner, ...waitFor] }),
+      });
+    }
+
     const master = new NginxInstance(
       plan.master.name,
       {
@@ -152,8 +211,12 @@ export class ImageHost extends pulumi.ComponentResource {
         image: nginxImage,
         network: network.name,
         files: [...filesOf(plan.master.name), ...uniqueTls],
-        mounts: [imagesMount, cacheMount],
-        ownedMounts: [cacheMount],
+        mounts: [
+          imagesMount,
+          cacheMount,
+          // acme bundles change outside Pulumi: the master reads them from the volume (read-only).
+          ...(acmeMount ? [{ ...acmeMount, readOnly: true }] : []),
+        ],
         ports,
       },
       {
@@ -161,9 +224,21 @@ export class ImageHost extends pulumi.ComponentResource {
         providers: [this.provider],
         // The seeds' order: slaves (and resizers) first, the master last; deletion runs
         // the other way round, so the master stops first.
-        dependsOn: [...slaves, resizers, ...waitFor],
+        dependsOn: [...slaves, resizers, cacheOwner, ...(init ? [init] : []), ...waitFor],
       },
     );
+    this.master = master;
+
+    // --- acme: the sync agent reloads this master; the issuer publishes to the others
+    if (plan.acme !== undefined && acmeVolume !== undefined && init !== undefined && args.acme !== undefined) {
+      const common = { acme: plan.acme, cluster: args.acme.cluster, volume: acmeVolume.name, image: nginxImage, network: network.name };
+      tlsSync({ ...common, master: master.container, ...(args.acme.pki && { pki: args.acme.pki }), opts: child({ dependsOn: [master, ...waitFor] }) });
+      if (plan.acme.publisher !== undefined) {
+        if (args.acme.pki === undefined) throw new Error(`${plan.name}: the issuer's publisher needs the internal CA`);
+        tlsPublisher({ ...common, pki: args.acme.pki, opts: child({ dependsOn: [init, ...waitFor] }) });
+      }
+      this.acme = { volume: acmeVolume, init, images: acmeImages, ready: imagesReady };
+    }
 
     // --- the gate: the host answers the L4's health check on every published port
     const urls =

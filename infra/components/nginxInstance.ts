@@ -31,8 +31,6 @@ export interface NginxInstanceArgs {
   files: UploadedFile[];
   /** Bind and volume mounts (images tree, cache volume). */
   mounts: docker.types.input.ContainerMount[];
-  /** Mounted volumes the installer hands to nginx's user (the proxy cache). */
-  ownedMounts?: docker.types.input.ContainerMount[];
   /** Host ports to publish (the master only). */
   ports?: docker.types.input.ContainerPort[];
 }
@@ -70,11 +68,10 @@ export class NginxInstance extends pulumi.ComponentResource {
             stagingDir: CONTAINER.stagingDir,
             targetDir: configDir,
             files: args.files.map((f) => ({ path: f.path, ...(f.permissions && { mode: f.permissions }), ...(f.owner && { owner: f.owner }) })),
-            ownedDirs: (args.ownedMounts ?? []).map((m) => ({ path: m.target as string, owner: CONTAINER_USERS.nginx })),
           }),
         ],
         uploads: args.files.map((f) => ({ file: `${CONTAINER.stagingDir}${f.path.slice(configDir.length)}`, content: f.content })),
-        mounts: [{ type: "volume", source: filesVolume.name, target: configDir }, ...(args.ownedMounts ?? [])],
+        mounts: [{ type: "volume", source: filesVolume.name, target: configDir }],
         user: "0:0",
         capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
         securityOpts: ["no-new-privileges:true"],

@@ -265,6 +265,31 @@ function formatMaps(): Node[] {
 // ---------------------------------------------------------------------------------------
 // Servers
 
+/** Named location of the ACME issuer's master (followers only). */
+export const ACME_ISSUER_LOCATION = "@acme_issuer";
+/** Request header marking a challenge request one master already forwarded. */
+export const ACME_HOP_HEADER = "X-Image-Origin-Acme-Hop";
+
+/**
+ * The L4 may send Let's Encrypt's validation request to any host, but only the issuer
+ * (where certbot runs) has the challenge file: a follower forwards what it cannot answer.
+ */
+function acmeIssuer(issuer: { address: string; port: number }): Node {
+  const hop = `$http_${ACME_HOP_HEADER.toLowerCase().replace(/-/g, "_")}`;
+  return why(
+    "http-01 challenge files live on the ACME issuer host only (one issuance for the whole\n" +
+      "cluster); the L4 may send the validation request to any host, so ask the issuer's master.",
+    block("location", [ACME_ISSUER_LOCATION], [
+      why("Forwarded once at most: a loop is impossible even if two masters pointed at each other.", block("if", ["(", expr(hop), ")"], [d("return", 404)])),
+      d("proxy_pass", `http://${hostPort(issuer.address, issuer.port)}`),
+      d("proxy_set_header", "Host", expr("$host")),
+      d("proxy_set_header", ACME_HOP_HEADER, "1"),
+      d("proxy_connect_timeout", "2s"),
+      d("proxy_read_timeout", "5s"),
+    ]),
+  );
+}
+
 function listens(master: MasterPlan, server: ServerPlan): Node[] {
   const dflt = server.default ? ["default_server"] : [];
   const http = d("listen", listenAddress(master.http), ...dflt);
@@ -308,9 +333,10 @@ function server(master: MasterPlan, s: ServerPlan): Node {
         block("location", ["^~", "/.well-known/acme-challenge/"], [
           d("root", paths.acmeWebroot),
           d("default_type", "text/plain"),
-          d("try_files", expr("$uri"), "=404"),
+          d("try_files", expr("$uri"), master.acmeFallback ? ACME_ISSUER_LOCATION : "=404"),
         ]),
       ),
+      master.acmeFallback && acmeIssuer(master.acmeFallback),
 
       why(
         `Thumbnails straight from the images tree, as the seeds did; a missing one answers ${s.notFoundStatus}${s.notFoundStatus === 400 ? "\n(this domain's clients asked for 400 instead of 404)" : ""}.`,

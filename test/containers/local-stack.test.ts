@@ -61,7 +61,7 @@ before(async () => {
   await docker(["network", "create", "--driver", network.driver, "--subnet", ipam.subnet, "--gateway", ipam.gateway, network.name]);
   for (const v of ofType(run, "Volume")) await docker(["volume", "create", v.inputs.name]);
   declared = ofType(run, "Container");
-  const order = ["slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"];
+  const order = ["cache-owner", "slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"];
   for (const suffix of order) await runDeclared(container(suffix));
 });
 

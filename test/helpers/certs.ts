@@ -1,7 +1,8 @@
 // Self-signed test certificates made with the real openssl (P-256 keys: fast to generate).
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { SETUP_HINT } from "./nginx.js";
 
 export interface CertFiles {
@@ -28,4 +29,98 @@ export function makeSelfSigned({ certPath, keyPath, names, days = 2 }: CertFiles
   const r = spawnSync("openssl", args, { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`openssl not found: ${SETUP_HINT}`);
   if (r.status !== 0) throw new Error(`openssl req failed (exit ${r.status}):\n${r.stderr}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificates as PEM text (for config values and secrets), made by the real openssl.
+
+export interface Pem {
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+export interface PemOptions {
+  /** DNS names of the subjectAltName; none (and no ips) = no SAN extension at all. */
+  names: string[];
+  /** IP addresses of the subjectAltName. */
+  ips?: string[];
+  /** Validity in days; negative makes an already expired certificate. */
+  days?: number;
+  /** Key type (default a P-256 EC key). */
+  key?: "ec" | "rsa:1024" | "rsa:2048";
+  /** Sign with this CA instead of self-signing. */
+  ca?: Pem;
+  /** Make a CA certificate (basicConstraints CA:TRUE). */
+  isCa?: boolean;
+  subject?: string;
+}
+
+function openssl(args: string[], cwd: string): void {
+  const r = spawnSync("openssl", args, { cwd, encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`openssl not found: ${SETUP_HINT}`);
+  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed (exit ${r.status}):\n${r.stderr}`);
+}
+
+/** A certificate and its key as PEM strings (self-signed, or signed by `ca`). */
+export function makePem(options: PemOptions): Pem {
+  const dir = mkdtempSync(join(tmpdir(), "pem-"));
+  try {
+    const { names, days = 30, key = "ec" } = options;
+    const subject = options.subject ?? `/CN=${(names[0] ?? "no-name").replace(/[/\\=+,]/g, "_")}`;
+    const keyArgs = key === "ec" ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] : ["-newkey", key];
+    const san = [...names.map((n) => `DNS:${n}`), ...(options.ips ?? []).map((ip) => `IP:${ip}`)];
+    const ext = [
+      ...(san.length > 0 ? [`subjectAltName=${san.join(",")}`] : []),
+      options.isCa ? "basicConstraints=critical,CA:TRUE" : "basicConstraints=critical,CA:FALSE",
+    ];
+    writeFileSync(join(dir, "ext.cnf"), `${ext.join("\n")}\n`);
+    openssl(["req", "-new", "-nodes", ...keyArgs, "-keyout", "key.pem", "-out", "req.csr", "-subj", subject], dir);
+    if (options.ca) {
+      writeFileSync(join(dir, "ca.pem"), options.ca.certificatePem);
+      writeFileSync(join(dir, "ca.key"), options.ca.privateKeyPem);
+      openssl(["x509", "-req", "-in", "req.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", String(days), "-extfile", "ext.cnf", "-out", "cert.pem"], dir);
+    } else {
+      openssl(["x509", "-req", "-in", "req.csr", "-key", "key.pem", "-days", String(days), "-extfile", "ext.cnf", "-out", "cert.pem"], dir);
+    }
+    return { certificatePem: readFileSync(join(dir, "cert.pem"), "utf8"), privateKeyPem: readFileSync(join(dir, "key.pem"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the tls provider's SelfSignedCert would return for these inputs, made by openssl from
+ * the same key, names, subject, validity and uses (for the Pulumi mocks: outputs read like
+ * the real ones, so fingerprints parse and the master can serve the result).
+ */
+export function selfSignedLikeTlsProvider(inputs: {
+  privateKeyPem: string;
+  dnsNames?: string[];
+  subject?: { commonName?: string; organization?: string };
+  validityPeriodHours: number;
+  allowedUses?: string[];
+}): { certPem: string; validityEndTime: string } {
+  const dir = mkdtempSync(join(tmpdir(), "tls-mock-"));
+  try {
+    writeFileSync(join(dir, "key.pem"), inputs.privateKeyPem, { mode: 0o600 });
+    const subject = [
+      ...(inputs.subject?.commonName ? [`CN=${inputs.subject.commonName.replace(/[/\\=+,]/g, "_")}`] : []),
+      ...(inputs.subject?.organization ? [`O=${inputs.subject.organization.replace(/[/\\=+,]/g, "_")}`] : []),
+    ];
+    const uses = inputs.allowedUses ?? [];
+    const keyUsage = uses.filter((u) => u === "digital_signature" || u === "key_encipherment").map((u) => (u === "digital_signature" ? "digitalSignature" : "keyEncipherment"));
+    const ext = [
+      ...(inputs.dnsNames?.length ? [`subjectAltName=${inputs.dnsNames.map((n) => `DNS:${n}`).join(",")}`] : []),
+      ...(keyUsage.length ? [`keyUsage=critical,${keyUsage.join(",")}`] : []),
+      ...(uses.includes("server_auth") ? ["extendedKeyUsage=serverAuth"] : []),
+    ];
+    writeFileSync(join(dir, "ext.cnf"), `${ext.join("\n")}\n`);
+    openssl(["req", "-new", "-key", "key.pem", "-subj", `/${subject.join("/") || "CN=self-signed"}`, "-out", "req.csr"], dir);
+    const days = Math.max(1, Math.floor(inputs.validityPeriodHours / 24));
+    openssl(["x509", "-req", "-in", "req.csr", "-key", "key.pem", "-days", String(days), "-extfile", "ext.cnf", "-out", "cert.pem"], dir);
+    const certPem = readFileSync(join(dir, "cert.pem"), "utf8");
+    return { certPem, validityEndTime: new Date(Date.now() + days * 86_400_000).toISOString() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -2,14 +2,13 @@
 // every registered resource with its real inputs, provider, parent, dependencies and
 // replacement options. One program run per process: node's test runner gives each
 // test file its own process, and the program module is cached per process.
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackYaml } from "../../infra/stack.js";
 import { CONTAINER } from "../../infra/topology.js";
+import { makePem, selfSignedLikeTlsProvider, type Pem } from "./certs.js";
 import { projectRoot } from "./cli.js";
 
 export const PROJECT = "image-origin";
@@ -29,6 +28,7 @@ export interface Registered {
   /** URNs this resource waits for: explicit dependsOn plus input-implied dependencies. */
   dependencies: string[];
   deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
 }
 
 export interface ProgramRun {
@@ -47,25 +47,6 @@ export function stackConfig(stack: string): Record<string, unknown> {
 /** A fresh EC private key in PEM, standing in for an operator's secret. */
 export function testPrivateKey(): string {
   return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-}
-
-/**
- * A real self-signed certificate for `keyPem` and `names` (what tls.SelfSignedCert would
- * return), so a master started from the mocked inputs really serves TLS.
- */
-export function selfSignedFor(keyPem: string, names: string[], days: number): string {
-  const dir = mkdtempSync(join(tmpdir(), "mock-cert-"));
-  try {
-    writeFileSync(join(dir, "key.pem"), keyPem, { mode: 0o600 });
-    return execFileSync(
-      "openssl",
-      ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-days", String(days), "-subj", `/CN=${names[0] ?? "localhost"}`,
-        "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`],
-      { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } },
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Resolve an Output (or anything) to its plain value, secrets included. */
@@ -95,6 +76,22 @@ function reveal(value: unknown, path: string, secrets: string[]): unknown {
   return value;
 }
 
+/** What a renewer's first check prints in the mocks (see infra/acme.ts `status`). */
+export const MOCK_ISSUED = `ok 2026-11-22T06:00:00Z fingerprint=${"AB:".repeat(31)}AB not-after=2027-02-20T05:00:00Z\n`;
+
+/** Inputs with every secret path removed: what `pulumi preview` and state show in plain text. */
+export function plainInputs(r: Registered): unknown {
+  const drop = (value: unknown, path: string): unknown => {
+    if (r.secretPaths.includes(path)) return "[secret]";
+    if (Array.isArray(value)) return value.map((v, i) => drop(v, path ? `${path}.${i}` : String(i)));
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, drop(v, path ? `${path}.${k}` : k)]));
+    }
+    return value;
+  };
+  return drop(r.inputs, "");
+}
+
 /** Plausible provider outputs for the resources the program reads back. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const state = { ...args.inputs };
@@ -106,13 +103,21 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     case "docker:index/image:Image":
       return { ...state, repoDigest: "" };
     case "command:local:Command":
+      // An issuance gate prints the renewer's result; the image delivery the image id.
+      if (args.name.endsWith("-issued")) return { ...state, stdout: MOCK_ISSUED, stderr: "" };
       return { ...state, stdout: `sha256:${"3".repeat(64)}\n`, stderr: "" };
-    case "tls:index/privateKey:PrivateKey":
-      return { ...state, privateKeyPem: testPrivateKey(), publicKeyPem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n" };
-    case "tls:index/selfSignedCert:SelfSignedCert": {
-      const key = reveal(args.inputs.privateKeyPem, "", []) as string;
-      return { ...state, certPem: selfSignedFor(key, args.inputs.dnsNames ?? [], Math.ceil((args.inputs.validityPeriodHours ?? 24) / 24)) };
+    case "tls:index/privateKey:PrivateKey": {
+      // A real key of the requested kind, so certificates made from it parse and serve.
+      const key = args.inputs.algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: args.inputs.rsaBits ?? 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
+      return {
+        ...state,
+        privateKeyPem: key.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        publicKeyPem: key.publicKey.export({ type: "spki", format: "pem" }).toString(),
+      };
     }
+    case "tls:index/selfSignedCert:SelfSignedCert":
+      // Mock inputs keep secrets wrapped; the provider sees plain values.
+      return { ...state, ...selfSignedLikeTlsProvider(reveal(args.inputs, "", []) as Parameters<typeof selfSignedLikeTlsProvider>[0]) };
     default:
       return state;
   }
@@ -162,6 +167,7 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
           parent: req.getParent(),
           dependencies: req.getDependenciesList(),
           deleteBeforeReplace: req.getDeletebeforereplace(),
+          retainOnDelete: req.getRetainondelete(),
         });
       }
       cb(err, res);
@@ -204,4 +210,18 @@ export function installedFiles(run: ProgramRun, instance: string): Map<string, s
   if (installer === undefined) throw new Error(`no installer for ${instance}`);
   const uploads = (installer.inputs.uploads ?? []) as { file: string; content: string }[];
   return new Map(uploads.map((u) => [`${CONTAINER.configDir}${u.file.slice(CONTAINER.stagingDir.length)}`, u.content]));
+}
+
+/**
+ * The prod stack as an operator runs it: the stack file's placeholder certificate replaced
+ * by a real `*.tving.com` chain and its key set as the secret (both generated here).
+ */
+export function prodWithSuppliedCertificate(): { config: Record<string, unknown>; secretKeys: string[]; pem: Pem } {
+  const config = stackConfig("prod");
+  const pem = makePem({ names: ["*.tving.com", "tving.com"], days: 398 });
+  const certificates = structuredClone(config["image-origin:certificates"]) as Record<string, Record<string, unknown>>;
+  certificates["star-tving"] = { ...certificates["star-tving"], certificate: pem.certificatePem };
+  config["image-origin:certificates"] = certificates;
+  config["image-origin:tlsPrivateKeys"] = { "star-tving": pem.privateKeyPem };
+  return { config, secretKeys: ["image-origin:tlsPrivateKeys"], pem };
 }

@@ -196,7 +196,10 @@ export function randomSpecInput(rng: Rng): ClusterSpecInput {
   const hostCount = rng.int(1, 3);
   const hosts = Array.from({ length: hostCount }, (_, i) => {
     const v6 = rng.bool(0.2);
-    const address = v6 ? `fd00::${i + 1}` : `10.${rng.int(0, 255)}.${rng.int(0, 255)}.${i + 1}`;
+    // Hosts live on 10.0.0.0/8 but never in the default container subnet (10.213.0.0/24),
+    // which the schema rightly refuses to shadow.
+    const second = rng.int(0, 254);
+    const address = v6 ? `fd00::${i + 1}` : `10.${second >= 213 ? second + 1 : second}.${rng.int(0, 255)}.${i + 1}`;
     const ssh = rng.bool(0.5);
     const override = rng.maybe(0.3, () => {
       const r = rng.int(1, 4);

@@ -1,7 +1,10 @@
 // A stack rendered for the `local` target under a temp root, ready for nginx: the same
 // planner and renderers as production (only the target differs), every rendered file at
-// the path the plan gives it, the directories the plan says nginx writes, and self-signed
-// certificates where the plan expects certificate files. Nothing rendered is edited.
+// the path the plan gives it, the directories the plan says nginx writes, self-signed
+// certificates where the plan expects supplied or self-signed ones, and for acme
+// certificates the bootstrap bundle the project's own init script makes (as each host gets
+// before its first issuance). Nothing rendered is edited.
+import { spawnSync } from "node:child_process";
 import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,6 +13,7 @@ import type { ClusterSpec } from "../../infra/config.js";
 import { instanceFiles, type InstanceFile } from "../../infra/render.js";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { planCluster, type ClusterPlan, type LocalTarget } from "../../infra/topology.js";
+import { initScript } from "../../infra/acme.js";
 import { makeSelfSigned } from "./certs.js";
 import { unprivilegedUser } from "./nginx.js";
 
@@ -78,7 +82,7 @@ export async function freePorts(count: number, host = "127.0.0.1"): Promise<numb
   }
 }
 
-/** Every port the stack listens on (master, slaves, resizers of every host). */
+/** Every port the stack listens on (master, slaves, resizers, ACME publisher of every host). */
 export function stackPorts(spec: ClusterSpec): number[] {
   const plan = planCluster(spec, { kind: "local", root: "/nonexistent" });
   const ports = plan.hosts.flatMap((h) => [
@@ -86,6 +90,7 @@ export function stackPorts(spec: ClusterSpec): number[] {
     ...(h.master.https ? [h.master.https.port] : []),
     ...h.slaves.map((s) => s.listen.port),
     ...h.resizers.map((r) => r.listen.port),
+    ...(h.acme?.publisher ? [h.acme.publisher.listen.port] : []),
   ]);
   return [...new Set(ports)].sort((a, b) => a - b);
 }
@@ -114,7 +119,8 @@ export async function freePortMap(spec: ClusterSpec, host = "127.0.0.1"): Promis
  * `nginx -t` them) one host at a time.
  */
 export async function stageCluster(spec: ClusterSpec, root: string, target: Partial<Omit<LocalTarget, "kind" | "root">> = {}): Promise<StagedCluster> {
-  const port = target.port ?? (await freePortMap(spec, target.bindAddress));
+  const probe = typeof target.bindAddress === "string" ? target.bindAddress : undefined;
+  const port = target.port ?? (await freePortMap(spec, probe));
   const plan = planCluster(spec, { kind: "local", root, imagesDir: join(root, "images"), ...target, port });
   const files = plan.hosts.flatMap((h) => Object.values(instanceFiles(h)).flat());
   for (const f of files) {
@@ -136,8 +142,14 @@ export async function stageCluster(spec: ClusterSpec, root: string, target: Part
       if (server.tls === undefined || made.has(server.tls.certPath)) continue;
       const cert = plan.certificates.find((c) => c.id === server.tls!.certificate);
       if (cert === undefined) throw new Error(`plan has no certificate "${server.tls.certificate}"`);
-      makeSelfSigned({ certPath: server.tls.certPath, keyPath: server.tls.keyPath, names: cert.names });
+      // acme certificates get what a host gets before its first issuance: the bootstrap
+      // bundle made by the project's own init script, below.
+      if (cert.mode !== "acme") makeSelfSigned({ certPath: server.tls.certPath, keyPath: server.tls.keyPath, names: cert.names });
       made.add(server.tls.certPath);
+    }
+    if (host.acme !== undefined && plan.acme !== undefined) {
+      const r = spawnSync("sh", ["-c", initScript(host.acme, plan.acme.certificates)], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`${host.acme.init.name} failed (exit ${r.status}):\n${r.stderr}`);
     }
   }
 

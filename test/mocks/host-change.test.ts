@@ -8,15 +8,14 @@ import { instanceFiles } from "../../infra/render.js";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { planCluster } from "../../infra/topology.js";
 import { projectRoot } from "../helpers/cli.js";
-import { installedFiles, runProgram, stackConfig, testPrivateKey } from "../helpers/pulumi.js";
+import { installedFiles, prodWithSuppliedCertificate, runProgram } from "../helpers/pulumi.js";
 
 test("raising worker_connections on img03 changes img03-master's config upload and nothing else", async () => {
-  const config = stackConfig("prod");
+  const { config, secretKeys } = prodWithSuppliedCertificate();
   const hosts = structuredClone(config["image-origin:hosts"]) as Record<string, unknown>[];
   hosts[2] = { ...hosts[2], nginx: { master: { workerConnections: 8192, workerRlimitNofile: 32768 } } };
   config["image-origin:hosts"] = hosts;
-  config["image-origin:tlsPrivateKeys"] = { "star-tving": testPrivateKey() };
-  const run = await runProgram(config, ["image-origin:tlsPrivateKeys"]);
+  const run = await runProgram(config, secretKeys);
   if (run.error) throw run.error;
 
   // What the unchanged stack file uploads, from the same pure renderer.

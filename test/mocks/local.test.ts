@@ -2,6 +2,7 @@
 // certificate generated as resources (stable across `up`s), ports 8080/8443 on loopback.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { certificateFacts } from "../../infra/certs.js";
 import { installedFiles, named, ofType, runProgram, stackConfig, type ProgramRun } from "../helpers/pulumi.js";
 
 let run: ProgramRun;
@@ -36,6 +37,37 @@ describe("local stack", () => {
     const installer = container("local-master-files");
     const keyIndex = (installer.inputs.uploads as { file: string }[]).findIndex((u) => u.file === "/staging/tls/local.key");
     assert.ok(installer.secretPaths.some((p) => p === "uploads" || p === `uploads.${keyIndex}.content`), installer.secretPaths.join());
+  });
+
+  test("the certificate is declared from the config alone, so later `up`s keep it (no new key, no master restart)", () => {
+    // Nothing time-dependent or random is an input: the provider's state is reused until the
+    // names or the validity change, or renewal is due (30 days before expiry).
+    const key = named(run, "cert-local-key");
+    assert.deepEqual(key.inputs, { algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const cert = named(run, "cert-local-cert");
+    const { privateKeyPem: _key, ...rest } = cert.inputs;
+    assert.deepEqual(rest, {
+      subject: { commonName: "image-origin.localhost", organization: "image-origin (self-signed)" },
+      dnsNames: ["image-origin.localhost", "localhost", "stillshot-origin.localhost"],
+      validityPeriodHours: 825 * 24,
+      earlyRenewalHours: 30 * 24,
+      allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+    });
+    assert.ok(key.dependencies.length === 0 && cert.dependencies.includes(key.urn));
+  });
+
+  test("stack outputs: where the master reads it, its fingerprint and expiry (of the chain the master gets)", () => {
+    const out = (run.outputs.certificates as Record<string, any>).local;
+    const facts = certificateFacts(installedFiles(run, "local-master").get("/etc/image-origin/tls/local.crt")!);
+    assert.deepEqual(out, {
+      mode: "selfSigned",
+      names: ["image-origin.localhost", "localhost", "stillshot-origin.localhost"],
+      paths: { certificate: "/etc/image-origin/tls/local.crt", key: "/etc/image-origin/tls/local.key" },
+      fingerprint: facts.fingerprint,
+      notAfter: facts.notAfter,
+    });
+    const days = (Date.parse(out.notAfter) - Date.now()) / 86_400_000;
+    assert.ok(days > 823 && days <= 825, `valid for ${days} days`);
   });
 
   test("the images tree of the local stack is bind-mounted read-only", () => {

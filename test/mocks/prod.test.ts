@@ -8,17 +8,18 @@ import { planCluster, type HostPlan } from "../../infra/topology.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../helpers/cli.js";
-import { installedFiles, named, ofType, runProgram, stackConfig, testPrivateKey, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { certificateFacts } from "../../infra/certs.js";
+import { installedFiles, named, ofType, prodWithSuppliedCertificate, runProgram, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 
-const KEY = testPrivateKey();
+// The stack file holds a placeholder chain and a `secure:` placeholder key; an operator sets
+// the real pair, as this does with a generated one.
+const operator = prodWithSuppliedCertificate();
+const KEY = operator.pem.privateKeyPem;
 const plan = planCluster(specFromStackYaml(readFileSync(join(projectRoot, "Pulumi.prod.yaml"), "utf8"), "prod"));
 let run: ProgramRun;
 
 before(async () => {
-  const config = stackConfig("prod");
-  // The stack file holds a `secure:` placeholder; an operator sets the real key.
-  config["image-origin:tlsPrivateKeys"] = { "star-tving": KEY };
-  run = await runProgram(config, ["image-origin:tlsPrivateKeys"]);
+  run = await runProgram(operator.config, operator.secretKeys);
   if (run.error) throw run.error;
 });
 
@@ -28,13 +29,15 @@ const providerOf = (host: HostPlan) => named(run, `${host.name}-docker`);
 const urnsOf = (rs: Registered[]) => rs.map((r) => r.urn);
 
 describe("prod: resources per host", () => {
-  test("each of the five hosts gets a master, two slaves, four resizers and an installer per nginx, named host + role", () => {
+  test("each of the five hosts gets a master, two slaves, four resizers, an installer per nginx and the cache owner, named host + role", () => {
     const names = containers().map((c) => c.inputs.name).sort();
     const expected = plan.hosts
-      .flatMap((h) => [h.master, ...h.slaves].flatMap((n) => [n.name, `${n.name}-files`]).concat(h.resizers.map((r) => r.name)))
+      .flatMap((h) =>
+        [h.master, ...h.slaves].flatMap((n) => [n.name, `${n.name}-files`]).concat(h.resizers.map((r) => r.name), [`${h.name}-cache-owner`]),
+      )
       .sort();
     assert.deepEqual(names, expected);
-    assert.equal(names.length, 5 * (2 * 3 + 4));
+    assert.equal(names.length, 5 * (2 * 3 + 4 + 1));
   });
 
   test("each host has its own Docker provider over ssh, and every docker resource of the host uses it", () => {
@@ -118,7 +121,9 @@ describe("prod: resources per host", () => {
         assert.equal(installer.mustRun, false);
         assert.ok(containerOf(n.name).dependencies.includes(containerOf(`${n.name}-files`).urn), `${n.name} waits for its files`);
       }
-      assert.match(containerOf(`${host.master.name}-files`).inputs.command[0], /chown 101:101 \/var\/cache\/nginx\/resize/);
+      const owner = containerOf(`${host.name}-cache-owner`).inputs;
+      assert.deepEqual([...owner.entrypoints, ...owner.command], ["chown", "101:101", "/var/cache/nginx/resize"]);
+      assert.equal(owner.readOnly, true, "it receives no uploads, so its root stays read-only");
     }
   });
 
@@ -165,7 +170,7 @@ describe("prod: ordering", () => {
   test("each master waits for its host's slaves, resizers and cache owner (the seeds' start order)", () => {
     for (const host of plan.hosts) {
       const deps = containerOf(host.master.name).dependencies;
-      const needed = [...host.slaves.map((s) => s.name), ...host.resizers.map((r) => r.name), `${host.master.name}-files`];
+      const needed = [...host.slaves.map((s) => s.name), ...host.resizers.map((r) => r.name), `${host.name}-cache-owner`, `${host.master.name}-files`];
       for (const name of needed) assert.ok(deps.includes(containerOf(name).urn), `${host.master.name} waits for ${name}`);
     }
   });
@@ -208,7 +213,7 @@ describe("prod: configs, certificates and secrets", () => {
       const installer = containerOf(`${host.master.name}-files`);
       const installed = installedFiles(run, host.master.name);
       assert.equal(installed.get("/etc/image-origin/tls/star-tving.key"), KEY);
-      assert.match(installed.get("/etc/image-origin/tls/star-tving.crt")!, /BEGIN CERTIFICATE/);
+      assert.equal(installed.get("/etc/image-origin/tls/star-tving.crt"), operator.pem.certificatePem);
       const keyIndex = (installer.inputs.uploads as { file: string }[]).findIndex((u) => u.file === "/staging/tls/star-tving.key");
       assert.ok(installer.secretPaths.some((p) => p === "uploads" || p === `uploads.${keyIndex}.content`), installer.secretPaths.join());
       const script: string = installer.inputs.command[0];
@@ -217,10 +222,31 @@ describe("prod: configs, certificates and secrets", () => {
     }
   });
 
+  test("the key reaches the Certificate component's state only as a secret", () => {
+    const component = run.resources.find((r) => r.name === "cert-star-tving" && !r.custom)!;
+    assert.ok(component, "a Certificate component per configured certificate");
+    assert.doesNotMatch(JSON.stringify(component.inputs), /PRIVATE KEY/);
+  });
+
   test("no output carries key material", () => {
     const text = JSON.stringify(run.outputs);
     assert.doesNotMatch(text, /PRIVATE KEY/);
     assert.doesNotMatch(text, new RegExp(KEY.split("\n")[1]!.slice(0, 20).replace(/[+/]/g, "\\$&")));
+  });
+});
+
+describe("prod: stack outputs (certificates)", () => {
+  test("the supplied certificate's paths, SHA-256 fingerprint and expiry, never its key", () => {
+    const facts = certificateFacts(operator.pem.certificatePem);
+    assert.deepEqual(run.outputs.certificates, {
+      "star-tving": {
+        mode: "supplied",
+        names: ["image-origin.tving.com", "stillshot-origin.tving.com"],
+        paths: { certificate: "/etc/image-origin/tls/star-tving.crt", key: "/etc/image-origin/tls/star-tving.key" },
+        fingerprint: facts.fingerprint,
+        notAfter: facts.notAfter,
+      },
+    });
   });
 });
 

@@ -535,7 +535,9 @@ describe("master TLS", () => {
     const plain = serverFor(h, "plain.example.com");
     assert.deepEqual(argsOf(a, "server_name"), ["a.example.com", "*.a.example.com"]);
     assert.deepEqual(argsOf(a, "ssl_certificate"), [`${CONTAINER.tlsDir}/cert-a.crt`]);
-    assert.deepEqual(argsOf(b, "ssl_certificate_key"), [`${CONTAINER.tlsDir}/cert-b.key`]);
+    // An acme certificate changes outside Pulumi: one bundle (key + chain) in the acme volume.
+    assert.deepEqual(argsOf(b, "ssl_certificate"), [`${CONTAINER.acmeDir}/live/cert-b.pem`]);
+    assert.deepEqual(argsOf(b, "ssl_certificate_key"), [`${CONTAINER.acmeDir}/live/cert-b.pem`]);
     assert.equal(argsOf(plain, "ssl_certificate"), undefined);
     assert.deepEqual(all(plain, "listen").map((l) => l.args), [[`0.0.0.0:${CONTAINER.masterHttpPort}`]], "no certificate, http only");
     assert.ok(all(b, "listen").every((l) => l.args.includes("default_server")), "the marked default");

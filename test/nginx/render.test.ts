@@ -66,3 +66,16 @@ describe("npm run render", () => {
     for (const f of files) assert.equal(readFileSync(join(out, f.path), "utf8"), f.content, f.path);
   });
 });
+
+describe("renderCluster with acme certificates", () => {
+  const spec = stackSpec("Pulumi.prod.yaml");
+  const acmePlan = planCluster({ ...spec, certificates: { "star-tving": { mode: "acme", email: "ops@tving.com", challenge: "http-01", staging: false, renewBeforeDays: 30 } } });
+
+  it("also writes what each host's ACME containers run, for review: the issuer's renewer and publisher, every host's agents", () => {
+    const acme = renderCluster(acmePlan).filter((f) => f.path.includes("/acme/")).map((f) => f.path);
+    assert.deepEqual(acme, [
+      "img01/acme/init.sh", "img01/acme/tls-sync.sh", "img01/acme/renewer-star-tving.sh", "img01/acme/tls-publish.conf",
+      ...acmePlan.hosts.slice(1).flatMap((h) => [`${h.name}/acme/init.sh`, `${h.name}/acme/tls-sync.sh`]),
+    ]);
+  });
+});

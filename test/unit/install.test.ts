@@ -9,11 +9,10 @@ import { installScript } from "../../infra/install.js";
 const work = mkdtempSync(join(tmpdir(), "install-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-test("installs exactly the staged files with their modes and owners, and hands over owned dirs", () => {
+test("installs exactly the staged files with their modes and owners", () => {
   const staging = join(work, "staging");
   const target = join(work, "target");
-  const cache = join(work, "cache");
-  for (const d of [join(staging, "tls"), join(target, "tls"), cache]) mkdirSync(d, { recursive: true });
+  for (const d of [join(staging, "tls"), join(target, "tls")]) mkdirSync(d, { recursive: true });
   writeFileSync(join(staging, "nginx.conf"), "events {}\n");
   writeFileSync(join(staging, "tls", "a.key"), "KEY");
   writeFileSync(join(target, "tls", "removed.crt"), "from an earlier config");
@@ -22,7 +21,6 @@ test("installs exactly the staged files with their modes and owners, and hands o
     stagingDir: staging,
     targetDir: target,
     files: [{ path: join(target, "nginx.conf") }, { path: join(target, "tls/a.key"), mode: "0400", owner: "101:101" }],
-    ownedDirs: [{ path: cache, owner: "101:101" }],
   });
   const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
@@ -34,7 +32,6 @@ test("installs exactly the staged files with their modes and owners, and hands o
   const key = statSync(join(target, "tls/a.key"));
   assert.equal(key.mode & 0o777, 0o400);
   assert.deepEqual([key.uid, key.gid], [101, 101]);
-  assert.equal(statSync(cache).uid, 101);
 });
 
 test("refuses a file outside the target directory", () => {
