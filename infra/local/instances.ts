@@ -257,10 +257,9 @@ export class NginxInstance extends Instance {
   /**
    * Graceful reload, as `nginx -s reload` does: checks the config with `nginx -t` first
    * (a bad config throws and the running one stays), then SIGHUP to the master process,
-   * and resolves once workers of the new generation run (the old ones finish their
-   * requests and exit by themselves).
+   * and resolves once the new generation of workers runs and the old one has exited.
    */
-  async reload(timeoutMs = 10_000): Promise<void> {
+  async reload(timeoutMs = 30_000): Promise<void> {
     const pid = this.pid;
     if (pid === undefined) throw new Error(`${this.name} is not running`);
     const check = await this.test();
@@ -268,8 +267,12 @@ export class NginxInstance extends Instance {
     const before = new Set(childrenOf(pid));
     process.kill(pid, "SIGHUP");
     const deadline = Date.now() + timeoutMs;
-    while (!childrenOf(pid).some((p) => !before.has(p))) {
-      if (Date.now() > deadline) throw new LaunchError(`${this.name}: no new worker ${timeoutMs / 1000}s after SIGHUP`, this.tail(8));
+    // Done when the new generation runs and the old one is gone: until old workers exit
+    // (after the requests they hold), kept-alive connections may still see the old config.
+    for (;;) {
+      const now = childrenOf(pid);
+      if (now.some((p) => !before.has(p)) && !now.some((p) => before.has(p))) return;
+      if (Date.now() > deadline) throw new LaunchError(`${this.name}: the reload did not complete ${timeoutMs / 1000}s after SIGHUP`, this.tail(8));
       await sleep(20);
     }
   }

@@ -102,8 +102,8 @@ function upstream(up: UpstreamPlan, why_: string): Node {
 function proxyDefaults(tuning: NginxTuning): Node {
   return section(
     "Proxying to slaves and resizers. HTTP/1.1 (with the empty Connection header each proxied\n" +
-      "location sets) keeps the upstream keepalive pools in use. A dead or saturated member\n" +
-      "costs the client a retry on the next one, not an error.",
+      "location sets) keeps the upstream keepalive pools in use. A dead member costs the\n" +
+      "client a retry on the next one, not an error (the resize locations narrow the list).",
     [
       d("proxy_http_version", "1.1"),
       d("proxy_connect_timeout", tuning.proxy.connectTimeout),
