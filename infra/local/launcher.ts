@@ -15,7 +15,7 @@ import { makeSelfSigned, MissingToolError } from "./certs.js";
 import { Instance, LaunchError, NginxInstance, ResizerInstance, type Probe } from "./instances.js";
 import { freePortMap, portProblem } from "./ports.js";
 import type { Exit } from "./process.js";
-import { findJemalloc, findNginx, findOnPath, nginxCandidates, SETUP_COMMAND, unprivilegedUser, type RunAs } from "./tools.js";
+import { findJemalloc, findNginx, findOnPath, nginxCandidates, raiseOpenFilesLimit, SETUP_COMMAND, unprivilegedUser, type RunAs } from "./tools.js";
 
 export { LaunchError } from "./instances.js";
 export type { Instance, NginxInstance, ResizerInstance } from "./instances.js";
@@ -200,6 +200,13 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
   }
   if (user !== undefined && !readableBy(imagesDir, user)) {
     throw new LaunchError(`images directory ${imagesDir} is not readable by ${user.name}, the user nginx and the resizers run as: make it world-readable`);
+  }
+
+  const tuning = stackHost.master.tuning;
+  const nofile = Math.max(tuning.master.workerRlimitNofile, tuning.slave.workerRlimitNofile);
+  const hardLimit = raiseOpenFilesLimit(nofile);
+  if (hardLimit < nofile) {
+    notes.push(`open files are limited to ${hardLimit} here (worker_rlimit_nofile ${nofile} needs CAP_SYS_RESOURCE): nginx logs a setrlimit alert and keeps ${hardLimit}`);
   }
 
   // --- The work directory ------------------------------------------------------------

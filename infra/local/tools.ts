@@ -1,5 +1,6 @@
 // The programs a local cluster runs and the user it runs them as. Not pure: looks at the
 // filesystem. Shared by the launcher (`npm start`) and the tests.
+import { spawnSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
@@ -71,4 +72,22 @@ export function findJemalloc(): string | undefined {
       return false;
     }
   });
+}
+
+/** This process's hard limit of open files (Infinity when unlimited). */
+function openFilesHardLimit(): number {
+  const m = /^Max open files\s+\S+\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+  return m?.[1] === "unlimited" ? Infinity : Number(m?.[1] ?? 0);
+}
+
+/**
+ * Raises this process's hard open-files limit to at least `n` (children inherit it), as
+ * Docker's `nofile` ulimit does for the containers: nginx's `worker_rlimit_nofile` can
+ * only raise a worker's limit up to the hard limit it inherits. Needs root with
+ * CAP_SYS_RESOURCE. Returns the hard limit in force afterwards.
+ */
+export function raiseOpenFilesLimit(n: number): number {
+  if (openFilesHardLimit() >= n || process.getuid?.() !== 0) return openFilesHardLimit();
+  spawnSync("prlimit", ["--pid", String(process.pid), `--nofile=:${n}`], { encoding: "utf8" });
+  return openFilesHardLimit();
 }
