@@ -8,6 +8,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, type ClusterSpec } from "../config.js";
+import { timeSeconds } from "../nginx/common.js";
 import { instanceFiles, type InstanceFile } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
 import { planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
@@ -126,6 +127,23 @@ function readableBy(path: string, user: RunAs): boolean {
     if ((bits & (st.isDirectory() ? 5 : 4)) !== (st.isDirectory() ? 5 : 4)) return false;
     if (p === "/") return true;
     p = dirname(p);
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Text of `path` from byte `offset` on. */
+function readFrom(path: string, offset: number): string {
+  try {
+    return readFileSync(path).subarray(offset).toString("utf8");
+  } catch {
+    return "";
   }
 }
 
@@ -337,10 +355,24 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
         const changed = [...slaves, master].filter((inst) =>
           (files[inst.name] ?? []).some((f) => !existsSync(f.path) || readFileSync(f.path, "utf8") !== f.content),
         );
-        // Slaves before the master, as at start.
+        // Slaves one at a time, then the master, as at start. A slave's old workers close
+        // the master's idle kept-alive connections to it; the master may hit one as it
+        // closes, retry elsewhere and count the slave as failed (max_fails) for
+        // fail_timeout. Reloading the next slave meanwhile would leave the master none.
         for (const inst of changed) {
+          const logFrom = fileSize(master.errorLog);
           writeFiles(files[inst.name] ?? []);
           await inst.reload();
+          const more = changed.indexOf(inst) < changed.length - 1 && changed[changed.indexOf(inst) + 1]!.role === "slave";
+          if (inst.role === "slave" && more) {
+            const member = host.master.slaves.members.find((mb) => mb.port === (inst.plan as { listen: Listen }).listen.port);
+            const address = member ? `${member.host.includes(":") ? `[${member.host}]` : member.host}:${member.port}` : "";
+            if (member && member.maxFails !== 0 && readFrom(master.errorLog, logFrom).includes(`upstream: "http://${address}/`)) {
+              const seconds = timeSeconds(member.failTimeout ?? "10s");
+              log(`${inst.name}: the master counted a failure during its reload; waiting fail_timeout (${seconds}s) before the next slave`);
+              await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
+            }
+          }
         }
         clusterPlan = next;
         host = nextHost;
