@@ -1,9 +1,9 @@
-// npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports]
+// npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports] [--config-dir <dir>]
 // Runs one host of a stack as real processes on loopback (infra/local/launcher.ts), prints
 // what to try, and stays in the foreground; Ctrl-C or SIGTERM stops it in the seeds' order
 // (master first) and removes its work directory. This file only parses, prints and
 // handles signals.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config.js";
@@ -11,16 +11,16 @@ import { LaunchError, PROJECT_ROOT, startCluster, type LocalCluster } from "../l
 import { describeExit } from "../local/process.js";
 import { tryLines, type Examples } from "../local/urls.js";
 import { specFromStackYaml } from "../stack.js";
-import { readFileSync } from "node:fs";
 
-const USAGE = `usage: npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports]
+const USAGE = `usage: npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports] [--config-dir <dir>]
 
   --stack <name>   run a host of Pulumi.<name>.yaml locally (default: local); every port
                    of another stack is remapped to a free loopback port
   --host <name>    which host of the stack (default: the first)
-  --images <dir>   the images tree to serve (default: the host's imagesDir; for another
-                   stack whose imagesDir does not exist here, the local sample tree)
-  --free-ports     remap the local stack's ports too (when 8080 and friends are taken)`;
+  --images <dir>   the images tree to serve (default: the local stack's sample tree,
+                   which the set-up writes; another stack's imagesDir is on its hosts)
+  --free-ports     remap the local stack's ports too (when 8080 and friends are taken)
+  --config-dir <dir>  read Pulumi.<name>.yaml from there (default: the repository)`;
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
@@ -71,17 +71,16 @@ function printCluster(c: LocalCluster): void {
   const lines = tryLines(c.host, examples(c));
   for (const l of lines) out(`  ${l.label.padEnd(10)} ${l.text}`);
   out();
-  out(`Logs: ${c.root}/${c.host.name}/<instance>/logs/  Drain: touch ${c.host.master.paths.drainFile}`);
+  out(`Logs: ${c.root}/${c.host.name}/{master,slave01,...}/logs/, {resizer01,...}/resizer.log`);
+  out(`Drain (L4 health check 503): touch ${c.host.master.paths.drainFile}`);
   out("Stop with Ctrl-C (master first, then slaves and resizers).");
 }
 
-/** For another stack: its own images tree if it exists here, else the local sample tree. */
-function imagesFor(stack: string, images: string | undefined): { dir?: string; note?: string } {
-  if (images !== undefined) return { dir: images };
-  if (stack === "local") return {};
+/** Another stack's imagesDir is a path on its hosts: serve the local sample tree unless told otherwise. */
+function imagesFor(stack: string, images: string | undefined): string | undefined {
+  if (images !== undefined || stack === "local") return images;
   const local = specFromStackYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.local.yaml"), "utf8"), "Pulumi.local.yaml");
-  const sample = local.hosts[0]?.imagesDir ?? local.imagesDir;
-  return { dir: sample };
+  return local.hosts[0]?.imagesDir ?? local.imagesDir;
 }
 
 async function main(): Promise<void> {
@@ -93,6 +92,7 @@ async function main(): Promise<void> {
         host: { type: "string" },
         images: { type: "string" },
         "free-ports": { type: "boolean" },
+        "config-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -136,7 +136,8 @@ async function main(): Promise<void> {
     cluster = await startCluster({
       stack,
       ...(args.host !== undefined && { host: args.host }),
-      ...(images.dir !== undefined && { imagesDir: images.dir }),
+      ...(args["config-dir"] !== undefined && { configDir: args["config-dir"] }),
+      ...(images !== undefined && { imagesDir: images }),
       ...(args["free-ports"] && { ports: "free" as const }),
       log: (line) => out(line),
       onUnexpectedExit: (inst, exit) => {
