@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { freePorts } from "../../infra/local/ports.js";
 import { groupMembers } from "../../infra/local/process.js";
+import { findNginx } from "../../infra/local/tools.js";
 import { writeSampleTree } from "../../scripts/sample-images.js";
 import { sleep } from "../helpers/e2e.js";
 import { PROJECT_ROOT } from "../helpers/stage.js";
@@ -72,6 +73,8 @@ function start(args: string[], env: Record<string, string> = {}): Run {
     },
   };
 }
+
+const nginxPath = () => findNginx() ?? "/usr/sbin/nginx";
 
 /** What the command left in its TMPDIR, apart from tsx's compile cache (any tsx run has one). */
 const leftovers = () => readdirSync(work).filter((name) => !name.startsWith("tsx-"));
@@ -187,6 +190,20 @@ describe("npm start", () => {
     assert.equal(lines.length, 1, run.stderr());
     assert.match(lines[0]!, /^npm start: nginx not found .*bash scripts\/setup\.sh/);
     assert.doesNotMatch(run.stdout(), /started/);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it("a process that dies during start-up stops what was started; exit 1 with its last lines", async () => {
+    // An nginx that refuses to run the master's config only: slaves and resizers are up by then.
+    const fake = join(dir, "nginx-but-not-the-master");
+    writeFileSync(fake, `#!/bin/sh\ncase "$*" in *master*) echo "nginx: [emerg] simulated failure of the master" >&2; exit 1;; esac\nexec ${nginxPath()} "$@"\n`);
+    chmodSync(fake, 0o755);
+    const run = start(["--free-ports", "--images", images], { NGINX_BIN: fake });
+    assert.equal(await run.exited, 1);
+    const started = startedLines(run.stdout());
+    assert.deepEqual(started.map((s) => s.name), ["local-slave01", "local-slave02", "local-resizer01", "local-resizer02"]);
+    assert.match(run.stderr(), /^npm start: local-master exited during start-up \(exit code 1\)\n {2}nginx: \[emerg\] simulated failure of the master/m);
+    for (const s of started) assert.ok(!alive(s.pid), `${s.name} (pid ${s.pid}) still runs`);
     assert.deepEqual(leftovers(), []);
   });
 
