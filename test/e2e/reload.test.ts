@@ -34,7 +34,7 @@ async function reloadUnderLoad(spec: ReturnType<typeof localSpec>) {
   const summary =
     `reloaded ${reloaded.join(", ")} in ${seconds.toFixed(2)}s under load: ${report.requests} requests ` +
     `(${report.requestsSince(reloadAt)} from the reload on), ${report.failed.length} failed; ` +
-    `${report.keepaliveRetries} retried once by the client because an old worker closed its kept-alive connection (RFC 9110 9.2.2)`;
+    `${report.keepaliveRetries} retried once by the client because an old worker closed the connection before answering (RFC 9110 9.2.2)`;
   return { reloaded, report, reloadAt, summary };
 }
 
@@ -56,20 +56,6 @@ it("a graceful reload of the master (nginx -s reload after a config change) unde
   }
   // The same processes: a reload, not a restart.
   for (const inst of e2e.cluster.instances) assert.ok(inst.alive, inst.name);
-});
-
-it("a change to the slaves' config reloads them one at a time under load and drops no request", async (t) => {
-  const still = e2e.tree.stills[0]!;
-  assert.equal((await get(e2e, still)).headers["cache-control"], "max-age=10");
-  const spec = localSpec();
-  spec.nginx = { ...spec.nginx, expires: { ...spec.nginx.expires, thumbnail: "7s", image: "20s" } };
-  const { reloaded, report, summary } = await reloadUnderLoad(spec);
-  t.diagnostic(summary);
-  assert.deepEqual(reloaded, e2e.cluster.slaves.map((s) => s.name), "the master's config did not change this time");
-  assert.equal(report.failed.length, 0, describeFailures(report.failed));
-  for (const scheme of ["http", "https"] as const) {
-    assert.equal((await get(e2e, still, { scheme })).headers["cache-control"], "max-age=20");
-  }
 });
 
 it("a config nginx rejects is not loaded: the running one keeps serving", async () => {

@@ -42,7 +42,7 @@ describe("slave faults", () => {
     t.diagnostic(
       `killing slave01: ${report.requests} requests (${report.requestsSince(killedAt)} after the kill), ` +
         `${report.failedSince(killedAt).length} failed during, ${report.failedSince(afterAt).length} failed after, ` +
-        `${report.failed.length} failed in all; ${report.keepaliveRetries} client retries of a closed keep-alive connection`,
+        `${report.failed.length} failed in all; ${report.keepaliveRetries} client retries of a connection closed before an answer`,
     );
     assert.ok(report.requestsSince(killedAt) > 50, "the load kept running");
     assert.equal(report.failed.length, 0, describeFailures(report.failed));

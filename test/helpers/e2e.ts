@@ -151,16 +151,21 @@ export function get(e2e: E2E, path: string, opts: RequestOptions = {}): Promise<
 }
 
 /**
- * GET with the one retry HTTP clients make for an idempotent request whose kept-alive
- * connection the server closed before answering (RFC 9110 §9.2.2; browsers, curl and
- * undici do it). Resolves with the reply and whether that retry happened.
+ * GET with the one retry HTTP clients make for an idempotent request whose connection the
+ * server closed before sending any byte of an answer (RFC 9110 §9.2.2; browsers and
+ * undici do it): a kept-alive connection closed as it was reused, or one an nginx worker
+ * accepted just before a graceful shutdown (it closes connections that have not sent a
+ * request yet). Never for an answer cut short. Resolves with the reply and whether that
+ * retry happened.
  */
 export async function getRetryingClosedKeepalive(e2e: E2E, path: string, opts: RequestOptions): Promise<Reply & { retried: boolean }> {
   try {
     return { ...(await get(e2e, path, opts)), retried: false };
   } catch (err) {
-    if (!(err instanceof RequestError) || !err.reusedSocket) throw err;
-    return { ...(await get(e2e, path, opts)), retried: true };
+    const closedBeforeAnswer = err instanceof RequestError && (err.reusedSocket || err.message === "ECONNRESET" || err.message === "EPIPE");
+    if (!closedBeforeAnswer) throw err;
+    // On a new connection: the pool's other idle ones may be closing too.
+    return { ...(await get(e2e, path, { ...opts, agent: undefined })), retried: true };
   }
 }
 
@@ -186,7 +191,7 @@ export interface Outcome {
 export interface LoadReport {
   requests: number;
   failed: Outcome[];
-  /** Requests retried once because a kept-alive connection was closed under them. */
+  /** Requests retried once because the server closed their connection before answering. */
   keepaliveRetries: number;
   maxMs: number;
   outcomes: Outcome[];
