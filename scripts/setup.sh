@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # One idempotent set-up for `npm test` and `npm start` on a fresh Debian machine:
-# npm dependencies when missing or stale, then the system packages the tests and the
-# local cluster need. Safe to run repeatedly; does nothing when all is in place.
+# npm dependencies when missing or stale, the system packages the tests and the local
+# cluster need, then what the purpose needs on top:
+#   bash scripts/setup.sh [test]   + Docker and the stand-in images (container tests)
+#   bash scripts/setup.sh start    + the sample images tree `npm start` serves (no Docker)
+# Safe to run repeatedly; does nothing when all is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+purpose=${1:-test}
+case "$purpose" in
+  test|start) ;;
+  *) printf 'usage: bash scripts/setup.sh [test|start]\n' >&2; exit 2 ;;
+esac
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -38,6 +47,8 @@ for probe in "${!need[@]}"; do
   else command -v "$probe" >/dev/null 2>&1 && continue; fi
   missing+=("${need[$probe]}")
 done
+# jemalloc, preloaded into the resizers as in their container image (no command or fixed path).
+ldconfig -p 2>/dev/null | grep -q 'libjemalloc\.so\.2' || missing+=(libjemalloc2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     log "missing system packages: ${missing[*]}"
@@ -60,5 +71,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# --- Docker (container tests) ---------------------------------------------------
-bash scripts/setup-docker.sh
+case "$purpose" in
+  # --- Docker (container tests) -------------------------------------------------
+  test) bash scripts/setup-docker.sh ;;
+  # --- the sample images tree (Pulumi.local.yaml's imagesDir) ---------------------
+  start) node --import tsx scripts/sample-images.ts ;;
+esac

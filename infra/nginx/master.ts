@@ -102,8 +102,8 @@ function upstream(up: UpstreamPlan, why_: string): Node {
 function proxyDefaults(tuning: NginxTuning): Node {
   return section(
     "Proxying to slaves and resizers. HTTP/1.1 (with the empty Connection header each proxied\n" +
-      "location sets) keeps the upstream keepalive pools in use. A dead or saturated member\n" +
-      "costs the client a retry on the next one, not an error.",
+      "location sets) keeps the upstream keepalive pools in use. A dead member costs the\n" +
+      "client a retry on the next one, not an error (the resize locations narrow the list).",
     [
       d("proxy_http_version", "1.1"),
       d("proxy_connect_timeout", tuning.proxy.connectTimeout),
@@ -199,6 +199,13 @@ function cachePolicy(master: MasterPlan): Node[] {
 /** A resize location: the resizers, the normalised Accept, the cache. */
 function resizeBody(master: MasterPlan): Node[] {
   return [
+    why(
+      "A saturated resizer answers 503 + Retry-After at once: that answer goes to the client as\n" +
+        "it is. Retrying it (http_503) would count the busy replica as failed (max_fails), so a\n" +
+        "burst took every replica out for fail_timeout and turned into 502s for all resizes,\n" +
+        "uncached or not, until it expired. Dead or broken replicas are still retried.",
+      d("proxy_next_upstream", "error", "timeout", "http_502", "http_504"),
+    ),
     ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
       why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
       why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),

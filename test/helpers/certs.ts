@@ -1,34 +1,18 @@
-// Self-signed test certificates made with the real openssl (P-256 keys: fast to generate).
+// Test certificates: self-signed files through the launcher's own helper
+// (infra/local/certs.ts, with the test suite's set-up hint when openssl is missing), and
+// PEM text for config values and secrets, made by the real openssl.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { makeSelfSigned as make, type CertFiles } from "../../infra/local/certs.js";
 import { SETUP_HINT } from "./nginx.js";
 
-export interface CertFiles {
-  certPath: string;
-  keyPath: string;
-  /** DNS names in the subjectAltName (wildcards allowed); the first is the CN. */
-  names: string[];
-  days?: number;
-}
+export type { CertFiles } from "../../infra/local/certs.js";
 
 /** Writes a self-signed certificate and its key (mode 0600) for `names`. */
-export function makeSelfSigned({ certPath, keyPath, names, days = 2 }: CertFiles): void {
-  if (names.length === 0) throw new Error("a certificate needs at least one name");
-  mkdirSync(dirname(certPath), { recursive: true });
-  mkdirSync(dirname(keyPath), { recursive: true });
-  const args = [
-    "req", "-x509", "-nodes",
-    "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-    "-keyout", keyPath, "-out", certPath,
-    "-days", String(days),
-    "-subj", `/CN=${names[0]!.replace(/[/\\=+,]/g, "_")}`,
-    "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
-  ];
-  const r = spawnSync("openssl", args, { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`openssl not found: ${SETUP_HINT}`);
-  if (r.status !== 0) throw new Error(`openssl req failed (exit ${r.status}):\n${r.stderr}`);
+export function makeSelfSigned(files: CertFiles): void {
+  make(files, SETUP_HINT);
 }
 
 // ---------------------------------------------------------------------------------------

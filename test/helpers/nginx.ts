@@ -1,28 +1,20 @@
 // The real nginx for tests: find it, check configs with `nginx -t`, run an instance.
 // A missing nginx fails the test with the set-up command; nothing is ever skipped.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { block, config, d } from "../../infra/nginx/ast.js";
 import { print } from "../../infra/nginx/print.js";
+import { findNginx, nginxCandidates, unprivilegedUser as runAsUser } from "../../infra/local/tools.js";
 
 export const SETUP_HINT = "run `npm test` (it runs scripts/setup.sh first) or `bash scripts/setup.sh` as root to install it";
 
 /** The nginx binary: $NGINX_BIN, else `nginx` on PATH or in /usr/sbin. Throws with the set-up command. */
 export function nginxBinary(): string {
-  const candidates = process.env.NGINX_BIN
-    ? [process.env.NGINX_BIN]
-    : [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/sbin", "/usr/local/sbin"].map((dir) => join(dir, "nginx"));
-  for (const path of candidates) {
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // next
-    }
-  }
-  throw new Error(`nginx not found (looked for ${candidates.join(", ")}): ${SETUP_HINT}`);
+  const found = findNginx();
+  if (found === undefined) throw new Error(`nginx not found (looked for ${nginxCandidates().join(", ")}): ${SETUP_HINT}`);
+  return found;
 }
 
 /** `nginx -v` text, e.g. "nginx/1.22.1". */
@@ -41,13 +33,8 @@ export interface RunAs {
 }
 
 export function unprivilegedUser(): RunAs | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("nobody:"));
-  const [, , uid, gid] = line?.split(":") ?? [];
-  if (uid === undefined || gid === undefined) throw new Error("running as root but /etc/passwd has no `nobody` to drop privileges to");
-  return { uid: Number(uid), gid: Number(gid) };
+  const user = runAsUser();
+  return user && { uid: user.uid, gid: user.gid };
 }
 
 /** argv that runs nginx as `user` (setpriv from util-linux drops root). */

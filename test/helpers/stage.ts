@@ -6,7 +6,6 @@
 // before its first issuance). Nothing rendered is edited.
 import { spawnSync } from "node:child_process";
 import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { ClusterSpec } from "../../infra/config.js";
@@ -14,6 +13,7 @@ import { instanceFiles, type InstanceFile } from "../../infra/render.js";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { planCluster, type ClusterPlan, type LocalTarget } from "../../infra/topology.js";
 import { initScript } from "../../infra/acme.js";
+import { freePortMap as portMap } from "../../infra/local/ports.js";
 import { makeSelfSigned } from "./certs.js";
 import { unprivilegedUser } from "./nginx.js";
 
@@ -64,23 +64,7 @@ export function handOver(root: string): void {
   if (user !== undefined) chownTree(root, user.uid, user.gid);
 }
 
-/** `count` distinct ports free on `host` right now (the kernel picks them). */
-export async function freePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, host, () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-}
+export { freePorts } from "../../infra/local/ports.js";
 
 /** Every port the stack listens on (master, slaves, resizers, ACME publisher of every host). */
 export function stackPorts(spec: ClusterSpec): number[] {
@@ -100,15 +84,8 @@ export function stackPorts(spec: ClusterSpec): number[] {
  * machine now. nginx binds its listen sockets even for `nginx -t`, so the stack's own
  * ports (80 and 443 need root; 8080 may be taken by another test) cannot be used as they are.
  */
-export async function freePortMap(spec: ClusterSpec, host = "127.0.0.1"): Promise<(stackPort: number) => number> {
-  const ports = stackPorts(spec);
-  const free = await freePorts(ports.length, host);
-  const map = new Map(ports.map((p, i) => [p, free[i]!]));
-  return (p) => {
-    const local = map.get(p);
-    if (local === undefined) throw new Error(`port ${p} is not a port of this stack`);
-    return local;
-  };
+export function freePortMap(spec: ClusterSpec, host = "127.0.0.1"): Promise<(stackPort: number) => number> {
+  return portMap(stackPorts(spec), host);
 }
 
 /**

@@ -165,16 +165,28 @@ describe("master proxying: keepalive that works, retries that hide a dead member
     }
   });
 
-  it("a dead or saturated member is retried on the next one: error, timeout, 502, 503, 504; tries from config", () => {
+  it("a dead or failing member is retried on the next one: error, timeout, 502, 504 (503 too for slaves); tries from config", () => {
     for (const s of servers) {
       for (const uri of PROXIED) {
         const loc = route(s, uri);
-        assert.deepEqual(argsIn(s, loc, "proxy_next_upstream"), ["error", "timeout", "http_502", "http_503", "http_504"], uri);
+        const statuses = RESIZE.includes(uri) ? ["http_502", "http_504"] : ["http_502", "http_503", "http_504"];
+        assert.deepEqual(argsIn(s, loc, "proxy_next_upstream"), ["error", "timeout", ...statuses], uri);
         assert.deepEqual(argsIn(s, loc, "proxy_next_upstream_tries"), [uri === "/healthz" ? "0" : "2"], uri);
       }
     }
     const custom = one(masterOf(plan({ nginx: { proxy: { nextUpstreamTries: 4 } } })), "http");
     assert.deepEqual(effective([custom], "proxy_next_upstream_tries")[0]!.args, ["4"]);
+  });
+
+  it("a saturated resizer's 503 + Retry-After reaches the client: never retried, so never counted as a failure", () => {
+    for (const s of servers) {
+      for (const uri of RESIZE) {
+        const loc = route(s, uri);
+        assert.ok(!argsIn(s, loc, "proxy_next_upstream").includes("http_503"), uri);
+        const intercept = inLoc(s, loc, "proxy_intercept_errors");
+        assert.ok(intercept.every((d) => d.args[0] === "off"), `${uri}: the resizer's own 503 body and Retry-After pass`);
+      }
+    }
   });
 
   it("every proxied location sends Host, X-Real-IP, X-Forwarded-For and X-Forwarded-Proto", () => {

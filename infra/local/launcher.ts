@@ -1,0 +1,391 @@
+// The local cluster: one host of a stack, planned for the `local` target (every path
+// under a fresh work directory, loopback addresses, the stack's ports or free ones),
+// written with `instanceFiles` (the same files `pulumi up` uploads into containers) and
+// run as real processes in the seeds' order: slaves and resizers first, each healthy
+// before the next, the master last; stopped the other way round. `npm start` and the
+// end-to-end tests both use it. Not pure: writes files, binds ports, spawns processes.
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { ConfigError, type ClusterSpec } from "../config.js";
+import { timeSeconds } from "../nginx/common.js";
+import { instanceFiles, type InstanceFile } from "../render.js";
+import { specFromStackYaml, stackFileName } from "../stack.js";
+import { planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
+import { makeSelfSigned, MissingToolError } from "./certs.js";
+import { Instance, LaunchError, NginxInstance, ResizerInstance, type Probe } from "./instances.js";
+import { freePortMap, portProblem } from "./ports.js";
+import type { Exit } from "./process.js";
+import { findJemalloc, findNginx, findOnPath, nginxCandidates, raiseOpenFilesLimit, SETUP_COMMAND, unprivilegedUser, type RunAs } from "./tools.js";
+
+export { LaunchError } from "./instances.js";
+export type { Instance, NginxInstance, ResizerInstance } from "./instances.js";
+
+export const PROJECT_ROOT = resolve(__dirname, "../..");
+
+export interface LaunchOptions {
+  /** Stack whose `Pulumi.<stack>.yaml` is read (default `local`). */
+  stack?: string;
+  /** A validated spec instead of the stack file (tests change settings this way). */
+  spec?: ClusterSpec;
+  /** Directory holding the stack files (default: the project root). */
+  configDir?: string;
+  /** Host of the stack to run (default: the first). */
+  host?: string;
+  /**
+   * `stack`: the stack's own ports (a busy one is an error); `free`: every port of the host
+   * remapped to a distinct free loopback port. Default: `stack` for `local`, else `free`.
+   */
+  ports?: "stack" | "free";
+  /** The images tree to serve (default: the host's `imagesDir`). */
+  imagesDir?: string;
+  /** Loopback address everything binds to (default 127.0.0.1). */
+  bindAddress?: string;
+  /** Parent of the work directory (default: the OS temp directory). */
+  workParent?: string;
+  /** Progress lines ("started local-slave01 ..."). */
+  log?: (line: string) => void;
+  /** An instance exited while the cluster runs without being asked to. */
+  onUnexpectedExit?: (instance: Instance, exit: Exit) => void;
+}
+
+export interface PortMapping {
+  instance: string;
+  what: string;
+  stackPort: number;
+  port: number;
+}
+
+export interface LocalCertificate {
+  plan: CertificatePlan;
+  certPath: string;
+  keyPath: string;
+  /** PEM of the self-signed stand-in: the CA a client verifies the master against. */
+  pem: string;
+}
+
+export interface LocalCluster {
+  stack: string;
+  /** The whole plan (local target) and the host that runs. */
+  clusterPlan: ClusterPlan;
+  host: HostPlan;
+  /** The work directory: configs, pids, temp files, logs, cache, certificates. */
+  root: string;
+  imagesDir: string;
+  ports: PortMapping[];
+  certificates: LocalCertificate[];
+  /** Base URLs of the master, e.g. `http://127.0.0.1:8080`. */
+  urls: { http: string; https?: string };
+  master: NginxInstance;
+  slaves: NginxInstance[];
+  resizers: ResizerInstance[];
+  /** Every instance in start order (slaves, resizers, master). */
+  instances: Instance[];
+  /** The user the processes run as (undefined: the current one). */
+  user?: RunAs;
+  /** Things worth telling the person who started it (stand-in certificates, ...). */
+  notes: string[];
+  /**
+   * Re-plans with `spec` (same target: paths and ports stay), rewrites the nginx files
+   * whose content changed in place and reloads those instances gracefully (`nginx -t`,
+   * SIGHUP). Without a spec: reloads the master as `nginx -s reload` would. Returns the
+   * instances reloaded.
+   */
+  reload(spec?: ClusterSpec): Promise<string[]>;
+  /** Master first (SIGQUIT), then slaves and resizers; waits for every pid; removes the work dir. */
+  stop(): Promise<void>;
+}
+
+const SETUP_HINT = `run \`${SETUP_COMMAND}\` as root to install it (npm start and npm test run it first)`;
+
+function readSpec(opts: LaunchOptions, stack: string): ClusterSpec {
+  if (opts.spec) return opts.spec;
+  const file = stackFileName(stack);
+  const dir = resolve(opts.configDir ?? PROJECT_ROOT);
+  const path = join(dir, file);
+  if (!existsSync(path)) throw new ConfigError([`${file}: no such stack file in ${dir}`]);
+  return specFromStackYaml(readFileSync(path, "utf8"), file);
+}
+
+/** Every listening port of a host plan, labelled. */
+function hostPorts(host: HostPlan): { instance: string; what: string; listen: Listen }[] {
+  const m = host.master;
+  return [
+    ...host.slaves.map((s) => ({ instance: s.name, what: "http", listen: s.listen })),
+    ...host.resizers.map((r) => ({ instance: r.name, what: "http", listen: r.listen })),
+    { instance: m.name, what: "http", listen: m.http },
+    ...(m.https ? [{ instance: m.name, what: "https", listen: m.https }] : []),
+  ];
+}
+
+/** Is `path` (and every directory above it) readable by `user`, judging by owner and mode bits? */
+function readableBy(path: string, user: RunAs): boolean {
+  let p = resolve(path);
+  for (;;) {
+    const st = statSync(p);
+    const bits = st.uid === user.uid ? (st.mode >> 6) & 7 : st.gid === user.gid ? (st.mode >> 3) & 7 : st.mode & 7;
+    if ((bits & (st.isDirectory() ? 5 : 4)) !== (st.isDirectory() ? 5 : 4)) return false;
+    if (p === "/") return true;
+    p = dirname(p);
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Text of `path` from byte `offset` on. */
+function readFrom(path: string, offset: number): string {
+  try {
+    return readFileSync(path).subarray(offset).toString("utf8");
+  } catch {
+    return "";
+  }
+}
+
+function chownTree(path: string, user: RunAs): void {
+  chownSync(path, user.uid, user.gid);
+  if (lstatSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), user);
+}
+
+/** Work directories left behind by a launcher that was killed; removed by the safety net below. */
+const live = new Set<{ root: string; instances: Instance[] }>();
+let exitHookInstalled = false;
+
+/**
+ * Last resort when the process exits without `stop()` (an uncaught error, a test that
+ * threw): kill every process this module started, by pid, and remove their work dirs.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const c of live) {
+      for (const i of c.instances) i.process?.signalGroup("SIGKILL");
+      rmSync(c.root, { recursive: true, force: true });
+    }
+  });
+}
+
+export async function startCluster(opts: LaunchOptions = {}): Promise<LocalCluster> {
+  const stack = opts.stack ?? "local";
+  const log = opts.log ?? (() => {});
+  const spec = readSpec(opts, stack);
+  const hostSpec = opts.host === undefined ? spec.hosts[0] : spec.hosts.find((h) => h.name === opts.host);
+  if (hostSpec === undefined) {
+    throw new LaunchError(`stack ${stack} has no host "${opts.host}" (hosts: ${spec.hosts.map((h) => h.name).join(", ")})`);
+  }
+  const bindAddress = opts.bindAddress ?? "127.0.0.1";
+  const portMode = opts.ports ?? (stack === "local" && !opts.spec ? "stack" : "free");
+  const notes: string[] = [];
+
+  // --- Checks before anything is started or written -------------------------------
+  const nginx = findNginx();
+  if (nginx === undefined) throw new LaunchError(`nginx not found (looked for ${nginxCandidates().join(", ")}): ${SETUP_HINT}`);
+  if (findOnPath("openssl") === undefined) throw new LaunchError(`openssl not found on PATH: ${SETUP_HINT}`);
+
+  // The stack's own ports, in the shape of the plan (paths do not matter for this).
+  const stackHost = planCluster({ ...spec, hosts: [hostSpec] }, { kind: "local", root: "/" }).hosts[0]!;
+  const stackPorts = hostPorts(stackHost);
+  let port: (p: number) => number;
+  if (portMode === "stack") {
+    for (const p of stackPorts) {
+      const problem = await portProblem(p.listen.port, bindAddress);
+      if (problem !== undefined) {
+        const why = problem === "EADDRINUSE" ? "is already in use" : problem === "EACCES" ? "needs privileges to bind" : `cannot be bound (${problem})`;
+        throw new LaunchError(`port ${p.listen.port} (${p.instance} ${p.what}) ${why} on ${bindAddress}: stop what holds it, or run with --free-ports`);
+      }
+    }
+    port = (p) => p;
+  } else {
+    port = await freePortMap(stackPorts.map((p) => p.listen.port), bindAddress);
+  }
+
+  const imagesDir = resolve(opts.imagesDir ?? hostSpec.imagesDir ?? spec.imagesDir);
+  if (!existsSync(imagesDir) || !statSync(imagesDir).isDirectory()) {
+    throw new LaunchError(`images directory ${imagesDir} does not exist: run \`${SETUP_COMMAND} start\` (npm start runs it) or pass --images <dir>`);
+  }
+
+  const user = unprivilegedUser();
+  let resizerUser = user;
+  if (user !== undefined && !readableBy(join(PROJECT_ROOT, "resizer/src/main.ts"), user)) {
+    resizerUser = undefined;
+    notes.push(`${PROJECT_ROOT} is not readable by ${user.name}: the resizers run as root (nginx still runs as ${user.name})`);
+  }
+  if (user !== undefined && !readableBy(imagesDir, user)) {
+    throw new LaunchError(`images directory ${imagesDir} is not readable by ${user.name}, the user nginx and the resizers run as: make it world-readable`);
+  }
+
+  const tuning = stackHost.master.tuning;
+  const nofile = Math.max(tuning.master.workerRlimitNofile, tuning.slave.workerRlimitNofile);
+  const hardLimit = raiseOpenFilesLimit(nofile);
+  if (hardLimit < nofile) {
+    notes.push(`open files are limited to ${hardLimit} here (worker_rlimit_nofile ${nofile} needs CAP_SYS_RESOURCE): nginx logs a setrlimit alert and keeps ${hardLimit}`);
+  }
+
+  // --- The work directory ------------------------------------------------------------
+  const root = mkdtempSync(join(opts.workParent ?? tmpdir(), `image-origin-${stack}-`));
+  chmodSync(root, 0o755);
+  const target: LocalTarget = { kind: "local", root, imagesDir, bindAddress, port };
+  const started: Instance[] = [];
+  const entry = { root, instances: started };
+  live.add(entry);
+  installExitHook();
+
+  const stopAll = async () => {
+    // Seeds: the master first, then the slaves (and the resizers).
+    const master = started.filter((i) => i.role === "master");
+    await Promise.all(master.map((i) => i.stop()));
+    await Promise.all(started.filter((i) => i.role !== "master").map((i) => i.stop()));
+    rmSync(root, { recursive: true, force: true });
+    live.delete(entry);
+  };
+
+  try {
+    let clusterPlan = planCluster({ ...spec, hosts: [hostSpec] }, target);
+    let host = clusterPlan.hosts[0]!;
+    // The local target puts every instance under <root>/<host>/ (topology.ts).
+    const hostDir = join(root, host.name);
+
+    const writeFiles = (files: InstanceFile[]) => {
+      for (const f of files) {
+        mkdirSync(dirname(f.path), { recursive: true });
+        writeFileSync(f.path, f.content);
+      }
+    };
+    writeFiles(Object.values(instanceFiles(host)).flat());
+
+    const writable: string[] = [];
+    for (const inst of [host.master, ...host.slaves]) writable.push(...inst.writableDirs);
+    writable.push(host.master.paths.acmeWebroot);
+    for (const dir of writable) mkdirSync(dir, { recursive: true });
+
+    // TLS: a self-signed stand-in for every certificate a server uses, whatever its mode.
+    const certificates: LocalCertificate[] = [];
+    for (const server of host.master.servers) {
+      if (server.tls === undefined || certificates.some((c) => c.certPath === server.tls!.certPath)) continue;
+      const cert = clusterPlan.certificates.find((c) => c.id === server.tls!.certificate)!;
+      makeSelfSigned({ certPath: server.tls.certPath, keyPath: server.tls.keyPath, names: cert.names, days: 30 }, SETUP_HINT);
+      certificates.push({ plan: cert, certPath: server.tls.certPath, keyPath: server.tls.keyPath, pem: readFileSync(server.tls.certPath, "utf8") });
+      if (cert.mode !== "selfSigned") {
+        notes.push(`certificate "${cert.id}" is ${cert.mode} in stack ${stack}: a local self-signed stand-in is used for ${cert.names.join(", ")}`);
+      }
+    }
+    const tlsDir = host.master.paths.tlsDir;
+
+    const resizerDirs = host.resizers.map((r) => join(hostDir, r.name.slice(host.name.length + 1)));
+    for (const dir of resizerDirs) mkdirSync(join(dir, "tmp"), { recursive: true });
+
+    // Unprivileged, as in production: nginx and the resizers own only what they write.
+    if (user !== undefined) {
+      for (const dir of writable) chownTree(dir, user);
+      if (existsSync(tlsDir)) chownTree(tlsDir, user);
+    }
+    if (resizerUser !== undefined) for (const dir of resizerDirs) chownTree(join(dir, "tmp"), resizerUser);
+    for (const c of certificates) chmodSync(c.keyPath, 0o600);
+
+    // --- Instances ---------------------------------------------------------------------
+    const run = { nginx, ...(user && { user }) };
+    const slaves = host.slaves.map(
+      (s) => new NginxInstance(s, run, [{ listen: s.listen }], join(dirname(s.paths.config), "logs", "nginx.out")),
+    );
+    const jemalloc = findJemalloc();
+    const resizers = host.resizers.map(
+      (r, i) =>
+        new ResizerInstance(
+          r,
+          { projectRoot: PROJECT_ROOT, tmpDir: join(resizerDirs[i]!, "tmp"), ...(resizerUser && { user: resizerUser }), ...(jemalloc && { jemalloc }) },
+          join(resizerDirs[i]!, "resizer.log"),
+        ),
+    );
+    const m = host.master;
+    const defaultServer = m.servers.find((s) => s.default) ?? m.servers[0]!;
+    const masterProbes: Probe[] = [{ listen: m.http, host: defaultServer.serverNames[0]! }];
+    const tlsServer = m.servers.find((s) => s.tls !== undefined);
+    if (m.https && tlsServer) {
+      const ca = certificates.find((c) => c.plan.id === tlsServer.tls!.certificate)!.pem;
+      masterProbes.push({ listen: m.https, tls: { servername: tlsServer.serverNames[0]!, ca } });
+    }
+    const master = new NginxInstance(m, run, masterProbes, join(dirname(m.paths.config), "logs", "nginx.out"));
+    const instances: Instance[] = [...slaves, ...resizers, master];
+    for (const i of instances) if (opts.onUnexpectedExit) i.onUnexpectedExit = opts.onUnexpectedExit;
+
+    // --- Start in the seeds' order: what the master proxies to first ------------------
+    for (const inst of instances) {
+      started.push(inst);
+      await inst.start();
+      log(`started ${inst.name} (pid ${inst.pid}) on ${inst.listens.map((l) => `${l.address}:${l.port}`).join(", ")}`);
+    }
+
+    const ports: PortMapping[] = stackPorts.map((p) => ({ instance: p.instance, what: p.what, stackPort: p.listen.port, port: port(p.listen.port) }));
+    const hostPort = (l: Listen) => (l.address.includes(":") ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`);
+
+    const cluster: LocalCluster = {
+      stack,
+      clusterPlan,
+      host,
+      root,
+      imagesDir,
+      ports,
+      certificates,
+      urls: { http: `http://${hostPort(m.http)}`, ...(m.https && { https: `https://${hostPort(m.https)}` }) },
+      master,
+      slaves,
+      resizers,
+      instances,
+      ...(user && { user }),
+      notes,
+      async reload(newSpec?: ClusterSpec) {
+        if (newSpec === undefined) {
+          await master.reload();
+          return [master.name];
+        }
+        const next = planCluster({ ...newSpec, hosts: [newSpec.hosts.find((h) => h.name === host.name) ?? hostSpec] }, target);
+        const nextHost = next.hosts[0]!;
+        const same = (a: HostPlan, b: HostPlan) => JSON.stringify(hostPorts(a)) === JSON.stringify(hostPorts(b));
+        if (!same(host, nextHost)) throw new LaunchError("the new config changes instances or ports: stop and start the cluster instead of reloading");
+        if (JSON.stringify(host.resizers.map((r) => r.env)) !== JSON.stringify(nextHost.resizers.map((r) => r.env))) {
+          throw new LaunchError("the new config changes the resizers' settings: they read them at start; restart them");
+        }
+        const files = instanceFiles(nextHost);
+        const changed = [...slaves, master].filter((inst) =>
+          (files[inst.name] ?? []).some((f) => !existsSync(f.path) || readFileSync(f.path, "utf8") !== f.content),
+        );
+        // Slaves one at a time, then the master, as at start. A slave's old workers close
+        // the master's idle kept-alive connections to it; the master may hit one as it
+        // closes, retry elsewhere and count the slave as failed (max_fails) for
+        // fail_timeout. Reloading the next slave meanwhile would leave the master none.
+        for (const inst of changed) {
+          const logFrom = fileSize(master.errorLog);
+          writeFiles(files[inst.name] ?? []);
+          await inst.reload();
+          const more = changed.indexOf(inst) < changed.length - 1 && changed[changed.indexOf(inst) + 1]!.role === "slave";
+          if (inst.role === "slave" && more) {
+            const member = host.master.slaves.members.find((mb) => mb.port === (inst.plan as { listen: Listen }).listen.port);
+            const address = member ? `${member.host.includes(":") ? `[${member.host}]` : member.host}:${member.port}` : "";
+            if (member && member.maxFails !== 0 && readFrom(master.errorLog, logFrom).includes(`upstream: "http://${address}/`)) {
+              const seconds = timeSeconds(member.failTimeout ?? "10s");
+              log(`${inst.name}: the master counted a failure during its reload; waiting fail_timeout (${seconds}s) before the next slave`);
+              await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
+            }
+          }
+        }
+        clusterPlan = next;
+        host = nextHost;
+        cluster.clusterPlan = next;
+        cluster.host = nextHost;
+        return changed.map((i) => i.name);
+      },
+      stop: stopAll,
+    };
+    return cluster;
+  } catch (err) {
+    await stopAll();
+    if (err instanceof MissingToolError) throw new LaunchError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,65 @@
+// What `npm start` prints to try: one line per behaviour of the seeds, as a URL or a curl
+// command that reaches the right server block on a loopback listener. Pure.
+import type { HostPlan, ServerPlan } from "../topology.js";
+
+export interface Examples {
+  /** A thumbnail in the tree (`/thumbnail/...`). */
+  thumbnail?: string;
+  /** A still served by the slaves. */
+  still?: string;
+  /** A source for the resizer. */
+  source?: string;
+  /** The CA (the stand-in certificate) for HTTPS. */
+  caPath?: string;
+}
+
+export interface TryLine {
+  label: string;
+  text: string;
+}
+
+/** Names that resolve to loopback by themselves (RFC 6761: `localhost` and `*.localhost`). */
+const loopbackName = (name: string) => name === "localhost" || name.endsWith(".localhost");
+
+function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** A request for `path` on `server`'s first name: a plain URL when the name is loopback, else curl with --resolve. */
+function reach(host: HostPlan, server: ServerPlan, path: string, scheme: "http" | "https", caPath?: string): string {
+  const listen = scheme === "https" ? host.master.https! : host.master.http;
+  const name = server.serverNames.find((n) => !n.startsWith("*.")) ?? listen.address;
+  const url = `${scheme}://${name}:${listen.port}${path}`;
+  const ca = scheme === "https" && caPath ? ` --cacert ${caPath}` : "";
+  if (loopbackName(name) && ca === "") return url;
+  const resolve = loopbackName(name) ? "" : ` --resolve ${name}:${listen.port}:${listen.address}`;
+  return `curl -sS -o /dev/null -w '%{http_code} %{content_type}\\n'${resolve}${ca} '${url}'`;
+}
+
+export function tryLines(host: HostPlan, ex: Examples): TryLine[] {
+  const m = host.master;
+  const main = m.servers.find((s) => s.default) ?? m.servers[0]!;
+  const other = m.servers.find((s) => s !== main && s.notFoundStatus !== main.notFoundStatus);
+  const lines: TryLine[] = [];
+  const add = (label: string, text: string) => lines.push({ label, text });
+  const http = (path: string, server = main) => reach(host, server, path, "http");
+
+  add("index", http("/"));
+  if (ex.still) add("static", `${http(ex.still)}   (slaves, expires 10s)`);
+  add("css", `${http("/static/css/site.css")}   (slaves, expires 5m, gzip)`);
+  if (ex.thumbnail) add("thumbnail", `${http(ex.thumbnail)}   (master, expires 5s)`);
+  add("missing", `${http("/thumbnail/none.jpg")}   (${main.notFoundStatus})`);
+  if (other) add("stillshot", `${http("/thumbnail/none.jpg", other)}   (${other.notFoundStatus} on ${other.domain})`);
+  add("profile", `${http("/upload/fe/profile/none.gif")}   (the default profile image)`);
+  if (ex.source) {
+    const src = ex.source.replace(/^\//, "");
+    add("resize", `${http(`/resize?src=${src}&w=320&h=180&fmt=auto`)}   (X-Cache-Status MISS, then HIT)`);
+    add("timthumb", `${http(`/timthumb.php?src=/${src}&w=320&h=180`)}   (legacy URL, same image)`);
+  }
+  const tls = m.https ? m.servers.find((s) => s.tls) : undefined;
+  if (tls) add("https", reach(host, tls, ex.thumbnail ?? "/", "https", ex.caPath));
+  add("healthz", `http://${hostPort(m.http.address, m.http.port)}/healthz   (what the L4 asks)`);
+  const r = host.resizers[0];
+  if (r) add("metrics", `http://${hostPort(r.listen.address, r.listen.port)}/metrics   (${r.name}, Prometheus)`);
+  return lines;
+}

@@ -1,0 +1,87 @@
+// Resizing through the master, end to end: the proxy cache in front of the resizer
+// replicas (MISS then HIT with the same bytes), fmt=auto variants per Accept, and the
+// legacy TimThumb URLs, over HTTP and HTTPS.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import sharp from "sharp";
+import { get, SCHEMES, startE2E, type E2E } from "../helpers/e2e.js";
+
+let e2e: E2E;
+before(async () => {
+  e2e = await startE2E("resize");
+});
+after(() => e2e?.close());
+
+const src = () => e2e.tree.stills[0]!.slice(1);
+const format = async (body: Buffer) => (await sharp(body).metadata()).format;
+
+for (const scheme of SCHEMES) {
+  // Each scheme its own widths: the cache is shared by both (the key has no scheme).
+  const w = scheme === "http" ? 320 : 321;
+
+  describe(`resizing through the master over ${scheme.toUpperCase()}`, () => {
+    it("the first request is a MISS, the second a HIT with identical bytes", async () => {
+      const path = `/resize?src=${src()}&w=${w}&h=180`;
+      const first = await get(e2e, path, { scheme });
+      assert.equal(first.status, 200);
+      assert.equal(first.headers["x-cache-status"], "MISS");
+      const meta = await sharp(first.body).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ["jpeg", w, 180]);
+      const second = await get(e2e, path, { scheme });
+      assert.equal(second.headers["x-cache-status"], "HIT");
+      assert.deepEqual(second.body, first.body);
+      assert.equal(second.headers.etag, first.headers.etag);
+    });
+
+    it("fmt=auto: each Accept gets its own cached variant, and WebP only to clients that accept it", async () => {
+      const path = `/resize?src=${src()}&w=${w}&fmt=auto`;
+      const webp = { accept: "image/webp,image/*,*/*;q=0.8" };
+      const avif = { accept: "image/avif,image/webp,*/*" };
+      const plain = { accept: "image/*,*/*;q=0.8" };
+      const refuses = { accept: "image/webp;q=0, image/jpeg" };
+
+      const w1 = await get(e2e, path, { scheme, headers: webp });
+      assert.equal(w1.headers["x-cache-status"], "MISS");
+      assert.equal(w1.headers["content-type"], "image/webp");
+      assert.equal(await format(w1.body), "webp");
+      assert.equal(w1.headers.vary, "Accept");
+
+      // The WebP variant is cached now: a client without WebP must still never get it.
+      for (const headers of [plain, refuses, {}]) {
+        const r = await get(e2e, path, { scheme, headers });
+        assert.equal(r.status, 200);
+        assert.equal(r.headers["content-type"], "image/jpeg", JSON.stringify(headers));
+        assert.equal(await format(r.body), "jpeg");
+      }
+      const a1 = await get(e2e, path, { scheme, headers: avif });
+      assert.equal(a1.headers["content-type"], "image/avif");
+
+      // Every variant is a HIT the second time, with its own bytes.
+      const w2 = await get(e2e, path, { scheme, headers: webp });
+      assert.equal(w2.headers["x-cache-status"], "HIT");
+      assert.deepEqual(w2.body, w1.body);
+      const j2 = await get(e2e, path, { scheme, headers: plain });
+      assert.equal(j2.headers["x-cache-status"], "HIT");
+      assert.equal(j2.headers["content-type"], "image/jpeg");
+      const a2 = await get(e2e, path, { scheme, headers: avif });
+      assert.equal(a2.headers["x-cache-status"], "HIT");
+      assert.deepEqual(a2.body, a1.body);
+    });
+
+    it("a legacy TimThumb *.php URL returns the same image as the canonical one", async () => {
+      const canonical = await get(e2e, `/resize?src=${src()}&w=${w - 160}&h=90`, { scheme });
+      const legacy = await get(e2e, `/timthumb.php?src=/${src()}&w=${w - 160}&h=90&zc=1`, { scheme });
+      assert.equal(canonical.status, 200);
+      assert.equal(legacy.status, 200);
+      assert.equal(legacy.headers["content-type"], "image/jpeg");
+      assert.deepEqual(legacy.body, canonical.body);
+      const deep = await get(e2e, `/legacy/thumbs/timthumb.php?src=/${src()}&w=${w - 160}&h=90`, { scheme });
+      assert.deepEqual(deep.body, canonical.body, "any *.php path is the TimThumb alias");
+    });
+
+    it("a bad resize request is the resizer's 4xx, not a 5xx", async () => {
+      assert.equal((await get(e2e, `/resize?src=${src()}&w=0`, { scheme })).status, 400);
+      assert.equal((await get(e2e, "/resize?src=images/none.jpg&w=10", { scheme })).status, 404);
+    });
+  });
+}

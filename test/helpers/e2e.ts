@@ -1,0 +1,298 @@
+// End-to-end tests: the local cluster started by the same launcher as `npm start`
+// (infra/local/launcher.ts), every port remapped to a free loopback port, serving a
+// sample tree of its own in a temp directory; real HTTP and HTTPS clients; a steady load
+// generator that counts failures; the slaves' access logs as evidence of balancing.
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ClusterSpec } from "../../infra/config.js";
+import { startCluster, type LocalCluster } from "../../infra/local/launcher.js";
+import type { ServerPlan } from "../../infra/topology.js";
+import { writeSampleTree, type SampleManifest, type SampleOptions } from "../../scripts/sample-images.js";
+import { stackSpec } from "./stage.js";
+
+export type Scheme = "http" | "https";
+export const SCHEMES: Scheme[] = ["http", "https"];
+
+export interface E2E {
+  cluster: LocalCluster;
+  tree: SampleManifest;
+  treeDir: string;
+  /** The default domain (image-origin) and the stillshot domain (notFoundStatus 400). */
+  main: ServerPlan;
+  stillshot: ServerPlan;
+  /** Stops the cluster and removes the tree; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The local stack's spec, to edit before starting (the tests' own settings). */
+export function localSpec(): ClusterSpec {
+  return stackSpec("Pulumi.local.yaml");
+}
+
+/**
+ * Starts the local stack (optionally edited) with its own small sample tree. The caller
+ * closes it in `after`; the launcher's exit hook kills everything if the process dies first.
+ */
+export async function startE2E(label: string, opts: { spec?: ClusterSpec; sample?: SampleOptions } = {}): Promise<E2E> {
+  const treeDir = mkdtempSync(join(tmpdir(), `image-origin-e2e-${label}-`));
+  try {
+    const spec = opts.spec ?? localSpec();
+    const images = join(treeDir, "images");
+    const tree = await writeSampleTree(images, {
+      thumbnails: 24,
+      stills: 24,
+      profileFallback: spec.nginx.profileFallback.image,
+      profilePrefix: spec.nginx.profileFallback.prefix,
+      ...opts.sample,
+    });
+    // mkdtemp makes the parent 0700: the unprivileged nginx must traverse it.
+    chmodSync(treeDir, 0o755);
+    const cluster = await startCluster({ spec, stack: "local", ports: "free", imagesDir: images });
+    const servers = cluster.host.master.servers;
+    const main = servers.find((s) => s.default)!;
+    const stillshot = servers.find((s) => s.notFoundStatus === 400)!;
+    let closed = false;
+    return {
+      cluster,
+      tree,
+      treeDir,
+      main,
+      stillshot,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await cluster.stop();
+        } finally {
+          rmSync(treeDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    rmSync(treeDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  ms: number;
+}
+
+export interface RequestOptions {
+  scheme?: Scheme;
+  /** Host header and TLS SNI name (default: the main domain's first name). */
+  host?: string;
+  headers?: Record<string, string>;
+  /** A keep-alive agent from `agents()`; default: a new connection per request. */
+  agent?: HttpAgent | HttpsAgent;
+  timeoutMs?: number;
+}
+
+/** One keep-alive agent per scheme (what browsers and CDNs do). */
+export function agents(maxSockets = 64): { http: HttpAgent; https: HttpsAgent; destroy(): void } {
+  const http = new HttpAgent({ keepAlive: true, maxSockets });
+  const https = new HttpsAgent({ keepAlive: true, maxSockets });
+  return { http, https, destroy: () => (http.destroy(), https.destroy()) };
+}
+
+/** The error's code, or its message. */
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message;
+}
+
+export class RequestError extends Error {
+  constructor(
+    message: string,
+    /** The request went out on a kept-alive connection that the server had closed. */
+    readonly reusedSocket: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** GET `path` through the master over `scheme`, verifying TLS against the stand-in certificate. */
+export function get(e2e: E2E, path: string, opts: RequestOptions = {}): Promise<Reply> {
+  const scheme = opts.scheme ?? "http";
+  const m = e2e.cluster.host.master;
+  const listen = scheme === "https" ? m.https! : m.http;
+  const name = opts.host ?? e2e.main.serverNames[0]!;
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const started = performance.now();
+  const options = {
+    host: listen.address,
+    port: listen.port,
+    path,
+    headers: { host: name, ...opts.headers },
+    agent: opts.agent ?? false,
+    timeout: timeoutMs,
+    ...(scheme === "https" && { servername: name, ca: e2e.cluster.certificates[0]!.pem }),
+  };
+  return new Promise((resolve, reject) => {
+    const req = (scheme === "https" ? httpsRequest : httpRequest)(options as never, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - started }));
+      res.on("error", (err) => reject(new RequestError(`response aborted: ${reason(err)}`, false)));
+    });
+    req.on("timeout", () => req.destroy(new Error(`no complete answer within ${timeoutMs} ms`)));
+    req.on("error", (err) => reject(new RequestError(reason(err), req.reusedSocket)));
+    req.end();
+  });
+}
+
+/**
+ * GET with the one retry HTTP clients make for an idempotent request whose connection the
+ * server closed before sending any byte of an answer (RFC 9110 §9.2.2; browsers and
+ * undici do it): a kept-alive connection closed as it was reused, or one an nginx worker
+ * accepted just before a graceful shutdown (it closes connections that have not sent a
+ * request yet). Never for an answer cut short. Resolves with the reply and whether that
+ * retry happened.
+ */
+export async function getRetryingClosedKeepalive(e2e: E2E, path: string, opts: RequestOptions): Promise<Reply & { retried: boolean }> {
+  try {
+    return { ...(await get(e2e, path, opts)), retried: false };
+  } catch (err) {
+    const closedBeforeAnswer = err instanceof RequestError && (err.reusedSocket || err.message === "ECONNRESET" || err.message === "EPIPE");
+    if (!closedBeforeAnswer) throw err;
+    // On a new connection: the pool's other idle ones may be closing too.
+    return { ...(await get(e2e, path, { ...opts, agent: undefined })), retried: true };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Steady load
+
+export interface Target {
+  path: string;
+  scheme?: Scheme;
+  host?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Outcome {
+  at: number;
+  path: string;
+  scheme: Scheme;
+  status?: number;
+  error?: string;
+  ms: number;
+}
+
+export interface LoadReport {
+  requests: number;
+  failed: Outcome[];
+  /** Requests retried once because the server closed their connection before answering. */
+  keepaliveRetries: number;
+  maxMs: number;
+  outcomes: Outcome[];
+  /** Failures at or after `t` (performance.now() time). */
+  failedSince(t: number): Outcome[];
+  requestsSince(t: number): number;
+}
+
+/**
+ * `concurrency` clients, each requesting `targets` round-robin as fast as answers come,
+ * over keep-alive connections, until `stop()`. A request fails when it gets no answer or
+ * an answer `ok` rejects (default: status 200).
+ */
+export function steadyLoad(
+  e2e: E2E,
+  targets: Target[],
+  opts: { concurrency?: number; ok?: (r: Reply) => boolean; pauseMs?: number } = {},
+): { stop(): Promise<LoadReport> } {
+  const concurrency = opts.concurrency ?? 4;
+  const ok = opts.ok ?? ((r: Reply) => r.status === 200);
+  const pool = agents(concurrency * 2);
+  const outcomes: Outcome[] = [];
+  let running = true;
+  let retries = 0;
+  let next = 0;
+  const worker = async () => {
+    while (running) {
+      const t = targets[next++ % targets.length]!;
+      const scheme = t.scheme ?? "http";
+      const at = performance.now();
+      try {
+        const r = await getRetryingClosedKeepalive(e2e, t.path, {
+          scheme,
+          ...(t.host && { host: t.host }),
+          ...(t.headers && { headers: t.headers }),
+          agent: scheme === "https" ? pool.https : pool.http,
+        });
+        if (r.retried) retries++;
+        outcomes.push({ at, path: t.path, scheme, status: r.status, ms: r.ms, ...(!ok(r) && { error: `status ${r.status}` }) });
+      } catch (err) {
+        outcomes.push({ at, path: t.path, scheme, error: (err as Error).message, ms: performance.now() - at });
+      }
+      if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      pool.destroy();
+      const failed = outcomes.filter((o) => o.error !== undefined);
+      return {
+        requests: outcomes.length,
+        failed,
+        keepaliveRetries: retries,
+        maxMs: Math.max(0, ...outcomes.map((o) => o.ms)),
+        outcomes,
+        failedSince: (t) => failed.filter((o) => o.at >= t),
+        requestsSince: (t) => outcomes.filter((o) => o.at >= t).length,
+      };
+    },
+  };
+}
+
+/** A few failures, readably, for assertion messages. */
+export function describeFailures(failed: Outcome[], max = 5): string {
+  return failed
+    .slice(0, max)
+    .map((f) => `${f.scheme} ${f.path}: ${f.error} after ${Math.round(f.ms)} ms`)
+    .join("; ");
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` every `everyMs` until it returns true; resolves with the seconds it took, or throws after `timeoutMs`. */
+export async function secondsUntil(fn: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    if (await fn().catch(() => false)) return (performance.now() - start) / 1000;
+    if (performance.now() - start > timeoutMs) throw new Error(`not reached within ${timeoutMs / 1000}s`);
+    await sleep(everyMs);
+  }
+}
+
+/** Lines of an nginx access log whose request line is `GET <path>` (paths starting with `prefix`). */
+export function accessLogCount(file: string, prefix: string): number {
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return 0;
+  }
+  return text.split("\n").filter((l) => l.includes(`"GET ${prefix}`)).length;
+}
+
+/** VmRSS of a pid in MiB (from /proc/<pid>/status). */
+export function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** Seconds with 2 decimals, for diagnostics. */
+export const secs = (ms: number) => (ms / 1000).toFixed(2);
