@@ -138,8 +138,8 @@ export function describeExit(exit: Exit): string {
   return exit.signal !== null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
 }
 
-/** Pids whose process group is `pgid` (from /proc: field 5 of /proc/<pid>/stat). */
-export function groupMembers(pgid: number): number[] {
+/** Live (non-zombie) pids whose /proc stat matches, given its fields after "(comm)". */
+function scanProc(match: (fields: string[]) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -147,7 +147,7 @@ export function groupMembers(pgid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z") pids.push(Number(entry));
+      if (fields[0] !== "Z" && match(fields)) pids.push(Number(entry));
     } catch {
       // exited while we looked
     }
@@ -155,18 +155,8 @@ export function groupMembers(pgid: number): number[] {
   return pids;
 }
 
-/** Pids whose parent is `ppid` (nginx workers of a master), from /proc. */
-export function childrenOf(ppid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === ppid && fields[0] !== "Z") pids.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
-}
+/** Pids whose process group is `pgid`. */
+export const groupMembers = (pgid: number): number[] => scanProc((f) => Number(f[2]) === pgid);
+
+/** Pids whose parent is `ppid` (nginx workers of a master). */
+export const childrenOf = (ppid: number): number[] => scanProc((f) => Number(f[1]) === ppid);
