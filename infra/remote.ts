@@ -47,18 +47,28 @@ export function dockerOnHost(host: Pick<HostPlan, "docker" | "sshOpts">, args: r
 
 /**
  * Stream images from the operator's engine into the host's engine (hosts sit in a closed
- * network without registry access), then print the delivered image id of the first ref:
- * it is the same on every host, since `docker load` keeps image ids. A `unix://` host is
- * the operator's own engine, which already has them.
+ * network without registry access), then print the image id of every ref, one per line in
+ * the refs' order: containers must name images by id, since the provider stores the id it
+ * reads back and would otherwise see a change (a replacement) on every `up`. `docker load`
+ * keeps ids, so they are the same on every host. A `unix://` host is the operator's own
+ * engine, which already has the images.
  */
 export function deliverImagesCommand(host: Pick<HostPlan, "docker" | "sshOpts">, refs: readonly string[]): string {
-  const [first] = refs;
-  if (first === undefined) throw new Error("no image to deliver");
+  if (refs.length === 0) throw new Error("no image to deliver");
   return [
     "set -eu",
     ...(engineKind(host.docker) === "unix" ? [] : [`docker save ${shellJoin(refs)} | ${dockerOnHost(host, ["load", "--quiet"])} >&2`]),
-    dockerOnHost(host, ["image", "inspect", "--format", "{{.Id}}", first]),
+    dockerOnHost(host, ["image", "inspect", "--format", "{{.Id}}", ...refs]),
   ].join("\n");
+}
+
+/** The ids `deliverImagesCommand` printed, by ref. */
+export function deliveredIds(stdout: string, refs: readonly string[]): Record<string, string> {
+  const ids = stdout.trim().split("\n").map((l) => l.trim());
+  if (ids.length !== refs.length || !ids.every((id) => /^sha256:[0-9a-f]{64}$/.test(id))) {
+    throw new Error(`expected ${refs.length} image ids from the delivery, got: ${stdout.trim().slice(0, 300)}`);
+  }
+  return Object.fromEntries(refs.map((ref, i) => [ref, ids[i]!]));
 }
 
 /** `http://[v6]:port/path` or `http://v4:port/path`. */

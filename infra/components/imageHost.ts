@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { deliverImagesCommand, healthGateCommand, hostUrl } from "../remote.js";
+import { deliverImagesCommand, deliveredIds, healthGateCommand, hostUrl } from "../remote.js";
 import type { AcmePlan, HostPlan } from "../topology.js";
 import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { Certificate } from "./certificate.js";
@@ -93,15 +93,17 @@ export class ImageHost extends pulumi.ComponentResource {
       imagesReady = [nginx, resizer, ...acme];
     } else {
       const refs = [args.images.resizer, args.images.nginx, ...args.images.acme];
-      for (const ref of args.images.acme) acmeImages[ref] = ref;
       const delivery = new command.local.Command(
         `${plan.name}-images`,
         { create: deliverImagesCommand(plan, refs), triggers: refs },
         { parent: this, dependsOn: args.images.ready },
       );
-      nginxImage = args.images.nginx;
-      resizerImage = args.images.resizer;
-      this.resizerImageId = delivery.stdout.apply((out) => out.trim());
+      const ids = delivery.stdout.apply((out) => deliveredIds(out, refs));
+      for (const ref of args.images.acme) acmeImages[ref] = ids.apply((byRef) => byRef[ref]!);
+      const resizerId = ids.apply((byRef) => byRef[args.images.resizer]!);
+      nginxImage = ids.apply((byRef) => byRef[args.images.nginx]!);
+      resizerImage = resizerId;
+      this.resizerImageId = resizerId;
       imagesReady = [delivery];
     }
 

@@ -15,7 +15,7 @@ import sharp from "sharp";
 import { runDeclared } from "../helpers/declared.js";
 import { buildImage, docker, dockerRaw, inspect, requireDocker, requireImage } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
-import { ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { mockImageId, named, ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 import { freePorts } from "../helpers/stage.js";
 
 const hostName = `ct${randomBytes(3).toString("hex")}`;
@@ -51,9 +51,14 @@ before(async () => {
   run = await runProgram(config);
   if (run.error) throw run.error;
 
-  const nginx = container("master").image as string;
-  await requireImage(nginx);
-  await buildImage("resizer/Dockerfile", container("resizer01").image);
+  // The program names images by the id the host's engine reports (delivery output); the
+  // mock reports a stand-in id per ref, replaced here by this engine's real one.
+  const [resizerRef, nginxRef] = named(run, `${hostName}-images`).inputs.triggers as string[];
+  await requireImage(nginxRef!);
+  await buildImage("resizer/Dockerfile", resizerRef!);
+  const realId = new Map<string, string>();
+  for (const ref of [resizerRef!, nginxRef!]) realId.set(mockImageId(ref), await docker(["image", "inspect", "--format", "{{.Id}}", ref]));
+  for (const c of ofType(run, "Container")) c.inputs.image = realId.get(c.inputs.image) ?? c.inputs.image;
 
   // What `pulumi up` creates, in the order its dependencies impose.
   const network = ofType(run, "Network")[0]!.inputs;

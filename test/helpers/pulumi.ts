@@ -2,7 +2,7 @@
 // every registered resource with its real inputs, provider, parent, dependencies and
 // replacement options. One program run per process: node's test runner gives each
 // test file its own process, and the program module is cached per process.
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -92,6 +92,11 @@ export function plainInputs(r: Registered): unknown {
   return drop(r.inputs, "");
 }
 
+/** The id the mocked delivery reports for an image ref (deterministic, so tests can map back). */
+export function mockImageId(ref: string): string {
+  return `sha256:${createHash("sha256").update(ref).digest("hex")}`;
+}
+
 /** Plausible provider outputs for the resources the program reads back. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const state = { ...args.inputs };
@@ -103,9 +108,10 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     case "docker:index/image:Image":
       return { ...state, repoDigest: "" };
     case "command:local:Command":
-      // An issuance gate prints the renewer's result; the image delivery the image id.
+      // An issuance gate prints the renewer's result; an image delivery one id per ref.
       if (args.name.endsWith("-issued")) return { ...state, stdout: MOCK_ISSUED, stderr: "" };
-      return { ...state, stdout: `sha256:${"3".repeat(64)}\n`, stderr: "" };
+      if (args.name.endsWith("-images")) return { ...state, stdout: `${(args.inputs.triggers as string[]).map(mockImageId).join("\n")}\n`, stderr: "" };
+      return { ...state, stdout: "", stderr: "" };
     case "tls:index/privateKey:PrivateKey": {
       // A real key of the requested kind, so certificates made from it parse and serve.
       const key = args.inputs.algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: args.inputs.rsaBits ?? 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { CONTAINER } from "../../infra/topology.js";
-import { installedFiles, ofType, plainInputs, runProgram, stackConfig, type ProgramRun } from "../helpers/pulumi.js";
+import { installedFiles, ofType, plainInputs, runProgram, stackConfig, type ProgramRun, mockImageId } from "../helpers/pulumi.js";
 
 const CREDENTIALS = "dns_cloudflare_api_token = 0123456789abcdef0123456789abcdef01234567\n";
 const config = stackConfig("prod");
@@ -26,7 +26,7 @@ const container = (name: string) => ofType(run, "Container").find((c) => c.input
 
 test("the renewer runs certbot's cloudflare image against Let's Encrypt staging with the plugin's credentials file", () => {
   const r = container("img01-certbot-star");
-  assert.equal(r.inputs.image, "certbot/dns-cloudflare:v4.0.0");
+  assert.equal(r.inputs.image, mockImageId("certbot/dns-cloudflare:v4.0.0"));
   assert.match(r.inputs.command[0], /--authenticator dns-cloudflare --dns-cloudflare-credentials \/tmp\/acme\/dns-credentials\.ini/);
   assert.match(r.inputs.command[0], /-d image-origin\.tving\.com -d '\*\.img\.tving\.com' -d stillshot-origin\.tving\.com/);
   assert.match(r.inputs.command[0], /\nserver=https:\/\/acme-staging-v02\.api\.letsencrypt\.org\/directory\n/);

@@ -7,7 +7,7 @@ import { ISSUANCE_TIMEOUT_SECONDS, initScript, issuanceGateCommand, renewerPaths
 import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
 import { renderPublisher } from "../../infra/nginx/publisher.js";
 import { CONTAINER, planCluster } from "../../infra/topology.js";
-import { MOCK_ISSUED, installedFiles, named, ofType, plainInputs, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { MOCK_ISSUED, installedFiles, named, ofType, plainInputs, runProgram, stackConfig, type ProgramRun, type Registered, mockImageId } from "../helpers/pulumi.js";
 
 const config = stackConfig("prod");
 config["image-origin:certificates"] = { "star-tving": { mode: "acme", email: "ops@tving.com", renewBeforeDays: 30 } };
@@ -50,7 +50,7 @@ describe("acme: one issuer, a sync agent on every host", () => {
     const paths = renewerPaths(issuer!.acme!, "star-tving");
     assert.equal(paths.runDir, CONTAINER.acmeRunDir);
     assert.equal(renewer.provider, providerRef("img01"));
-    assert.equal(r.image, "certbot/certbot:v4.0.0");
+    assert.equal(r.image, mockImageId("certbot/certbot:v4.0.0"));
     assert.deepEqual(r.command, [renewerScript(acme.certificates[0]!, "img01-certbot-star-tving", paths)]);
     assert.deepEqual(r.entrypoints.slice(0, 2), ["/bin/sh", "-c"]);
     assert.match(r.entrypoints[2], /exec sh \/tmp\/acme\/renewer\.sh loop$/);
@@ -95,7 +95,7 @@ describe("acme: one issuer, a sync agent on every host", () => {
       const init = container(`${h.name}-acme-init`);
       assert.ok(master.dependencies.includes(init.urn), `${h.master.name} starts after its bootstrap`);
       assert.deepEqual(init.inputs.entrypoints, ["/bin/sh", "-c", initScript(h.acme!, acme.certificates)]);
-      assert.equal(init.inputs.image, "certbot/certbot:v4.0.0");
+      assert.equal(init.inputs.image, mockImageId("certbot/certbot:v4.0.0"));
       assert.deepEqual([init.inputs.user, init.inputs.networkMode, init.inputs.readOnly, init.inputs.restart], ["101:101", "none", true, "no"]);
       assert.deepEqual(init.inputs.capabilities, { drops: ["ALL"] });
       // The root one-shot that owns the volumes gives the acme volume to nginx's uid too.
@@ -115,7 +115,7 @@ describe("acme: one issuer, a sync agent on every host", () => {
       assert.deepEqual(s.command, [syncScript(h.acme!, acme.certificates)]);
       assert.match(s.command[0]!, /kill -HUP "\$pid"/);
       assert.match(s.command[0]!, /else pid=1; fi/);
-      assert.equal(s.image, "nginx:1.28.0-bookworm", "nginx -t checks a bundle with the nginx that serves it");
+      assert.equal(s.image, mockImageId("nginx:1.28.0-bookworm"), "nginx -t checks a bundle with the nginx that serves it");
       assert.equal(s.user, "101:101", "the master's uid: allowed to signal it");
       assert.deepEqual(s.capabilities, { drops: ["ALL"] });
       assert.equal(s.readOnly, true);

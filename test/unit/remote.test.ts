@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { deliverImagesCommand, dockerOnHost, healthGateCommand, hostUrl, shellQuote, sshArgs } from "../../infra/remote.js";
+import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, hostUrl, shellQuote, sshArgs } from "../../infra/remote.js";
 
 const work = mkdtempSync(join(tmpdir(), "remote-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -48,7 +48,7 @@ describe("reaching a host's engine", () => {
     assert.equal(dockerOnHost({ docker: "tcp://10.0.0.5:2376" }, ["ps"]), "docker -H tcp://10.0.0.5:2376 ps");
   });
 
-  test("delivery streams every image over ssh and prints the delivered id", () => {
+  test("delivery streams every image over ssh and prints the id of each", () => {
     const script = deliverImagesCommand({ docker: "ssh://deploy@img01:22" }, ["image-origin/resizer:abc", "nginx:1.28.0-bookworm"]);
     const { argv, stdout, status } = runWithFakes(script);
     assert.equal(status, 0);
@@ -59,9 +59,20 @@ describe("reaching a host's engine", () => {
     // The remote shell receives one string; it must split into exactly these words.
     const remote = argv.find((a) => a[0] === "ssh" && a.at(-1)!.includes("inspect"))!.at(-1)!;
     assert.deepEqual(JSON.parse(execFileSync("sh", ["-c", `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${remote}`], { encoding: "utf8" })), [
-      "docker", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc",
+      "docker", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc", "nginx:1.28.0-bookworm",
     ]);
     assert.equal(stdout.trim(), "sha256:feed");
+  });
+
+  test("the delivered ids are read back per ref, and anything else is refused", () => {
+    const a = `sha256:${"a".repeat(64)}`;
+    const b = `sha256:${"b".repeat(64)}`;
+    assert.deepEqual(deliveredIds(`${a}\n${b}\n`, ["image-origin/resizer:abc", "nginx:1.28.0-bookworm"]), {
+      "image-origin/resizer:abc": a,
+      "nginx:1.28.0-bookworm": b,
+    });
+    assert.throws(() => deliveredIds(`${a}\n`, ["x:1", "y:2"]), /expected 2 image ids/);
+    assert.throws(() => deliveredIds("Error: No such image\n", ["x:1"]), /expected 1 image ids/);
   });
 
   test("a unix:// host is the operator's own engine: nothing is streamed", () => {
