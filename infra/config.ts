@@ -4,7 +4,7 @@
 // Rules nginx would reject (or silently ignore) are errors here, with the reason, so a
 // bad value fails `pulumi preview` and `npm run render` before anything is created.
 import { z } from "zod";
-import { serviceSchema as resizerServiceSchema } from "../resizer/src/settings.js";
+import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
 
 export const PROJECT = "image-origin";
 
@@ -58,6 +58,15 @@ export function sizeBytes(size: string): number {
   const unit = size.slice(-1).toLowerCase();
   const scale = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
   return Number(scale === 1 ? size : size.slice(0, -1)) * scale;
+}
+
+/** Milliseconds of an nginx time (`5s` -> 5000, `1m30s` -> 90000; a plain number is seconds). */
+export function timeMs(time: string): number {
+  const unit: Record<string, number> = { y: 31_536_000_000, M: 2_592_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  if (/^\d+$/.test(time)) return Number(time) * 1000;
+  let total = 0;
+  for (const [, n, u] of time.matchAll(/(\d+)(ms|[yMwdhms])/g)) total += Number(n) * unit[u!]!;
+  return total;
 }
 
 /** A server name nginx matches exactly, or a leading wildcard (`*.example.com`). */
@@ -382,8 +391,7 @@ const vipSchema = z.strictObject({
   algorithm: z.enum(["round_robin", "least_connections", "source_hash"]).default("round_robin"),
   healthCheck: z
     .strictObject({
-      path: urlPath.default("/healthz"),
-      expectStatus: z.number().int().min(200).max(399).default(200),
+      // The path and expected status are the cluster's (topology.ts HEALTH), not options.
       intervalSeconds: z.number().int().min(1).max(300).default(5),
       timeoutSeconds: z.number().int().min(1).max(60).default(3),
     })
@@ -513,6 +521,22 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
     const byAddr = firstHostByAddress.get(addr);
     if (byAddr !== undefined) issue(["hosts", i, "address"], `duplicate address ${host.address} (also hosts[${byAddr}])`);
     else firstHostByAddress.set(addr, i);
+  });
+
+  // The resizer's own relations (e.g. a preset larger than maxOutputDimension): checked here
+  // too, or the process would refuse to start after a successful `pulumi up`.
+  for (const problem of resizerSettingsProblems(cfg.resizer)) {
+    const at = problem.indexOf(": ");
+    issue(["resizer", ...problem.slice(0, at).split(".")], problem.slice(at + 2));
+  }
+
+  // Docker endpoints: tcp:// is the Docker API without TLS, root on the host for anyone
+  // who can reach the port; only a loopback one (an ssh tunnel, a local proxy) is allowed.
+  cfg.hosts.forEach((host, i) => {
+    const tcp = /^tcp:\/\/([^:]+):/.exec(host.docker);
+    if (tcp && !/^(127\.\d+\.\d+\.\d+|localhost)$/.test(tcp[1]!)) {
+      issue(["hosts", i, "docker"], "tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address");
+    }
   });
 
   // Docker endpoints: ssh options only mean something for ssh://.

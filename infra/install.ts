@@ -31,6 +31,8 @@ export function installScript(args: InstallArgs): string {
     `cp -R ${q(`${stagingDir}/.`)} ${q(`${targetDir}/`)}`,
     `chown -R 0:0 ${q(targetDir)}`,
     `chmod -R u=rwX,go=rX ${q(targetDir)}`,
+    // The uploads would otherwise stay in the exited installer's layer (keys included).
+    `find ${q(stagingDir)} -mindepth 1 -delete`,
     // Mode before owner: once a file belongs to another uid, root needs CAP_FOWNER to chmod it.
     ...args.files.flatMap((f) => [
       ...(f.mode ? [`chmod ${f.mode} ${q(f.path)}`] : []),

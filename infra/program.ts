@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
 import { instanceFiles } from "./render.js";
-import { certificatePaths, planCluster, type ClusterPlan, type HostPlan } from "./topology.js";
+import { certificatePaths, planCluster, type ClusterPlan, type HostPlan, HEALTH } from "./topology.js";
 import type { HostPki } from "./components/acmeAgents.js";
 import { Certificate, type CertificateOutputs } from "./components/certificate.js";
 import { TlsSyncPki } from "./components/tlsSyncPki.js";
@@ -160,8 +160,8 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       certificates,
       ...(plan.acme && { acme: { cluster: plan.acme, ...(hostPki(hostPlan.name) && { pki: hostPki(hostPlan.name)! }) } }),
       healthCheck: {
-        path: spec.vip?.healthCheck.path ?? "/healthz",
-        expectStatus: spec.vip?.healthCheck.expectStatus ?? 200,
+        path: HEALTH.path,
+        expectStatus: HEALTH.status,
         timeoutSeconds: spec.rolloutTimeoutSeconds,
       },
       ...(spec.rollout === "serial" && previous !== undefined && { after: previous.healthGate }),

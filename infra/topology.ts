@@ -1,8 +1,8 @@
 // ClusterSpec + deployment target -> one plan per host: every container name, port,
 // upstream member and path is derived here once; renderers and resources only read it.
 // Pure: no Pulumi, no I/O.
-import { serviceSchema, toEnv, type ServiceSettings } from "../resizer/src/settings.js";
-import { TLS_SYNC_PORT, intToIpv4, ipv4ToInt, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
+import { KEEP_ALIVE_TIMEOUT_MS, serviceSchema, toEnv, type ServiceSettings } from "../resizer/src/settings.js";
+import { TLS_SYNC_PORT, intToIpv4, ipv4ToInt, timeMs, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
 
 // ---------------------------------------------------------------------------------------
 // Deployment targets
@@ -71,6 +71,12 @@ export const CONTAINER = {
   bindAll: "0.0.0.0",
 } as const;
 
+/**
+ * What a host answers to the L4's health check: every master renders it, the rollout gate
+ * and the VIP registration block ask it. 200 while the host can serve (see infra/nginx).
+ */
+export const HEALTH = { path: "/healthz", status: 200 } as const;
+
 /** Names nginx configs refer to; defined once so a reference cannot drift from its block. */
 export const NGINX_NAMES = {
   slavesUpstream: "image_slaves",
@@ -117,6 +123,8 @@ export interface UpstreamPlan {
   name: string;
   balance: Balance;
   keepalive: number;
+  /** How long the members keep an idle connection open (the master must drop it sooner). */
+  memberKeepAliveMs: number;
   members: UpstreamMember[];
 }
 
@@ -195,8 +203,10 @@ export interface ResizerPlan {
   listen: Listen;
   memoryMb: number;
   cpus: number;
-  /** The process's whole configuration (RESIZER_*). */
+  /** The process's whole configuration (RESIZER_*, and the libuv pool sharp runs on). */
   env: Record<string, string>;
+  /** Time a stop may take: the resizer drains in-flight transforms (up to its timeout). */
+  stopGraceSeconds: number;
 }
 
 export interface NetworkPlan {
@@ -312,7 +322,7 @@ export interface CertificatePlan {
 export interface VipPlan {
   address: string;
   algorithm: Vip["algorithm"];
-  healthCheck: Vip["healthCheck"] & { ports: number[] };
+  healthCheck: Vip["healthCheck"] & { path: string; expectStatus: number; ports: number[] };
   members: { host: string; address: string; ports: number[] }[];
 }
 
@@ -528,11 +538,16 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       listen,
       memoryMb: host.resizer?.memoryMb ?? spec.resizer.memoryMb,
       cpus,
-      env: toEnv(
-        // libvips sizes its thread pool from the host's cores, not the container's CPU limit.
-        { ...service, vipsThreads: service.vipsThreads || Math.max(1, Math.ceil(cpus)) },
-        { host: listen.address, port: listen.port, root: imagesRoot },
-      ),
+      env: {
+        ...toEnv(
+          // libvips sizes its thread pool from the host's cores, not the container's CPU limit.
+          { ...service, vipsThreads: service.vipsThreads || Math.max(1, Math.ceil(cpus)) },
+          { host: listen.address, port: listen.port, root: imagesRoot },
+        ),
+        // Every transform in flight holds a libuv thread; file I/O needs a couple more.
+        UV_THREADPOOL_SIZE: String(Math.max(4, service.concurrency + 2)),
+      },
+      stopGraceSeconds: Math.max(30, Math.ceil(service.timeoutMs / 1000) + 5),
     };
   });
 
@@ -561,6 +576,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       name: NGINX_NAMES.slavesUpstream,
       balance: spec.upstream.balance,
       keepalive: spec.upstream.keepalive,
+      memberKeepAliveMs: timeMs(tuning.keepaliveTimeout),
       members: slaves.map((s, i) => slaveMember(place.peer(ADDRESS_OFFSET.slave + s.index), s.listen.port, spec.slaves[i]!)),
     },
     resizers: {
@@ -568,6 +584,7 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
       // Resizes vary in cost; send each to the least busy replica.
       balance: { method: "least_conn" },
       keepalive: spec.upstream.keepalive,
+      memberKeepAliveMs: KEEP_ALIVE_TIMEOUT_MS,
       members: resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
     },
     servers: serverPlans(spec, extra, certs),
@@ -732,7 +749,7 @@ function planVip(spec: ClusterSpec, hosts: HostPlan[]): VipPlan | undefined {
   return {
     address: spec.vip.address,
     algorithm: spec.vip.algorithm,
-    healthCheck: { ...spec.vip.healthCheck, ports: hosts[0] ? ports(hosts[0]) : [] },
+    healthCheck: { path: HEALTH.path, expectStatus: HEALTH.status, ...spec.vip.healthCheck, ports: hosts[0] ? ports(hosts[0]) : [] },
     members: hosts.map((h) => ({ host: h.name, address: h.address, ports: ports(h) })),
   };
 }

@@ -15,6 +15,8 @@ export interface HardeningArgs {
   tmpfs: Record<string, string>;
   stopSignal: "SIGQUIT" | "SIGTERM";
   healthcheck: docker.types.input.ContainerHealthcheck;
+  /** Seconds to finish in-flight requests on stop and delete (default STOP_GRACE_SECONDS). */
+  stopGraceSeconds?: number;
 }
 
 /** Seconds a container gets to finish in-flight requests on stop and on delete. */
@@ -52,8 +54,8 @@ export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
     wait: true,
     waitTimeout: 90,
     stopSignal: args.stopSignal,
-    stopTimeout: STOP_GRACE_SECONDS,
-    destroyGraceSeconds: STOP_GRACE_SECONDS,
+    stopTimeout: args.stopGraceSeconds ?? STOP_GRACE_SECONDS,
+    destroyGraceSeconds: args.stopGraceSeconds ?? STOP_GRACE_SECONDS,
   };
 }
 

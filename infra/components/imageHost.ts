@@ -69,7 +69,9 @@ export class ImageHost extends pulumi.ComponentResource {
         driver: "bridge",
         ipamConfigs: [{ subnet: plan.network.subnet, gateway: plan.network.gateway }],
       },
-      child(),
+      // A changed subnet means a new network under the same name: the old one goes first
+      // (its containers, whose fixed addresses change with it, are replaced before it).
+      child({ deleteBeforeReplace: true }),
     ));
 
     // --- images on this host's engine

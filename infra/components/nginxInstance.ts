@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
-import { CONTAINER, type MasterPlan, type SlavePlan } from "../topology.js";
+import { CONTAINER, HEALTH, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
 
 export interface UploadedFile {
@@ -109,7 +109,7 @@ export class NginxInstance extends pulumi.ComponentResource {
           nofile: tuning.workerRlimitNofile,
           tmpfs: { [plan.paths.tempDir]: "64m" },
           stopSignal: "SIGQUIT",
-          healthcheck: bashHttpCheck(healthPort, "/healthz"),
+          healthcheck: bashHttpCheck(healthPort, HEALTH.path),
         }),
       },
       { ...childOpts, dependsOn: pulumi.output(opts.dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), this.installer]) },

@@ -40,6 +40,7 @@ export class Resizer extends pulumi.ComponentResource {
               // libvips spills very large intermediates to disk.
               tmpfs: { "/tmp": "128m" },
               stopSignal: "SIGTERM",
+              stopGraceSeconds: replica.stopGraceSeconds,
               healthcheck: nodeHttpCheck(replica.listen.port, "/healthz"),
             }),
           },

@@ -7,9 +7,19 @@ import { join, relative } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-/** Everything `resizer/Dockerfile` copies into the image (the build context is the repo root). */
-const BUILD_INPUTS = ["package.json", "package-lock.json", ".dockerignore", "resizer"];
+const DOCKERFILE = "resizer/Dockerfile";
 const SKIP = new Set(["node_modules", "dist"]);
+
+/** The context paths a Dockerfile copies (`COPY src... dest`, not `--from` stage copies). */
+export function copySources(dockerfile: string): string[] {
+  const sources = new Set<string>();
+  for (const line of dockerfile.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== "COPY" || words.some((w) => w.startsWith("--from="))) continue;
+    for (const src of words.slice(1, -1).filter((w) => !w.startsWith("--"))) sources.add(src.replace(/\/+$/, ""));
+  }
+  return [...sources].sort();
+}
 
 function* files(root: string, path: string): Generator<string> {
   const full = join(root, path);
@@ -20,10 +30,14 @@ function* files(root: string, path: string): Generator<string> {
   }
 }
 
-/** sha256 over the build inputs' relative paths and bytes; the first 16 hex digits. */
+/**
+ * sha256 over the Dockerfile and exactly what it copies from the context (relative paths
+ * and bytes); the first 16 hex digits. A docs-only change makes no new image.
+ */
 export function buildContextHash(root: string): string {
   const hash = createHash("sha256");
-  for (const input of BUILD_INPUTS) {
+  const inputs = [DOCKERFILE, ...copySources(readFileSync(join(root, DOCKERFILE), "utf8"))];
+  for (const input of inputs) {
     for (const file of files(root, input)) {
       hash.update(relative(root, join(root, file))).update("\0").update(readFileSync(join(root, file))).update("\0");
     }
@@ -51,7 +65,7 @@ export class ResizerImage extends pulumi.ComponentResource {
         imageName: this.ref,
         build: {
           context: args.projectRoot,
-          dockerfile: join(args.projectRoot, "resizer/Dockerfile"),
+          dockerfile: join(args.projectRoot, DOCKERFILE),
           platform: "linux/amd64",
         },
         // Hosts have no registry: the image is streamed to each of them (ImageHost).

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
-import type { Listen, MasterPlan, ResizerPlan, SlavePlan } from "../topology.js";
+import { HEALTH, type Listen, type MasterPlan, type ResizerPlan, type SlavePlan } from "../topology.js";
 import { childrenOf, describeExit, Supervised, type Exit } from "./process.js";
 import type { RunAs } from "./tools.js";
 
@@ -34,7 +34,7 @@ export function probeHealth(probe: Probe, timeoutMs = 2000): Promise<{ status?: 
   const options = {
     host: listen.address,
     port: listen.port,
-    path: "/healthz",
+    path: HEALTH.path,
     headers: { host: probe.host ?? tls?.servername ?? listen.address },
     agent: false as const,
     timeout: timeoutMs,
@@ -60,7 +60,7 @@ export type Role = "master" | "slave" | "resizer";
 
 /** How long an instance may take to answer its first /healthz with 200. */
 const HEALTH_TIMEOUT_MS: Record<Role, number> = { slave: 10_000, master: 10_000, resizer: 30_000 };
-/** Graceful stop before SIGKILL: nginx finishes requests in flight; the resizer drains (its timeout + 1s). */
+/** Graceful stop before SIGKILL for nginx, which finishes the requests in flight. */
 const STOP_GRACE_MS = 15_000;
 
 export interface InstanceOptions {
@@ -74,6 +74,8 @@ export interface InstanceOptions {
   command: () => { command: string; args: string[]; cwd: string; env: Record<string, string> };
   /** SIGQUIT for nginx (graceful), SIGTERM for the resizer (graceful drain). */
   stopSignal: NodeJS.Signals;
+  /** Grace before SIGKILL (default STOP_GRACE_MS; the resizer's comes from its plan). */
+  stopGraceMs?: number;
 }
 
 /** One process of the cluster; `start` again after a stop or kill restarts it. */
@@ -154,7 +156,7 @@ export class Instance {
   }
 
   /** Graceful stop (SIGQUIT for nginx, SIGTERM for a resizer); SIGKILL after a grace. */
-  async stop(graceMs = STOP_GRACE_MS): Promise<Exit | undefined> {
+  async stop(graceMs = this.opts.stopGraceMs ?? STOP_GRACE_MS): Promise<Exit | undefined> {
     const proc = this.#proc;
     if (proc === undefined) return undefined;
     this.#expectingExit = true;
@@ -301,6 +303,7 @@ export class ResizerInstance extends Instance {
       logFile,
       ...(run.user && { user: run.user }),
       stopSignal: "SIGTERM",
+      stopGraceMs: plan.stopGraceSeconds * 1000,
       command: () => ({
         command: process.execPath,
         args: ["--import", "tsx", "resizer/src/main.ts"],

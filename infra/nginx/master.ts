@@ -3,7 +3,7 @@
 // itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
 // plan only.
 import type { CacheConfig, NginxTuning } from "../config.js";
-import { NGINX_NAMES, type MasterPlan, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
+import { HEALTH, NGINX_NAMES, type MasterPlan, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type Config, type Node } from "./ast.js";
 import { header, hostPort, httpCommon, listenAddress, mainContext } from "./common.js";
 import { print } from "./print.js";
@@ -75,8 +75,14 @@ function balancing(up: UpstreamPlan): Node | undefined {
   }
 }
 
-/** Below the 5s keep-alive of the slaves (keepalive_timeout 5s) and the resizer's server. */
-const UPSTREAM_IDLE_TIMEOUT = "4s";
+/**
+ * How long the master keeps an idle upstream connection: shorter than the members' own
+ * keep-alive, so a request is never written into a connection the member is closing.
+ */
+export function upstreamIdleTimeout(memberKeepAliveMs: number): string {
+  const ms = memberKeepAliveMs > 2000 ? memberKeepAliveMs - 1000 : Math.max(1, Math.floor(memberKeepAliveMs / 2));
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
 
 function upstream(up: UpstreamPlan, why_: string): Node {
   return why(
@@ -88,9 +94,7 @@ function upstream(up: UpstreamPlan, why_: string): Node {
       balancing(up),
       ...up.members.map((m) => d("server", hostPort(m.host, m.port), ...memberParams(m))),
       d("keepalive", up.keepalive),
-      // Idle connections are dropped before the members' own 5s keep-alive closes them, so a
-      // request is never written into a connection the other side is closing.
-      d("keepalive_timeout", UPSTREAM_IDLE_TIMEOUT),
+      d("keepalive_timeout", upstreamIdleTimeout(up.memberKeepAliveMs)),
     ]),
   );
 }
@@ -323,7 +327,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
           "502/504 when none can, and the L4 takes the host out. The resizers are not part of it:\n" +
           "cached variants, thumbnails and static files still serve without them, and a host must\n" +
           "not leave the pool for a resize backlog.",
-        block("location", ["=", "/healthz"], [
+        block("location", ["=", HEALTH.path], [
           d("access_log", "off"),
           section(
             "Draining: an operator creates this file (`docker exec <host>-master touch <file>`); the\n" +

@@ -1,6 +1,6 @@
 // A slave: the static /images tree of its host, as the seeds' nginx_slave01/02 served it,
 // on the port the plan gives it. Pure: SlavePlan in, nginx.conf text out.
-import type { SlavePlan } from "../topology.js";
+import { HEALTH, type SlavePlan } from "../topology.js";
 import { block, config, d, expr, regex, section, why, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext, timeSeconds } from "./common.js";
 import { print } from "./print.js";
@@ -59,7 +59,7 @@ export function slaveConfig(slave: SlavePlan): Config {
 
         why(
           "The master's /healthz asks the slaves: 200 means this slave can serve.",
-          block("location", ["=", "/healthz"], [d("access_log", "off"), d("default_type", "text/plain"), d("return", 200, "ok")]),
+          block("location", ["=", HEALTH.path], [d("access_log", "off"), d("default_type", "text/plain"), d("return", 200, "ok")]),
         ),
 
         block("location", ["~*", extensionRegex(IMAGE_EXTENSIONS)], [d("expires", tuning.expires.image)]),

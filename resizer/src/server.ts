@@ -1,6 +1,7 @@
 // The HTTP service: routing, the resize flow (parse -> resolve -> validate -> queue ->
 // read -> probe -> plan -> render -> respond), the one place where errors become
 // responses, metrics, one log line per request, and graceful shutdown.
+import { KEEP_ALIVE_TIMEOUT_MS } from "./settings.js";
 import { randomUUID } from "node:crypto";
 import { access, constants } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -49,7 +50,7 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
       headersTimeout: settings.clientTimeoutMs,
       requestTimeout: settings.clientTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(settings.clientTimeoutMs / 4))),
-      keepAliveTimeout: 5_000,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     },
     (req, res) => void handle(req, res),
   );

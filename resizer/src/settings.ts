@@ -14,6 +14,9 @@ export const POSITIONS = [
 
 export const MAX_DIMENSION = 8192;
 
+/** How long the service keeps an idle keep-alive connection (a proxy must drop it sooner). */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
 const dimension = z.number().int().min(1).max(MAX_DIMENSION);
 const cacheControlValue = z
   .string()

@@ -44,6 +44,9 @@ const invalid: [string, (c: ReturnType<typeof base>) => void, string, RegExp][] 
   ["host name with upper case", (c) => (c.hosts[0]!.name = "Img01"), "hosts[0].name", /lowercase/],
   ["host name with a space", (c) => (c.hosts[0]!.name = "img 01"), "hosts[0].name", /lowercase/],
   ["docker endpoint over plain http", (c) => (c.hosts[0]!.docker = "http://172.18.141.51:2375"), "hosts[0].docker", /ssh:\/\//],
+  ["a health-check path the masters would not serve", (c) => (c.vip = { address: "180.182.43.12", healthCheck: { path: "/lb-check" } as never }), "vip.healthCheck", /path/],
+  ["plaintext Docker API over the network", (c) => (c.hosts[0]!.docker = "tcp://172.18.141.51:2375"), "hosts[0].docker", /without TLS/],
+  ["preset larger than the largest output", (c) => (c.resizer = { maxOutputDimension: 1000, presets: { big: { w: 2000 } } }), "resizer.presets.big.w", /exceeds maxOutputDimension/],
   ["ssh endpoint without a user", (c) => (c.hosts[0]!.docker = "ssh://172.18.141.51"), "hosts[0].docker", /ssh:\/\/user@host/],
   ["sshOpts on a unix socket", (c) => {
     c.hosts[0]!.docker = "unix:///var/run/docker.sock";

@@ -26,6 +26,7 @@ test("installs exactly the staged files with their modes and owners", () => {
   assert.equal(r.status, 0, r.stderr);
 
   assert.deepEqual(readdirSync(join(target, "tls")), ["a.key"], "nothing left from the earlier config");
+  assert.deepEqual(readdirSync(staging), [], "no copy of a key stays in the installer");
   const conf = statSync(join(target, "nginx.conf"));
   assert.equal(conf.mode & 0o777, 0o644);
   assert.equal(conf.uid, 0);

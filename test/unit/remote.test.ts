@@ -45,7 +45,7 @@ describe("reaching a host's engine", () => {
   });
 
   test("tcp and unix endpoints use docker -H", () => {
-    assert.equal(dockerOnHost({ docker: "tcp://10.0.0.5:2376" }, ["ps"]), "docker -H tcp://10.0.0.5:2376 ps");
+    assert.equal(dockerOnHost({ docker: "tcp://127.0.0.1:2375" }, ["ps"]), "docker -H tcp://127.0.0.1:2375 ps");
   });
 
   test("delivery streams every image over ssh and prints the id of each", () => {

@@ -105,6 +105,17 @@ describe("prod plan (seed 001: five hosts behind the VIP)", () => {
     assert.equal(fromEnv(planCluster(spec).hosts[1]!.resizers[0]!.env).vipsThreads, 1);
   });
 
+  test("each replica's libuv pool covers its transforms in flight, and its stop grace its timeout", () => {
+    const r = plan.hosts[0]!.resizers[0]!;
+    assert.equal(r.env.UV_THREADPOOL_SIZE, "4");
+    assert.equal(r.stopGraceSeconds, 30);
+    const spec = prodSpec();
+    spec.resizer = { ...spec.resizer, concurrency: 8, timeoutMs: 60_000 };
+    const busy = planCluster(spec).hosts[0]!.resizers[0]!;
+    assert.equal(busy.env.UV_THREADPOOL_SIZE, "10");
+    assert.equal(busy.stopGraceSeconds, 65);
+  });
+
   test("a host's nginx override changes only that host", () => {
     const spec = prodSpec();
     spec.hosts[3] = { ...spec.hosts[3]!, nginx: { master: { workerConnections: 8000 } } };
