@@ -77,7 +77,7 @@ export const serviceSchema = z.strictObject({
   presets: z.record(presetName, presetSchema).default({}),
   /** When true only `?p=<preset>` requests are served (stops arbitrary-size abuse). */
   presetsOnly: z.boolean().default(false),
-  /** SVG/PDF sources are refused unless enabled (librsvg/poppler widen the attack surface). */
+  /** SVG sources are refused unless enabled (librsvg widens the attack surface); PDF never decodes. */
   allowVector: z.boolean().default(false),
 });
 export type ServiceSettings = z.infer<typeof serviceSchema>;
