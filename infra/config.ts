@@ -477,7 +477,6 @@ export type Domain = ClusterSpec["domains"][number];
 export type Certificate = ClusterSpec["certificates"][string];
 export type Slave = ClusterSpec["slaves"][number];
 export type Balance = ClusterSpec["upstream"]["balance"];
-export type ResizerConfig = ClusterSpec["resizer"];
 export type CacheConfig = ClusterSpec["cache"];
 export type NginxTuning = ClusterSpec["nginx"];
 export type Vip = NonNullable<ClusterSpec["vip"]>;

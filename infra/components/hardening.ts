@@ -59,6 +59,9 @@ export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
   };
 }
 
+/** How often and how patiently every container's healthcheck runs. */
+export const HEALTH_TIMING = { interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" } as const;
+
 /**
  * An HTTP health check that needs nothing but bash (present in the Debian-based nginx
  * image, which ships no curl guarantee): request the path on loopback and require 200.
@@ -70,11 +73,5 @@ export function bashHttpCheck(port: number, path: string): docker.types.input.Co
     `read -r _ status _ <&3`,
     `[ "$status" = 200 ]`,
   ].join(" && ");
-  return { tests: ["CMD", "bash", "-c", script], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" };
-}
-
-/** The same check through node (the resizer image has node, not bash). */
-export function nodeHttpCheck(port: number, path: string): docker.types.input.ContainerHealthcheck {
-  const script = `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`;
-  return { tests: ["CMD", "node", "-e", script], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" };
+  return { tests: ["CMD", "bash", "-c", script], ...HEALTH_TIMING };
 }

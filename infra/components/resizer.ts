@@ -3,7 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResizerPlan } from "../topology.js";
-import { CONTAINER_USERS, hardened, nodeHttpCheck } from "./hardening.js";
+import { CONTAINER_USERS, HEALTH_TIMING, hardened } from "./hardening.js";
 
 export interface ResizerArgs {
   replicas: ResizerPlan[];
@@ -41,7 +41,8 @@ export class Resizer extends pulumi.ComponentResource {
               tmpfs: { "/tmp": "128m" },
               stopSignal: "SIGTERM",
               stopGraceSeconds: replica.stopGraceSeconds,
-              healthcheck: nodeHttpCheck(replica.listen.port, "/healthz"),
+              // The image's own probe (resizer/src/healthcheck.ts: /healthz on RESIZER_PORT).
+              healthcheck: { tests: ["CMD", "node", "dist/healthcheck.js"], ...HEALTH_TIMING },
             }),
           },
           { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true },

@@ -184,11 +184,6 @@ export class Instance {
   resume(): void {
     this.#proc?.signalGroup("SIGCONT");
   }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
 }
 
 function probeName(p: Probe): string {

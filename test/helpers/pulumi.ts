@@ -44,19 +44,9 @@ export function stackConfig(stack: string): Record<string, unknown> {
   return parseStackYaml(readFileSync(join(projectRoot, file), "utf8"), file);
 }
 
-/** A fresh EC private key in PEM, standing in for an operator's secret. */
-export function testPrivateKey(): string {
-  return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-}
-
 /** Resolve an Output (or anything) to its plain value, secrets included. */
 export function resolve<T>(value: pulumi.Input<T> | undefined): Promise<T> {
   return new Promise((res) => pulumi.output(value as pulumi.Input<T>).apply((v) => res(v as T)));
-}
-
-/** Whether an Output is marked secret. */
-export function isSecret(value: pulumi.Output<unknown>): Promise<boolean> {
-  return pulumi.isSecret(value);
 }
 
 // The SDK's wire marker for a secret value.
