@@ -125,6 +125,12 @@ export interface UpstreamPlan {
   keepalive: number;
   /** How long the members keep an idle connection open (the master must drop it sooner). */
   memberKeepAliveMs: number;
+  /**
+   * The longest the master leaves a failed member out before trying it again
+   * (`fail_timeout`; 0 when no member counts failures). A rolling replacement waits this
+   * long after a member is back before taking down the next one.
+   */
+  memberRetryMs: number;
   members: UpstreamMember[];
 }
 
@@ -399,6 +405,18 @@ function resizerService(spec: ClusterSpec): ServiceSettings {
   return Object.fromEntries(keys.map((k) => [k, spec.resizer[k]])) as ServiceSettings;
 }
 
+/** What nginx assumes for a member that sets no `max_fails` / `fail_timeout`. */
+const NGINX_MEMBER_DEFAULTS = { maxFails: 1, failTimeout: "10s" } as const;
+
+function memberRetryMs(members: UpstreamMember[]): number {
+  const outFor = (m: UpstreamMember) => ((m.maxFails ?? NGINX_MEMBER_DEFAULTS.maxFails) === 0 ? 0 : timeMs(m.failTimeout ?? NGINX_MEMBER_DEFAULTS.failTimeout));
+  return Math.max(0, ...members.map(outFor));
+}
+
+function upstream(name: string, balance: Balance, keepalive: number, memberKeepAliveMs: number, members: UpstreamMember[]): UpstreamPlan {
+  return { name, balance, keepalive, memberKeepAliveMs, memberRetryMs: memberRetryMs(members), members };
+}
+
 function slaveMember(host: string, port: number, slave: Slave): UpstreamMember {
   return {
     host,
@@ -572,21 +590,21 @@ function planHost(spec: ClusterSpec, host: Host, target: Target, certs: Map<stri
     paths: masterPaths,
     tuning,
     cache: { ...spec.cache, zone: NGINX_NAMES.cacheZone },
-    slaves: {
-      name: NGINX_NAMES.slavesUpstream,
-      balance: spec.upstream.balance,
-      keepalive: spec.upstream.keepalive,
-      memberKeepAliveMs: timeMs(tuning.keepaliveTimeout),
-      members: slaves.map((s, i) => slaveMember(place.peer(ADDRESS_OFFSET.slave + s.index), s.listen.port, spec.slaves[i]!)),
-    },
-    resizers: {
-      name: NGINX_NAMES.resizersUpstream,
+    slaves: upstream(
+      NGINX_NAMES.slavesUpstream,
+      spec.upstream.balance,
+      spec.upstream.keepalive,
+      timeMs(tuning.keepaliveTimeout),
+      slaves.map((s, i) => slaveMember(place.peer(ADDRESS_OFFSET.slave + s.index), s.listen.port, spec.slaves[i]!)),
+    ),
+    resizers: upstream(
+      NGINX_NAMES.resizersUpstream,
       // Resizes vary in cost; send each to the least busy replica.
-      balance: { method: "least_conn" },
-      keepalive: spec.upstream.keepalive,
-      memberKeepAliveMs: KEEP_ALIVE_TIMEOUT_MS,
-      members: resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
-    },
+      { method: "least_conn" },
+      spec.upstream.keepalive,
+      KEEP_ALIVE_TIMEOUT_MS,
+      resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
+    ),
     servers: serverPlans(spec, extra, certs),
     ...(acme && { ...acmeFallback(spec, target, host, acme) }),
     writableDirs: writableDirs(masterPaths, masterPaths.cacheDir),

@@ -12,6 +12,7 @@ import type { Certificate } from "./certificate.js";
 import { CONTAINER_USERS } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
 import { Resizer } from "./resizer.js";
+import { oneAtATime } from "./rolling.js";
 
 /** Where the host's images come from (`acme`: certbot's images, when there are acme certificates). */
 export type ImageSource =
@@ -149,13 +150,20 @@ export class ImageHost extends pulumi.ComponentResource {
     const waitFor = [...imagesReady, ...(args.after ? [args.after] : [])];
     const filesOf = (instance: string) => args.files[instance] ?? [];
 
-    const slaves = plan.slaves.map(
-      (slave) =>
-        new NginxInstance(
+    // One slave at a time: the master always has one to send to (see rolling.ts).
+    const slaves = oneAtATime(
+      plan.slaves.map((s) => s.name),
+      plan.master.slaves.memberRetryMs,
+      this,
+      (i, after) => {
+        const slave = plan.slaves[i]!;
+        return new NginxInstance(
           slave.name,
           { plan: slave, image: nginxImage, network: network.name, files: filesOf(slave.name), mounts: [imagesMount] },
-          { parent: this, providers: [this.provider], dependsOn: waitFor },
-        ),
+          { parent: this, providers: [this.provider], dependsOn: [...waitFor, ...after] },
+        );
+      },
+      (instance) => instance.container,
     );
 
     const resizers = new Resizer(
@@ -166,6 +174,7 @@ export class ImageHost extends pulumi.ComponentResource {
         network: network.name,
         images: imagesMount,
         nofile: 4096,
+        retryMs: plan.master.resizers.memberRetryMs,
       },
       { parent: this, providers: [this.provider], dependsOn: waitFor },
     );

@@ -13,6 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
 import { CONTAINER, HEALTH, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
+import { dependsOnPlus } from "./rolling.js";
 
 export interface UploadedFile {
   /** Absolute path inside the instance, under CONTAINER.configDir. */
@@ -112,7 +113,7 @@ export class NginxInstance extends pulumi.ComponentResource {
           healthcheck: bashHttpCheck(healthPort, HEALTH.path),
         }),
       },
-      { ...childOpts, dependsOn: pulumi.output(opts.dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), this.installer]) },
+      { ...childOpts, dependsOn: dependsOnPlus(opts.dependsOn, [this.installer]) },
     );
     this.containerName = this.container.name;
     this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

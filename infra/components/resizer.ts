@@ -4,6 +4,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResizerPlan } from "../topology.js";
 import { CONTAINER_USERS, HEALTH_TIMING, hardened } from "./hardening.js";
+import { dependsOnPlus, oneAtATime } from "./rolling.js";
 
 export interface ResizerArgs {
   replicas: ResizerPlan[];
@@ -13,6 +14,8 @@ export interface ResizerArgs {
   images: docker.types.input.ContainerMount;
   /** Open-file limit: the resizer holds one source file per transform plus sockets. */
   nofile: number;
+  /** The master's fail_timeout for a replica: the pause between two replacements. */
+  retryMs: number;
 }
 
 export class Resizer extends pulumi.ComponentResource {
@@ -21,9 +24,14 @@ export class Resizer extends pulumi.ComponentResource {
 
   constructor(name: string, args: ResizerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("image-origin:cluster:Resizer", name, {}, opts);
-    this.containers = args.replicas.map(
-      (replica) =>
-        new docker.Container(
+    // One replica at a time: the others keep resizing (see rolling.ts).
+    this.containers = oneAtATime(
+      args.replicas.map((r) => r.name),
+      args.retryMs,
+      this,
+      (i, after) => {
+        const replica = args.replicas[i]!;
+        return new docker.Container(
           replica.name,
           {
             name: replica.name,
@@ -45,8 +53,10 @@ export class Resizer extends pulumi.ComponentResource {
               healthcheck: { tests: ["CMD", "node", "dist/healthcheck.js"], ...HEALTH_TIMING },
             }),
           },
-          { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true },
-        ),
+          { parent: this, dependsOn: dependsOnPlus(opts.dependsOn, after), deleteBeforeReplace: true },
+        );
+      },
+      (container) => container,
     );
     this.containerNames = pulumi.all(this.containers.map((c) => c.name));
     this.registerOutputs({ containerNames: this.containerNames });

@@ -177,6 +177,29 @@ describe("prod: ordering", () => {
     }
   });
 
+  test("a host's slaves, and its resizers, are replaced one at a time: each waits for the previous one and the master's fail_timeout", () => {
+    for (const host of plan.hosts) {
+      for (const [members, retryMs] of [
+        [host.slaves.map((s) => s.name), host.master.slaves.memberRetryMs],
+        [host.resizers.map((r) => r.name), host.master.resizers.memberRetryMs],
+      ] as const) {
+        assert.equal(retryMs, 10_000);
+        const settled = (name: string) => ofType(run, "Command").find((c) => c.name === `${name}-settled`);
+        members.forEach((name, i) => {
+          const deps = containerOf(name).dependencies;
+          if (i === 0) assert.ok(!ofType(run, "Command").some((c) => c.name.endsWith("-settled") && deps.includes(c.urn)), `${name} waits for no sibling`);
+          else assert.ok(deps.includes(settled(members[i - 1]!)!.urn), `${name} waits for ${members[i - 1]}-settled`);
+          const pause = settled(name);
+          if (i === members.length - 1) return assert.equal(pause, undefined, "nothing waits after the last member");
+          assert.equal(pause!.inputs.create, "sleep 10");
+          // The pause runs again exactly when the member's container is replaced.
+          assert.deepEqual(pause!.inputs.triggers, [`${name}-id`]);
+          assert.ok(pause!.dependencies.includes(containerOf(name).urn));
+        });
+      }
+    }
+  });
+
   test("serial rollout: every container of host N+1 waits for host N's health gate", () => {
     for (let i = 1; i < plan.hosts.length; i++) {
       const gate = named(run, `${plan.hosts[i - 1]!.name}-healthy`);

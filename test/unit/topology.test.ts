@@ -126,6 +126,30 @@ describe("prod plan (seed 001: five hosts behind the VIP)", () => {
   });
 });
 
+describe("how long a failed upstream member stays out (the pause of a rolling replacement)", () => {
+  const retryOf = (slaves: object[]) => {
+    const spec = prodSpec();
+    return planCluster(parseClusterSpec({ ...spec, slaves: slaves.map((s, i) => ({ port: 8001 + i, ...s })) })).hosts[0]!.master.slaves.memberRetryMs;
+  };
+
+  test("nginx's default fail_timeout (10s) when a member sets none", () => {
+    assert.equal(retryOf([{}, {}]), 10_000);
+  });
+
+  test("the longest fail_timeout of the members", () => {
+    assert.equal(retryOf([{ failTimeout: "5s" }, { failTimeout: "1m30s" }]), 90_000);
+  });
+
+  test("a member that counts no failures (max_fails=0) is never out; nor is the pause", () => {
+    assert.equal(retryOf([{ maxFails: 0 }, { maxFails: 0 }]), 0);
+    assert.equal(retryOf([{ maxFails: 0 }, { failTimeout: "3s" }]), 3_000);
+  });
+
+  test("the resizers' members use nginx's defaults", () => {
+    assert.equal(planCluster(prodSpec()).hosts[0]!.master.resizers.memberRetryMs, 10_000);
+  });
+});
+
 describe("local target", () => {
   const target = { kind: "local" as const, root: "/tmp/work", imagesDir: "/tmp/work/images", port: (p: number) => p + 10000 };
   const plan = planCluster(localSpec(), target);
