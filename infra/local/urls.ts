@@ -44,10 +44,11 @@ export function tryLines(host: HostPlan, ex: Examples): TryLine[] {
   const add = (label: string, text: string) => lines.push({ label, text });
   const http = (path: string, server = main) => reach(host, server, path, "http");
 
+  const expires = m.tuning.expires;
   add("index", http("/"));
-  if (ex.still) add("static", `${http(ex.still)}   (slaves, expires 10s)`);
-  add("css", `${http("/static/css/site.css")}   (slaves, expires 5m, gzip)`);
-  if (ex.thumbnail) add("thumbnail", `${http(ex.thumbnail)}   (master, expires 5s)`);
+  if (ex.still) add("static", `${http(ex.still)}   (slaves, expires ${expires.image})`);
+  add("css", `${http("/static/css/site.css")}   (slaves, expires ${expires.script}, gzip)`);
+  if (ex.thumbnail) add("thumbnail", `${http(ex.thumbnail)}   (master, expires ${expires.thumbnail})`);
   add("missing", `${http("/thumbnail/none.jpg")}   (${main.notFoundStatus})`);
   if (other) add("stillshot", `${http("/thumbnail/none.jpg", other)}   (${other.notFoundStatus} on ${other.domain})`);
   add("profile", `${http("/upload/fe/profile/none.gif")}   (the default profile image)`);

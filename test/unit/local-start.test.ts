@@ -28,6 +28,15 @@ describe("what npm start prints to try", () => {
     assert.match(lines.get("metrics")!, /^http:\/\/127\.0\.0\.1:9000\/metrics/);
   });
 
+  it("the expiries it announces are the stack's own", () => {
+    const spec = stackSpec("Pulumi.local.yaml");
+    spec.nginx.expires = { thumbnail: "7s", image: "2m", script: "1h" };
+    const tuned = new Map(tryLines(planCluster(spec, { kind: "local", root: "/w" }).hosts[0]!, ex).map((l) => [l.label, l.text]));
+    assert.match(tuned.get("thumbnail")!, /\(master, expires 7s\)$/);
+    assert.match(tuned.get("static")!, /\(slaves, expires 2m\)$/);
+    assert.match(tuned.get("css")!, /\(slaves, expires 1h, gzip\)$/);
+  });
+
   it("other stacks' names are reached with curl --resolve on the remapped port", () => {
     const prod = planCluster(stackSpec("Pulumi.prod.yaml"), { kind: "local", root: "/w", port: (p) => p + 40000 }).hosts[0]!;
     const thumb = tryLines(prod, ex).find((l) => l.label === "thumbnail")!.text;
