@@ -1,5 +1,5 @@
 // Shell commands the Pulumi program runs on the operator's machine: deliver images to a
-// host's engine and wait for a host's health check. Pure: plan in, command text out, so
+// host's engine, reload an nginx container, and wait for a host's health check. Pure: plan in, command text out, so
 // the exact text is unit-tested (it is what `pulumi preview` shows in the diff).
 import type { HostPlan } from "./topology.js";
 
@@ -69,6 +69,20 @@ export function deliveredIds(stdout: string, refs: readonly string[]): Record<st
     throw new Error(`expected ${refs.length} image ids from the delivery, got: ${stdout.trim().slice(0, 300)}`);
   }
   return Object.fromEntries(refs.map((ref, i) => [ref, ids[i]!]));
+}
+
+/**
+ * Apply newly installed files to a running nginx container: check them with its own
+ * binary (`nginx -t`: a config it rejects stops `pulumi up` here, and the running workers
+ * keep the previous one), then SIGHUP, nginx's graceful reload: new workers take the new
+ * config while the old ones finish their requests.
+ */
+export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, container: string, config: string): string {
+  return [
+    "set -eu",
+    dockerOnHost(host, ["exec", container, "nginx", "-t", "-q", "-e", "stderr", "-c", config]),
+    dockerOnHost(host, ["kill", "--signal", "HUP", container]),
+  ].join("\n");
 }
 
 /** `http://[v6]:port/path` or `http://v4:port/path`. */

@@ -159,7 +159,7 @@ export class ImageHost extends pulumi.ComponentResource {
         const slave = plan.slaves[i]!;
         return new NginxInstance(
           slave.name,
-          { plan: slave, image: nginxImage, network: network.name, files: filesOf(slave.name), mounts: [imagesMount] },
+          { plan: slave, engine: plan, image: nginxImage, network: network.name, files: filesOf(slave.name), mounts: [imagesMount] },
           { parent: this, providers: [this.provider], dependsOn: [...waitFor, ...after] },
         );
       },
@@ -221,6 +221,7 @@ export class ImageHost extends pulumi.ComponentResource {
       plan.master.name,
       {
         plan: plan.master,
+        engine: plan,
         image: nginxImage,
         network: network.name,
         files: [...filesOf(plan.master.name), ...uniqueTls],
@@ -265,10 +266,13 @@ export class ImageHost extends pulumi.ComponentResource {
       `${plan.name}-healthy`,
       {
         create: healthGateCommand(urls, args.healthCheck.expectStatus, args.healthCheck.timeoutSeconds),
-        // Re-run whenever any container of the host was replaced.
-        triggers: [master.container.id, ...slaves.map((s) => s.container.id), ...resizers.containers.map((c) => c.id)],
+        // Re-run whenever any container of the host was replaced or an nginx reloaded.
+        triggers: [
+          ...[master, ...slaves].flatMap((n) => [n.container.id, n.reload.id]),
+          ...resizers.containers.map((c) => c.id),
+        ],
       },
-      { parent: this, dependsOn: [master] },
+      { parent: this, dependsOn: [master, ...slaves.map((s) => s.reload)] },
     );
 
     this.containers = {

@@ -5,13 +5,16 @@
 // read-only root; so a one-shot `<name>-files` container (writable root, no network, only
 // CAP_CHOWN) receives the files and installs them into the volume with the owners and
 // modes nginx needs. A change of content is a diff of that container's uploads in
-// `pulumi preview`, and the nginx container carries the files' hash as a label, so it is
-// replaced exactly when its files change.
+// `pulumi preview`; `<name>-reload` then checks the new files with the running nginx and
+// reloads it gracefully. The container itself is not replaced for new files: a master
+// replacement would take its host out of the VIP until it is healthy again.
 import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
-import { CONTAINER, HEALTH, type MasterPlan, type SlavePlan } from "../topology.js";
+import { reloadCommand } from "../remote.js";
+import { CONTAINER, HEALTH, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
 import { dependsOnPlus } from "./rolling.js";
 
@@ -27,6 +30,8 @@ export interface UploadedFile {
 
 export interface NginxInstanceArgs {
   plan: MasterPlan | SlavePlan;
+  /** The host's engine, for the reload (the provider has no exec). */
+  engine: Pick<HostPlan, "docker" | "sshOpts">;
   image: pulumi.Input<string>;
   network: pulumi.Input<string>;
   files: UploadedFile[];
@@ -36,12 +41,11 @@ export interface NginxInstanceArgs {
   ports?: docker.types.input.ContainerPort[];
 }
 
-/** Label holding the sha256 of the instance's files: its change replaces the container. */
-export const FILES_LABEL = "org.image-origin.files-sha256";
-
 export class NginxInstance extends pulumi.ComponentResource {
   readonly container: docker.Container;
   readonly installer: docker.Container;
+  /** Runs again whenever the instance's files change. */
+  readonly reload: command.local.Command;
   readonly containerName: pulumi.Output<string>;
 
   constructor(name: string, args: NginxInstanceArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -99,7 +103,6 @@ export class NginxInstance extends pulumi.ComponentResource {
         // config, an unprivileged nginx cannot open its compiled-in error log.
         entrypoints: ["nginx"],
         command: ["-e", "stderr", "-c", plan.paths.config, "-g", "daemon off;"],
-        labels: [{ label: FILES_LABEL, value: filesHash }],
         networkMode: args.network,
         networksAdvanced: [{ name: args.network, ...(plan.ip !== undefined && { ipv4Address: plan.ip }), aliases: [plan.name] }],
         ...(args.ports && { ports: args.ports }),
@@ -114,6 +117,11 @@ export class NginxInstance extends pulumi.ComponentResource {
         }),
       },
       { ...childOpts, dependsOn: dependsOnPlus(opts.dependsOn, [this.installer]) },
+    );
+    this.reload = new command.local.Command(
+      `${plan.name}-reload`,
+      { create: reloadCommand(args.engine, plan.name, plan.paths.config), triggers: [filesHash] },
+      { parent: this, dependsOn: [this.installer, this.container] },
     );
     this.containerName = this.container.name;
     this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

@@ -3,7 +3,8 @@
 // `pulumi up` registers, images from resizer/Dockerfile and the pinned nginx tag (a local
 // stand-in built by scripts/setup-docker.sh: no registry here). Proves the hardening is
 // livable: nginx as uid 101 on a read-only root, the cache volume writable, the TLS key
-// readable, healthchecks passing, the seeds' start order, a graceful stop.
+// readable, healthchecks passing, the seeds' start order, a config change applied by a
+// reload of the running master, a graceful stop.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -12,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { runDeclared } from "../helpers/declared.js";
+import { execShell, runDeclared } from "../helpers/declared.js";
 import { buildImage, docker, dockerRaw, inspect, requireDocker, requireImage } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
-import { mockImageId, named, ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { mockImageId, named, ofType, runProgram, runProgramInChild, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 import { freePorts } from "../helpers/stage.js";
 
 const hostName = `ct${randomBytes(3).toString("hex")}`;
@@ -25,6 +26,9 @@ let run: ProgramRun;
 let httpPort: number;
 let httpsPort: number;
 let declared: Registered[] = [];
+/** The stack config this test deploys, and the real image id for each mock id. */
+let config: Record<string, unknown>;
+const realId = new Map<string, string>();
 
 const container = (suffix: string) => ofType(run, "Container").find((c) => c.inputs.name === `${hostName}-${suffix}`)!.inputs;
 const url = (path: string) => `http://127.0.0.1:${httpPort}${path}`;
@@ -37,7 +41,7 @@ before(async () => {
   await photo(1920, 1080).jpeg().toFile(join(images, "still.jpg"));
   await photo(320, 180).jpeg().toFile(join(images, "thumbnail/2026/t1.jpg"));
 
-  const config = stackConfig("local");
+  config = stackConfig("local");
   config["image-origin:hosts"] = [{ name: hostName, address: "127.0.0.1", docker: "unix:///var/run/docker.sock" }];
   config["image-origin:imagesDir"] = images;
   config["image-origin:master"] = { httpPort, httpsPort };
@@ -56,7 +60,6 @@ before(async () => {
   const [resizerRef, nginxRef] = named(run, `${hostName}-images`).inputs.triggers as string[];
   await requireImage(nginxRef!);
   await buildImage("resizer/Dockerfile", resizerRef!);
-  const realId = new Map<string, string>();
   for (const ref of [resizerRef!, nginxRef!]) realId.set(mockImageId(ref), await docker(["image", "inspect", "--format", "{{.Id}}", ref]));
   for (const c of ofType(run, "Container")) c.inputs.image = realId.get(c.inputs.image) ?? c.inputs.image;
 
@@ -140,6 +143,45 @@ describe("the local stack's containers as declared, on a real engine", () => {
       req.end();
     });
     assert.match(cn, /DNS:stillshot-origin\.localhost/);
+  });
+
+  test("a config change reaches the running master by its installer and reload: same container, no failed request", async () => {
+    const name = `${hostName}-master`;
+    const idBefore = await inspect(name, ".Id");
+    // What `pulumi up` does after the stack file changed: the new installer, then the reload.
+    const changed = structuredClone(config);
+    changed["image-origin:nginx"] = { ...(changed["image-origin:nginx"] as object), expires: { thumbnail: "7s" } };
+    const next = runProgramInChild(changed);
+    if (next.error) throw next.error;
+    const installer = ofType(next, "Container").find((c) => c.inputs.name === `${name}-files`)!.inputs;
+    installer.image = realId.get(installer.image) ?? installer.image;
+    const reload = named(next, `${name}-reload`).inputs;
+    assert.notDeepEqual(reload.triggers, named(run, `${name}-reload`).inputs.triggers, "new files, new trigger");
+
+    let loading = true;
+    const statuses: number[] = [];
+    const load = (async () => {
+      while (loading) statuses.push(await fetch(url("/thumbnail/2026/t1.jpg")).then((r) => (r.body?.cancel(), r.status), () => 0));
+    })();
+    try {
+      await dockerRaw(["rm", "-f", `${name}-files`]);
+      await runDeclared(installer);
+      await execShell(reload.create);
+      const deadline = Date.now() + 10_000;
+      let cacheControl = "";
+      while (Date.now() < deadline && !/max-age=7\b/.test(cacheControl)) {
+        cacheControl = (await fetch(url("/thumbnail/2026/t1.jpg"))).headers.get("cache-control") ?? "";
+      }
+      assert.match(cacheControl, /max-age=7\b/, "the new config serves");
+    } finally {
+      loading = false;
+      await load;
+    }
+    assert.equal(await inspect(name, ".Id"), idBefore, "the master was reloaded, not replaced");
+    const failed = statuses.filter((s) => s !== 200).length;
+    console.log(`  reload under load: ${statuses.length} thumbnail requests, ${failed} failed`);
+    assert.equal(failed, 0);
+    assert.ok(statuses.length > 10);
   });
 
   test("the master stops gracefully on its declared stop signal", async () => {

@@ -2,7 +2,7 @@
 // registered for docker.Container / Network / Volume, turned into the Docker CLI calls
 // the provider would make, including what the provider does around them (uploads before
 // start, waiting for health, attaching to one-shot containers).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -96,4 +96,15 @@ export async function runDeclared(c: Inputs): Promise<void> {
   }
   await docker(["start", c.name]);
   if (c.wait) await waitHealthy(c.name, (c.waitTimeout ?? 60) * 1000);
+}
+
+/** Run a command the program declared for the operator's machine (a `command.local.Command`). */
+export async function execShell(script: string): Promise<void> {
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn("sh", ["-c", script], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stderr }));
+  });
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.trim()}`);
 }

@@ -3,7 +3,9 @@
 // replacement options. One program run per process: node's test runner gives each
 // test file its own process, and the program module is cached per process.
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackYaml } from "../../infra/stack.js";
@@ -183,6 +185,19 @@ export async function runProgram(config: Record<string, unknown>, secretKeys: st
     await new Promise((r) => setTimeout(r, 20));
   }
   return { resources: [...byUrn.values()], outputs, ...(error && { error }) };
+}
+
+/** `runProgram` in a child process, for a second run in one test file (see program-child.ts). */
+export function runProgramInChild(config: Record<string, unknown>, secretKeys: string[] = []): ProgramRun {
+  const dir = mkdtempSync(join(tmpdir(), "program-run-"));
+  try {
+    const out = join(dir, "run.json");
+    execFileSync(process.execPath, ["--import", "tsx", join(__dirname, "program-child.ts"), out], { input: JSON.stringify({ config, secretKeys }), stdio: ["pipe", "ignore", "inherit"] });
+    const { resources, error } = JSON.parse(readFileSync(out, "utf8")) as { resources: Registered[]; error?: string };
+    return { resources, outputs: {}, ...(error !== undefined && { error: new Error(error) }) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Resources of a type (short names: "Container", "Command", ...). */

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../helpers/cli.js";
 import { certificateFacts } from "../../infra/certs.js";
+import { sshArgs } from "../../infra/remote.js";
 import { installedFiles, named, ofType, prodWithSuppliedCertificate, runProgram, type ProgramRun, type Registered, mockImageId } from "../helpers/pulumi.js";
 
 // The stack file holds a placeholder chain and a `secure:` placeholder key; an operator sets
@@ -129,10 +130,26 @@ describe("prod: resources per host", () => {
     }
   });
 
-  test("a serving nginx carries its files' hash, so new content replaces it", () => {
-    const labels = plan.hosts.map((h) => containerOf(h.master.name).inputs.labels[0]);
-    for (const l of labels) assert.equal(l.label, "org.image-origin.files-sha256");
-    assert.equal(new Set(labels.map((l) => l.value)).size, plan.hosts.length, "each host's master config differs (its upstream addresses)");
+  test("new files reload the running nginx in place (checked by its own binary, then SIGHUP); they never replace it", () => {
+    const instances = plan.hosts.flatMap((h) => [h.master, ...h.slaves].map((n) => ({ host: h, n })));
+    const triggerOf = new Map<string, string>();
+    for (const { host, n } of instances) {
+      assert.equal(containerOf(n.name).inputs.labels, undefined, `${n.name}: nothing in the container's inputs follows its files`);
+      const reload = named(run, `${n.name}-reload`);
+      const [ssh, check, signal] = [`ssh ${sshArgs(host).join(" ")}`, `docker exec ${n.name} nginx -t -q -e stderr -c ${n.paths.config}`, `docker kill --signal HUP ${n.name}`];
+      assert.ok(reload.inputs.create.includes(`${ssh} '${check}'`), reload.inputs.create);
+      assert.ok(reload.inputs.create.indexOf(`${ssh} '${signal}'`) > reload.inputs.create.indexOf(check), "SIGHUP only after the check");
+      assert.ok(reload.dependencies.includes(containerOf(`${n.name}-files`).urn) && reload.dependencies.includes(containerOf(n.name).urn));
+      assert.equal(reload.inputs.triggers.length, 1);
+      triggerOf.set(n.name, JSON.stringify(reload.inputs.triggers));
+    }
+    // The trigger follows the files: the same files give the same trigger, other files another.
+    for (const a of instances) {
+      for (const b of instances) {
+        const sameFiles = JSON.stringify([...installedFiles(run, a.n.name)]) === JSON.stringify([...installedFiles(run, b.n.name)]);
+        assert.equal(triggerOf.get(a.n.name) === triggerOf.get(b.n.name), sameFiles, `${a.n.name} vs ${b.n.name}`);
+      }
+    }
   });
 
   test("hardening: non-root, read-only root, no capabilities, no-new-privileges, limits, restart, rotated logs, healthcheck", () => {
@@ -211,14 +228,15 @@ describe("prod: ordering", () => {
     assert.ok(!urnsOf(ofType(run, "Command").filter((c) => c.name.endsWith("-healthy"))).some((u) => containerOf(first.master.name).dependencies.includes(u)));
   });
 
-  test("the health gate asks what the L4 asks, and re-runs when a container of its host is replaced", () => {
+  test("the health gate asks what the L4 asks, and re-runs when a container of its host is replaced or reloaded", () => {
     const host = plan.hosts[2]!;
     const gate = named(run, `${host.name}-healthy`);
     assert.match(gate.inputs.create, new RegExp(`http://${host.address}:80/healthz`));
     assert.match(gate.inputs.create, new RegExp(`https://${host.address}:443/healthz`));
     assert.match(gate.inputs.create, /= 200 \]/);
-    assert.equal(gate.inputs.triggers.length, 1 + host.slaves.length + host.resizers.length);
+    assert.equal(gate.inputs.triggers.length, 2 * (1 + host.slaves.length) + host.resizers.length, "every container and every nginx reload");
     assert.ok(gate.dependencies.includes(containerOf(host.master.name).urn));
+    for (const n of [host.master, ...host.slaves]) assert.ok(gate.dependencies.includes(named(run, `${n.name}-reload`).urn), `after ${n.name}-reload`);
   });
 });
 
@@ -242,8 +260,13 @@ describe("prod: configs, certificates and secrets", () => {
       const keyIndex = (installer.inputs.uploads as { file: string }[]).findIndex((u) => u.file === "/staging/tls/star-tving.key");
       assert.ok(installer.secretPaths.some((p) => p === "uploads" || p === `uploads.${keyIndex}.content`), installer.secretPaths.join());
       const script: string = installer.inputs.command[0];
-      assert.ok(script.indexOf("chmod 0400 /etc/image-origin/tls/star-tving.key") < script.indexOf("chown 101:101 /etc/image-origin/tls/star-tving.key"));
-      assert.match(script, /chown 101:101 \/etc\/image-origin\/tls\/star-tving\.key/);
+      // Prepared beside the live files, mode before owner, then renamed into place.
+      const [chmod = -1, chown = -1, move = -1] = [
+        "chmod 0400 /etc/image-origin/.next/tls/star-tving.key",
+        "chown 101:101 /etc/image-origin/.next/tls/star-tving.key",
+        "mv -f /etc/image-origin/.next/tls/star-tving.key /etc/image-origin/tls/star-tving.key",
+      ].map((line) => script.split("\n").indexOf(line));
+      assert.ok(chmod >= 0 && chmod < chown && chown < move, script);
     }
   });
 

@@ -5,20 +5,24 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, hostUrl, shellQuote, sshArgs } from "../../infra/remote.js";
+import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, hostUrl, reloadCommand, shellQuote, sshArgs } from "../../infra/remote.js";
 
 const work = mkdtempSync(join(tmpdir(), "remote-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** Run a shell command with fake `ssh` and `docker` first on PATH that log their argv. */
-function runWithFakes(script: string): { argv: string[][]; stdout: string; status: number | null } {
+/**
+ * Run a shell command with fake `ssh` and `docker` first on PATH that log their argv (and
+ * exit 1 when their arguments contain `failOn`).
+ */
+function runWithFakes(script: string, failOn?: string): { argv: string[][]; stdout: string; status: number | null } {
   const bin = mkdtempSync(join(work, "bin-"));
   const log = join(bin, "calls.jsonl");
   for (const tool of ["ssh", "docker"]) {
     const fake = join(bin, tool);
     writeFileSync(
       fake,
-      `#!/usr/bin/env node\nrequire("fs").appendFileSync(${JSON.stringify(log)}, JSON.stringify([${JSON.stringify(tool)}, ...process.argv.slice(2)]) + "\\n");\nprocess.stdout.write(${JSON.stringify(tool)} === "ssh" || process.argv.includes("inspect") ? "sha256:feed\\n" : "image-tar\\n");\n`,
+      `#!/usr/bin/env node\nrequire("fs").appendFileSync(${JSON.stringify(log)}, JSON.stringify([${JSON.stringify(tool)}, ...process.argv.slice(2)]) + "\\n");\nprocess.stdout.write(${JSON.stringify(tool)} === "ssh" || process.argv.includes("inspect") ? "sha256:feed\\n" : "image-tar\\n");\n` +
+        (failOn ? `if (process.argv.join(" ").includes(${JSON.stringify(failOn)})) process.exit(1);\n` : ""),
     );
     chmodSync(fake, 0o755);
   }
@@ -26,6 +30,10 @@ function runWithFakes(script: string): { argv: string[][]; stdout: string; statu
   const argv = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
   return { argv, stdout: r.stdout, status: r.status };
 }
+
+/** The words a remote shell splits an ssh command string into. */
+const words = (remote: string): string[] =>
+  JSON.parse(execFileSync("sh", ["-c", `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${remote}`], { encoding: "utf8" }));
 
 describe("shell quoting", () => {
   test("safe words stay bare, everything else survives a round trip through sh", () => {
@@ -58,7 +66,7 @@ describe("reaching a host's engine", () => {
     assert.ok(argv.some((a) => JSON.stringify(a) === JSON.stringify(["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01", "docker load --quiet"])));
     // The remote shell receives one string; it must split into exactly these words.
     const remote = argv.find((a) => a[0] === "ssh" && a.at(-1)!.includes("inspect"))!.at(-1)!;
-    assert.deepEqual(JSON.parse(execFileSync("sh", ["-c", `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${remote}`], { encoding: "utf8" })), [
+    assert.deepEqual(words(remote), [
       "docker", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc", "nginx:1.28.0-bookworm",
     ]);
     assert.equal(stdout.trim(), "sha256:feed");
@@ -78,6 +86,22 @@ describe("reaching a host's engine", () => {
   test("a unix:// host is the operator's own engine: nothing is streamed", () => {
     const { argv } = runWithFakes(deliverImagesCommand({ docker: "unix:///var/run/docker.sock" }, ["image-origin/resizer:abc"]));
     assert.deepEqual(argv, [["docker", "-H", "unix:///var/run/docker.sock", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc"]]);
+  });
+});
+
+describe("reloading an nginx container in place", () => {
+  test("checks the installed config with the container's own nginx, then sends SIGHUP", () => {
+    const { argv, status } = runWithFakes(reloadCommand({ docker: "ssh://deploy@img01:22" }, "img01-master", "/etc/image-origin/nginx.conf"));
+    assert.equal(status, 0);
+    assert.deepEqual(argv.map((a) => a.slice(0, -1)), [["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01"], ["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01"]]);
+    assert.deepEqual(words(argv[0]!.at(-1)!), ["docker", "exec", "img01-master", "nginx", "-t", "-q", "-e", "stderr", "-c", "/etc/image-origin/nginx.conf"]);
+    assert.deepEqual(words(argv[1]!.at(-1)!), ["docker", "kill", "--signal", "HUP", "img01-master"]);
+  });
+
+  test("a config the check refuses is never signalled, and the command fails", () => {
+    const { argv, status } = runWithFakes(reloadCommand({ docker: "unix:///var/run/docker.sock" }, "img01-slave01", "/etc/image-origin/nginx.conf"), "nginx -t");
+    assert.notEqual(status, 0);
+    assert.deepEqual(argv.map((a) => a.slice(3, 5)), [["exec", "img01-slave01"]]);
   });
 });
 
