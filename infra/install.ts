@@ -1,15 +1,16 @@
 // The script a one-shot container runs to install an nginx instance's rendered files
-// from its staging directory into the config volume, with the owners and modes nginx
-// (an unprivileged uid) needs. Pure: file list in, script text out.
+// into its config volume, with the owners and modes nginx (an unprivileged uid) needs.
+// Pure: file list in, script text out.
 //
-// The volume is live: the serving nginx reads error pages from it at request time and its
-// config on the reload that follows. So the files are prepared beside it and then each
-// is renamed into place: a reader sees the old file or the new one, never a half-written
-// or missing one.
-import { shellQuote } from "./remote.js";
+// Nothing reaches the volume before nginx accepts it: the installer (the same nginx
+// image) first lays the files out at their real paths in its own root and runs the check
+// there. The volume is live: the serving nginx reads error pages from it at request time,
+// and a restart reads the config. So the files are prepared beside the live ones and each
+// is renamed into place: a reader sees the old file or the new one, never a partial one.
+import { shellJoin, shellQuote } from "./remote.js";
 
 export interface InstalledFile {
-  /** Absolute path inside `targetDir`. */
+  /** Absolute path inside `configDir`. */
   path: string;
   /** Octal mode; files default to 0644 (world-readable, root-owned). */
   mode?: string;
@@ -18,31 +19,45 @@ export interface InstalledFile {
 }
 
 export interface InstallArgs {
+  /** Where the uploads arrive. */
   stagingDir: string;
-  targetDir: string;
+  /** Where the serving instance sees the files (their paths), and where they are checked. */
+  configDir: string;
+  /** Where the installer mounts the files volume. */
+  volumeDir: string;
   files: InstalledFile[];
+  /** Directories the check needs (nginx's pid and temp parents). */
+  checkDirs: string[];
+  /** The check, run on the files at their real paths; its failure leaves the volume alone. */
+  check: string[];
 }
 
 /** Where a run prepares its files, inside the volume so that `mv` is a rename. */
-const NEXT = ".next";
+export const NEXT = ".next";
 
 export function installScript(args: InstallArgs): string {
-  const { stagingDir, targetDir } = args;
+  const { stagingDir, configDir, volumeDir } = args;
+  const relative = (path: string) => path.slice(configDir.length + 1);
   for (const f of args.files) {
-    if (!f.path.startsWith(`${targetDir}/`)) throw new Error(`${f.path} is outside ${targetDir}`);
+    if (!f.path.startsWith(`${configDir}/`)) throw new Error(`${f.path} is outside ${configDir}`);
+    if (relative(f.path) === NEXT || relative(f.path).startsWith(`${NEXT}/`)) throw new Error(`${f.path}: ${NEXT} is the installer's own`);
   }
   const q = shellQuote;
-  const next = `${targetDir}/${NEXT}`;
-  const relative = (path: string) => path.slice(targetDir.length + 1);
+  const next = `${volumeDir}/${NEXT}`;
   const dirs = [...new Set(args.files.map((f) => relative(f.path)).filter((r) => r.includes("/")).map((r) => r.slice(0, r.lastIndexOf("/"))))].sort();
-  const keep = args.files.map((f) => q(f.path));
+  const keep = args.files.map((f) => q(`${volumeDir}/${relative(f.path)}`));
   return [
     "set -eu",
+    // 1. The check, on a copy at the real paths (root-owned: root here has no DAC override).
+    `mkdir -p ${shellJoin([configDir, ...args.checkDirs])}`,
+    `cp -R ${q(`${stagingDir}/.`)} ${q(`${configDir}/`)}`,
+    shellJoin(args.check),
+    // 2. The copy for the volume, with the owners and modes nginx needs.
     `rm -rf ${q(next)}`,
     `mkdir ${q(next)}`,
     `cp -R ${q(`${stagingDir}/.`)} ${q(`${next}/`)}`,
     // The uploads would otherwise stay in the exited installer's layer (keys included).
-    `find ${q(stagingDir)} -mindepth 1 -delete`,
+    `find ${q(stagingDir)} ${q(configDir)} -mindepth 1 -delete`,
     `chown -R 0:0 ${q(next)}`,
     `chmod -R u=rwX,go=rX ${q(next)}`,
     // Mode before owner: once a file belongs to another uid, root needs CAP_FOWNER to chmod it.
@@ -50,12 +65,13 @@ export function installScript(args: InstallArgs): string {
       ...(f.mode ? [`chmod ${f.mode} ${q(`${next}/${relative(f.path)}`)}`] : []),
       ...(f.owner ? [`chown ${f.owner} ${q(`${next}/${relative(f.path)}`)}`] : []),
     ]),
-    ...dirs.map((d) => `mkdir -p -m 0755 ${q(`${targetDir}/${d}`)}`),
-    ...args.files.map((f) => `mv -f ${q(`${next}/${relative(f.path)}`)} ${q(f.path)}`),
+    // 3. Into place, one rename per file.
+    ...dirs.map((d) => `mkdir -p -m 0755 ${q(`${volumeDir}/${d}`)}`),
+    ...args.files.map((f) => `mv -f ${q(`${next}/${relative(f.path)}`)} ${q(`${volumeDir}/${relative(f.path)}`)}`),
     // Exactly this run's files: nothing left from an earlier config (a removed certificate).
-    `find ${q(targetDir)} -mindepth 1 -path ${q(next)} -prune -o ! -type d -print | while IFS= read -r f; do`,
+    `find ${q(volumeDir)} -mindepth 1 -path ${q(next)} -prune -o ! -type d -print | while IFS= read -r f; do`,
     `  case "$f" in ${keep.length > 0 ? keep.join("|") : "''"}) ;; *) rm -f "$f" ;; esac`,
     "done",
-    `find ${q(targetDir)} -mindepth 1 -depth -type d -empty -delete`,
+    `find ${q(volumeDir)} -mindepth 1 -depth -type d -empty -delete`,
   ].join("\n");
 }

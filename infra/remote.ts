@@ -71,17 +71,36 @@ export function deliveredIds(stdout: string, refs: readonly string[]): Record<st
   return Object.fromEntries(refs.map((ref, i) => [ref, ids[i]!]));
 }
 
+/** nginx's own check of a config (`-e stderr`: an unprivileged nginx cannot open the compiled-in log). */
+export const nginxCheck = (config: string): string[] => ["nginx", "-t", "-q", "-e", "stderr", "-c", config];
+
 /**
- * Apply newly installed files to a running nginx container: check them with its own
- * binary (`nginx -t`: a config it rejects stops `pulumi up` here, and the running workers
- * keep the previous one), then SIGHUP, nginx's graceful reload: new workers take the new
- * config while the old ones finish their requests.
+ * Apply newly installed files to a running nginx container. The provider does not look at
+ * a one-shot's exit status, so this does: an installer that failed (nginx refused the new
+ * files, which then never reached the volume) fails `pulumi up` with its output. Then the
+ * check again in the serving container (its own mounts), SIGHUP (nginx's graceful reload:
+ * new workers, old ones finish their requests), and a look at its log, since a reload can
+ * still be refused after a passing check (e.g. a changed cache zone): nginx then keeps the
+ * previous config, and `pulumi up` says so.
  */
-export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, container: string, config: string): string {
+export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, target: { container: string; installer: string; check: string[] }): string {
+  const on = (args: string[]) => dockerOnHost(host, args);
+  const { container, installer } = target;
   return [
     "set -eu",
-    dockerOnHost(host, ["exec", container, "nginx", "-t", "-q", "-e", "stderr", "-c", config]),
-    dockerOnHost(host, ["kill", "--signal", "HUP", container]),
+    `status=$(${on(["inspect", "--format", "{{.State.ExitCode}}", installer])})`,
+    `if [ "$status" != 0 ]; then`,
+    `  printf '%s exited %s: the new files were not installed; %s keeps the previous ones\\n' ${shellQuote(installer)} "$status" ${shellQuote(container)} >&2`,
+    `  ${on(["logs", "--tail", "30", installer])} >&2 || true`,
+    "  exit 1",
+    "fi",
+    on(["exec", container, ...target.check]),
+    on(["kill", "--signal", "HUP", container]),
+    "sleep 2",
+    `if ${on(["logs", "--since", "10s", container])} 2>&1 | grep -F '[emerg]' >&2; then`,
+    `  echo ${shellQuote(`${container} refused the new config on reload and still serves the previous one`)} >&2`,
+    "  exit 1",
+    "fi",
   ].join("\n");
 }
 

@@ -48,6 +48,8 @@ export const CONTAINER = {
   configDir: "/etc/image-origin",
   /** Where the one-shot receives the files before installing them into `configDir`. */
   stagingDir: "/staging",
+  /** Where the one-shot mounts the files volume (its own `configDir` is for the check). */
+  installVolumeDir: "/volume",
   nginxConfig: "/etc/image-origin/nginx.conf",
   mimeTypes: "/etc/nginx/mime.types",
   /** Static pages the renderer writes (error pages) next to the config. */

@@ -3,17 +3,17 @@
 //
 // The provider copies `uploads` to `/` of a container, which Docker refuses on a
 // read-only root; so a one-shot `<name>-files` container (writable root, no network, only
-// CAP_CHOWN) receives the files and installs them into the volume with the owners and
-// modes nginx needs. A change of content is a diff of that container's uploads in
-// `pulumi preview`; `<name>-reload` then checks the new files with the running nginx and
-// reloads it gracefully. The container itself is not replaced for new files: a master
+// CAP_CHOWN) receives the files, has nginx check them, and installs them into the volume
+// with the owners and modes nginx needs (install.ts). A change of content is a diff of that
+// container's uploads in `pulumi preview`; `<name>-reload` then reloads the running nginx
+// gracefully (remote.ts). The container itself is not replaced for new files: a master
 // replacement would take its host out of the VIP until it is healthy again.
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
-import { reloadCommand } from "../remote.js";
+import { nginxCheck, reloadCommand } from "../remote.js";
 import { CONTAINER, HEALTH, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
 import { dependsOnPlus } from "./rolling.js";
@@ -71,12 +71,19 @@ export class NginxInstance extends pulumi.ComponentResource {
         command: [
           installScript({
             stagingDir: CONTAINER.stagingDir,
-            targetDir: configDir,
+            configDir,
+            volumeDir: CONTAINER.installVolumeDir,
             files: args.files.map((f) => ({ path: f.path, ...(f.permissions && { mode: f.permissions }), ...(f.owner && { owner: f.owner }) })),
+            checkDirs: plan.writableDirs,
+            check: nginxCheck(plan.paths.config),
           }),
         ],
         uploads: args.files.map((f) => ({ file: `${CONTAINER.stagingDir}${f.path.slice(configDir.length)}`, content: f.content })),
-        mounts: [{ type: "volume", source: filesVolume.name, target: configDir }],
+        mounts: [
+          { type: "volume", source: filesVolume.name, target: CONTAINER.installVolumeDir },
+          // What the config reads besides its own files (the acme bundles), for the check.
+          ...args.mounts.filter((m) => m.readOnly === true),
+        ],
         user: "0:0",
         capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
         securityOpts: ["no-new-privileges:true"],
@@ -120,7 +127,7 @@ export class NginxInstance extends pulumi.ComponentResource {
     );
     this.reload = new command.local.Command(
       `${plan.name}-reload`,
-      { create: reloadCommand(args.engine, plan.name, plan.paths.config), triggers: [filesHash] },
+      { create: reloadCommand(args.engine, { container: plan.name, installer: `${plan.name}-files`, check: nginxCheck(plan.paths.config) }), triggers: [filesHash] },
       { parent: this, dependsOn: [this.installer, this.container] },
     );
     this.containerName = this.container.name;

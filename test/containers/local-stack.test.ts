@@ -182,6 +182,18 @@ describe("the local stack's containers as declared, on a real engine", () => {
     console.log(`  reload under load: ${statuses.length} thumbnail requests, ${failed} failed`);
     assert.equal(failed, 0);
     assert.ok(statuses.length > 10);
+
+    // A config nginx refuses: the installer stops before the volume, the reload says why.
+    const broken = structuredClone(installer);
+    broken.uploads = broken.uploads.map((u: { file: string; content: string }) => (u.file.endsWith("/nginx.conf") ? { ...u, content: `${u.content}\nno_such_directive on;\n` } : u));
+    await dockerRaw(["rm", "-f", `${name}-files`]);
+    await assert.rejects(runDeclared(broken), /unknown directive "no_such_directive"/);
+    await assert.rejects(execShell(reload.create), /exited 1: the new files were not installed[\s\S]*unknown directive "no_such_directive"/);
+    const conf = await docker(["run", "--rm", "--network", "none", "-v", `${name}-files:/c:ro`, installer.image, "cat", "/c/nginx.conf"]);
+    assert.doesNotMatch(conf, /no_such_directive/, "the volume keeps the accepted config");
+    const still = await fetch(url("/thumbnail/2026/t1.jpg"));
+    assert.equal(still.status, 200);
+    assert.match(still.headers.get("cache-control") ?? "", /max-age=7\b/);
   });
 
   test("the master stops gracefully on its declared stop signal", async () => {

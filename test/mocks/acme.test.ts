@@ -92,8 +92,12 @@ describe("acme: one issuer, a sync agent on every host", () => {
       assert.ok(![...installedFiles(run, h.master.name).keys()].some((f) => f.startsWith(CONTAINER.tlsDir) || f.startsWith(CONTAINER.acmeDir)));
       const acmeMount = master.inputs.mounts.find((m: { source: string }) => m.source === `${h.name}-acme`);
       assert.deepEqual(acmeMount, { type: "volume", source: `${h.name}-acme`, target: CONTAINER.acmeDir, readOnly: true });
+      // Its installer checks the new config against the same bundle, after the bootstrap made one.
+      const installer = container(`${h.master.name}-files`);
+      assert.ok(installer.inputs.mounts.some((m: object) => JSON.stringify(m) === JSON.stringify(acmeMount)));
       const init = container(`${h.name}-acme-init`);
       assert.ok(master.dependencies.includes(init.urn), `${h.master.name} starts after its bootstrap`);
+      assert.ok(installer.dependencies.includes(init.urn), `${h.master.name}-files runs after the bootstrap`);
       assert.deepEqual(init.inputs.entrypoints, ["/bin/sh", "-c", initScript(h.acme!, acme.certificates)]);
       assert.equal(init.inputs.image, mockImageId("certbot/certbot:v4.0.0"));
       assert.deepEqual([init.inputs.user, init.inputs.networkMode, init.inputs.readOnly, init.inputs.restart], ["101:101", "none", true, "no"]);

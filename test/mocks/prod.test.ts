@@ -138,6 +138,7 @@ describe("prod: resources per host", () => {
       const reload = named(run, `${n.name}-reload`);
       const [ssh, check, signal] = [`ssh ${sshArgs(host).join(" ")}`, `docker exec ${n.name} nginx -t -q -e stderr -c ${n.paths.config}`, `docker kill --signal HUP ${n.name}`];
       assert.ok(reload.inputs.create.includes(`${ssh} '${check}'`), reload.inputs.create);
+      assert.ok(reload.inputs.create.indexOf(`docker inspect --format '{{.State.ExitCode}}' ${n.name}-files`) < reload.inputs.create.indexOf(check), "the installer's status first");
       assert.ok(reload.inputs.create.indexOf(`${ssh} '${signal}'`) > reload.inputs.create.indexOf(check), "SIGHUP only after the check");
       assert.ok(reload.dependencies.includes(containerOf(`${n.name}-files`).urn) && reload.dependencies.includes(containerOf(n.name).urn));
       assert.equal(reload.inputs.triggers.length, 1);
@@ -262,11 +263,15 @@ describe("prod: configs, certificates and secrets", () => {
       const script: string = installer.inputs.command[0];
       // Prepared beside the live files, mode before owner, then renamed into place.
       const [chmod = -1, chown = -1, move = -1] = [
-        "chmod 0400 /etc/image-origin/.next/tls/star-tving.key",
-        "chown 101:101 /etc/image-origin/.next/tls/star-tving.key",
-        "mv -f /etc/image-origin/.next/tls/star-tving.key /etc/image-origin/tls/star-tving.key",
+        "chmod 0400 /volume/.next/tls/star-tving.key",
+        "chown 101:101 /volume/.next/tls/star-tving.key",
+        "mv -f /volume/.next/tls/star-tving.key /volume/tls/star-tving.key",
       ].map((line) => script.split("\n").indexOf(line));
       assert.ok(chmod >= 0 && chmod < chown && chown < move, script);
+      // nginx checks the new files, at their real paths, before any of them reaches the volume.
+      const check = script.split("\n").indexOf("nginx -t -q -e stderr -c /etc/image-origin/nginx.conf");
+      assert.ok(check > 0 && check < script.split("\n").findIndex((l) => l.startsWith("cp -R /staging/. /volume/.next/")), script);
+      assert.deepEqual(installer.inputs.mounts, [{ type: "volume", source: `${host.master.name}-files`, target: "/volume" }, { type: "bind", source: "/images", target: "/images", readOnly: true }]);
     }
   });
 

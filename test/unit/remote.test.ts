@@ -5,30 +5,35 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, hostUrl, reloadCommand, shellQuote, sshArgs } from "../../infra/remote.js";
+import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, hostUrl, nginxCheck, reloadCommand, shellQuote, sshArgs } from "../../infra/remote.js";
 
 const work = mkdtempSync(join(tmpdir(), "remote-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /**
- * Run a shell command with fake `ssh` and `docker` first on PATH that log their argv (and
- * exit 1 when their arguments contain `failOn`).
+ * Run a shell command with fake `ssh` and `docker` first on PATH that log their argv and
+ * answer like the real ones: an image id for inspect and ssh, `installerExit` for a
+ * container's exit status, `logs` for its log; they exit 1 when their arguments contain
+ * `failOn`.
  */
-function runWithFakes(script: string, failOn?: string): { argv: string[][]; stdout: string; status: number | null } {
+function runWithFakes(script: string, fake: { failOn?: string; installerExit?: string; logs?: string } = {}): { argv: string[][]; stdout: string; stderr: string; status: number | null } {
   const bin = mkdtempSync(join(work, "bin-"));
   const log = join(bin, "calls.jsonl");
+  const body = (tool: string) => `#!/usr/bin/env node
+const args = process.argv.slice(2), line = args.join(" ");
+require("fs").appendFileSync(${JSON.stringify(log)}, JSON.stringify([${JSON.stringify(tool)}, ...args]) + "\\n");
+if (line.includes("ExitCode")) process.stdout.write(${JSON.stringify(`${fake.installerExit ?? "0"}\n`)});
+else if (line.includes(" logs ") || args[0] === "logs" || line.includes("docker logs")) process.stdout.write(${JSON.stringify(fake.logs ?? "")});
+else process.stdout.write(${JSON.stringify(tool)} === "ssh" || args.includes("inspect") ? "sha256:feed\\n" : "image-tar\\n");
+${fake.failOn ? `if (line.includes(${JSON.stringify(fake.failOn)})) process.exit(1);` : ""}
+`;
   for (const tool of ["ssh", "docker"]) {
-    const fake = join(bin, tool);
-    writeFileSync(
-      fake,
-      `#!/usr/bin/env node\nrequire("fs").appendFileSync(${JSON.stringify(log)}, JSON.stringify([${JSON.stringify(tool)}, ...process.argv.slice(2)]) + "\\n");\nprocess.stdout.write(${JSON.stringify(tool)} === "ssh" || process.argv.includes("inspect") ? "sha256:feed\\n" : "image-tar\\n");\n` +
-        (failOn ? `if (process.argv.join(" ").includes(${JSON.stringify(failOn)})) process.exit(1);\n` : ""),
-    );
-    chmodSync(fake, 0o755);
+    writeFileSync(join(bin, tool), body(tool));
+    chmodSync(join(bin, tool), 0o755);
   }
   const r = spawnSync("sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
   const argv = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
-  return { argv, stdout: r.stdout, status: r.status };
+  return { argv, stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
 /** The words a remote shell splits an ssh command string into. */
@@ -90,18 +95,42 @@ describe("reaching a host's engine", () => {
 });
 
 describe("reloading an nginx container in place", () => {
-  test("checks the installed config with the container's own nginx, then sends SIGHUP", () => {
-    const { argv, status } = runWithFakes(reloadCommand({ docker: "ssh://deploy@img01:22" }, "img01-master", "/etc/image-origin/nginx.conf"));
+  const target = { container: "img01-master", installer: "img01-master-files", check: nginxCheck("/etc/image-origin/nginx.conf") };
+  const ssh = ["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01"];
+
+  test("after an installer that succeeded: the check in the running container, SIGHUP, then its log", () => {
+    const { argv, status } = runWithFakes(reloadCommand({ docker: "ssh://deploy@img01:22" }, target));
     assert.equal(status, 0);
-    assert.deepEqual(argv.map((a) => a.slice(0, -1)), [["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01"], ["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01"]]);
-    assert.deepEqual(words(argv[0]!.at(-1)!), ["docker", "exec", "img01-master", "nginx", "-t", "-q", "-e", "stderr", "-c", "/etc/image-origin/nginx.conf"]);
-    assert.deepEqual(words(argv[1]!.at(-1)!), ["docker", "kill", "--signal", "HUP", "img01-master"]);
+    for (const a of argv) assert.deepEqual(a.slice(0, -1), ssh);
+    assert.deepEqual(argv.map((a) => words(a.at(-1)!)), [
+      ["docker", "inspect", "--format", "{{.State.ExitCode}}", "img01-master-files"],
+      ["docker", "exec", "img01-master", "nginx", "-t", "-q", "-e", "stderr", "-c", "/etc/image-origin/nginx.conf"],
+      ["docker", "kill", "--signal", "HUP", "img01-master"],
+      ["docker", "logs", "--since", "10s", "img01-master"],
+    ]);
   });
 
-  test("a config the check refuses is never signalled, and the command fails", () => {
-    const { argv, status } = runWithFakes(reloadCommand({ docker: "unix:///var/run/docker.sock" }, "img01-slave01", "/etc/image-origin/nginx.conf"), "nginx -t");
+  test("an installer that failed stops here with its output; nothing is signalled", () => {
+    const { argv, status, stderr } = runWithFakes(reloadCommand({ docker: "unix:///var/run/docker.sock" }, target), { installerExit: "1", logs: "nginx: [emerg] unknown directive\n" });
     assert.notEqual(status, 0);
-    assert.deepEqual(argv.map((a) => a.slice(3, 5)), [["exec", "img01-slave01"]]);
+    assert.match(stderr, /img01-master-files exited 1: the new files were not installed; img01-master keeps the previous ones/);
+    assert.match(stderr, /unknown directive/);
+    assert.ok(!argv.some((a) => a.includes("kill")));
+  });
+
+  test("a config the running container's check refuses is never signalled", () => {
+    const { argv, status } = runWithFakes(reloadCommand({ docker: "unix:///var/run/docker.sock" }, target), { failOn: "nginx -t" });
+    assert.notEqual(status, 0);
+    assert.deepEqual(argv.map((a) => a[3]), ["inspect", "exec"]);
+  });
+
+  test("a reload nginx refused after the check is reported, not taken for success", () => {
+    const { status, stderr } = runWithFakes(reloadCommand({ docker: "unix:///var/run/docker.sock" }, target), {
+      logs: '2026/11/30 21:00:00 [emerg] 1#1: cache "resize_cache" uses the "/var/cache/nginx/resize" cache path while previously it used another\n',
+    });
+    assert.notEqual(status, 0);
+    assert.match(stderr, /\[emerg\].*resize_cache/);
+    assert.match(stderr, /img01-master refused the new config on reload and still serves the previous one/);
   });
 });
 
