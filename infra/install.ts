@@ -33,7 +33,7 @@ export interface InstallArgs {
 }
 
 /** Where a run prepares its files, inside the volume so that `mv` is a rename. */
-export const NEXT = ".next";
+const NEXT = ".next";
 
 export function installScript(args: InstallArgs): string {
   const { stagingDir, configDir, volumeDir } = args;

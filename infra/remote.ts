@@ -1,6 +1,7 @@
 // Shell commands the Pulumi program runs on the operator's machine: deliver images to a
-// host's engine, reload an nginx container, and wait for a host's health check. Pure: plan in, command text out, so
-// the exact text is unit-tested (it is what `pulumi preview` shows in the diff).
+// host's engine, reload an nginx container, and wait for a host's health check. Pure:
+// plan in, command text out, so the exact text is unit-tested (it is what `pulumi
+// preview` shows in the diff).
 import type { HostPlan } from "./topology.js";
 
 /** One shell word, single-quoted unless it is plainly safe. */

@@ -54,8 +54,10 @@ export class NginxInstance extends pulumi.ComponentResource {
     const tuning = plan.role === "master" ? plan.tuning.master : plan.tuning.slave;
     const healthPort = plan.role === "master" ? plan.http.port : plan.listen.port;
     const configDir = CONTAINER.configDir;
+    // The files volume and the one-shot that fills it share this name.
+    const filesName = `${plan.name}-files`;
 
-    const filesVolume = new docker.Volume(`${plan.name}-files`, { name: `${plan.name}-files` }, { parent: this });
+    const filesVolume = new docker.Volume(filesName, { name: filesName }, { parent: this });
 
     // A component's dependsOn does not reach its children by itself: pass it on.
     // Fixed names cannot exist twice: the old container goes first (pulumi-docker
@@ -63,9 +65,9 @@ export class NginxInstance extends pulumi.ComponentResource {
     const childOpts = { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true };
 
     this.installer = new docker.Container(
-      `${plan.name}-files`,
+      filesName,
       {
-        name: `${plan.name}-files`,
+        name: filesName,
         image: args.image,
         entrypoints: ["sh", "-c"],
         command: [
@@ -127,7 +129,7 @@ export class NginxInstance extends pulumi.ComponentResource {
     );
     this.reload = new command.local.Command(
       `${plan.name}-reload`,
-      { create: reloadCommand(args.engine, { container: plan.name, installer: `${plan.name}-files`, check: nginxCheck(plan.paths.config) }), triggers: [filesHash] },
+      { create: reloadCommand(args.engine, { container: plan.name, installer: filesName, check: nginxCheck(plan.paths.config) }), triggers: [filesHash] },
       { parent: this, dependsOn: [this.installer, this.container] },
     );
     this.containerName = this.container.name;
