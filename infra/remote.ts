@@ -72,8 +72,14 @@ export function deliveredIds(stdout: string, refs: readonly string[]): Record<st
   return Object.fromEntries(refs.map((ref, i) => [ref, ids[i]!]));
 }
 
-/** nginx's own check of a config (`-e stderr`: an unprivileged nginx cannot open the compiled-in log). */
-export const nginxCheck = (config: string): string[] => ["nginx", "-t", "-q", "-e", "stderr", "-c", config];
+/** How nginx reads a config in a container (`-e stderr`: an unprivileged nginx cannot open the compiled-in log). */
+export const nginxConfigArgs = (config: string): string[] => ["-e", "stderr", "-c", config];
+
+/** nginx in the foreground, as a container's only process (SIGQUIT stops it gracefully). */
+export const nginxServe = (config: string): string[] => ["nginx", ...nginxConfigArgs(config), "-g", "daemon off;"];
+
+/** nginx's own check of a config. */
+export const nginxCheck = (config: string): string[] => ["nginx", "-t", "-q", ...nginxConfigArgs(config)];
 
 /**
  * Apply newly installed files to a running nginx container. The provider does not look at

@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { initScript, scriptBoot, scriptPath, syncClientFiles, syncScript, containerBoot, type SecretFile } from "../acme.js";
 import { publisherFiles, renderPublisher } from "../nginx/publisher.js";
+import { nginxServe } from "../remote.js";
 import type { AcmePlan, HostAcmePlan } from "../topology.js";
 import { CONTAINER_USERS, hardened } from "./hardening.js";
 import type { Party } from "./tlsSyncPki.js";
@@ -141,7 +142,7 @@ export function tlsPublisher(args: AgentArgs & { image: pulumi.Input<string>; ne
           secrets: [{ env: "TLS_PUBLISH_SERVER", path: files.server }, { env: "TLS_PUBLISH_CA", path: files.ca }],
           payload: files.config,
           dirs: [files.temp],
-          exec: ["nginx", "-e", "stderr", "-c", files.config, "-g", "daemon off;"],
+          exec: nginxServe(files.config),
         }),
         "tls-publish",
       ],

@@ -13,7 +13,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
-import { nginxCheck, reloadCommand } from "../remote.js";
+import { nginxCheck, nginxServe, reloadCommand } from "../remote.js";
 import { CONTAINER, HEALTH, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
 import { dependsOnPlus } from "./rolling.js";
@@ -102,16 +102,16 @@ export class NginxInstance extends pulumi.ComponentResource {
       .all(args.files.map((f) => pulumi.all([f.path, f.content])))
       .apply((pairs) => pairs.reduce((h, [path, content]) => h.update(path).update("\0").update(content).update("\0"), createHash("sha256")).digest("hex"));
 
+    const serve = nginxServe(plan.paths.config);
     this.container = new docker.Container(
       name,
       {
         name: plan.name,
         image: args.image,
         // nginx itself as PID 1 (no entrypoint script that edits files on a read-only
-        // root); SIGQUIT lets it finish in-flight requests. `-e stderr`: before reading the
-        // config, an unprivileged nginx cannot open its compiled-in error log.
-        entrypoints: ["nginx"],
-        command: ["-e", "stderr", "-c", plan.paths.config, "-g", "daemon off;"],
+        // root); SIGQUIT lets it finish in-flight requests.
+        entrypoints: [serve[0]!],
+        command: serve.slice(1),
         networkMode: args.network,
         networksAdvanced: [{ name: args.network, ...(plan.ip !== undefined && { ipv4Address: plan.ip }), aliases: [plan.name] }],
         ...(args.ports && { ports: args.ports }),
