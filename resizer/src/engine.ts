@@ -41,7 +41,8 @@ export function allowedSources(allowVector: boolean): readonly SourceFormat[] {
 /**
  * First frame only (`pages: 1`): an animated GIF/WebP becomes a still of its first frame.
  * `failOn: "warning"`: a truncated or damaged file is refused (422) instead of being
- * served half grey. `limitInputPixels`: libvips' own bomb check, behind ours in `probe`.
+ * served half grey. `limitInputPixels`: libvips' own bomb check from the header, the only
+ * one when the plan needs no `probe`.
  */
 const inputOptions = (maxInputPixels: number): SharpOptions => ({
   pages: 1,
@@ -50,6 +51,7 @@ const inputOptions = (maxInputPixels: number): SharpOptions => ({
   sequentialRead: true,
 });
 
+const pixelLimit = (max: number) => new ResizeError("pixel_limit", `the source has more than ${max} pixels`);
 const notAnImage = (cause: unknown) => new ResizeError("not_an_image", "the source is not a supported image", { cause });
 
 /** Reads the header only (no pixel is decoded) and enforces format and pixel limits. */
@@ -64,9 +66,7 @@ export async function probe(input: string | Buffer, settings: Pick<ServiceSettin
   if (!allowedSources(settings.allowVector).includes(format)) throw notAnImage(new Error(`format ${meta.format}`));
   const frameHeight = meta.height; // with `pages: 1`, one frame of an animation
   if (!(meta.width > 0 && frameHeight > 0)) throw notAnImage(new Error("no dimensions"));
-  if (meta.width * frameHeight > settings.maxInputPixels) {
-    throw new ResizeError("pixel_limit", `the source has more than ${settings.maxInputPixels} pixels`);
-  }
+  if (meta.width * frameHeight > settings.maxInputPixels) throw pixelLimit(settings.maxInputPixels);
   const orientedSwap = (meta.orientation ?? 1) >= 5;
   return {
     format,
@@ -123,6 +123,8 @@ export async function render(input: string | Buffer, plan: Plan, options: { maxI
     if (cause instanceof Error && /timeout/i.test(cause.message)) {
       throw new ResizeError("timeout", "the transform took too long", { retryAfter: 1, cause });
     }
+    // Reached without `probe` (see planWithoutHeader): libvips read the header, no pixel.
+    if (cause instanceof Error && /exceeds pixel limit/i.test(cause.message)) throw pixelLimit(options.maxInputPixels);
     throw new ResizeError("not_an_image", "the source image is damaged or truncated", { cause });
   }
 }

@@ -53,7 +53,12 @@ export function variantFor(fmt: RequestedFormat | undefined, accept: string | un
   return fmt === "auto" ? negotiateFormat(accept) : undefined;
 }
 
-export function outputFormat(fmt: RequestedFormat | undefined, source: SourceFormat, accept: string | undefined): OutputFormat {
-  if (fmt === undefined) return SAME_AS_SOURCE[source];
+/** The output format when the request alone decides it; undefined when it follows the source. */
+export function requestedOutput(fmt: RequestedFormat | undefined, accept: string | undefined): OutputFormat | undefined {
+  if (fmt === undefined) return undefined;
   return fmt === "auto" ? negotiateFormat(accept) : fmt;
+}
+
+export function outputFormat(fmt: RequestedFormat | undefined, source: SourceFormat, accept: string | undefined): OutputFormat {
+  return requestedOutput(fmt, accept) ?? SAME_AS_SOURCE[source];
 }

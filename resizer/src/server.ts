@@ -1,5 +1,5 @@
 // The HTTP service: routing, the resize flow (parse -> resolve -> validate -> queue ->
-// read -> probe -> plan -> render -> respond), the one place where errors become
+// read -> [probe] -> plan -> render -> respond), the one place where errors become
 // responses, metrics, one log line per request, and graceful shutdown.
 import { KEEP_ALIVE_TIMEOUT_MS } from "./settings.js";
 import { randomUUID } from "node:crypto";
@@ -8,11 +8,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from "pino";
 import { ENGINE, configureEngine, probe, render } from "./engine.js";
 import { ResizeError, isResizeError } from "./errors.js";
-import { CONTENT_TYPES, outputFormat, variantFor } from "./format.js";
+import { CONTENT_TYPES, outputFormat, requestedOutput, variantFor } from "./format.js";
 import { Limiter } from "./limiter.js";
 import { createMetrics, type Metrics, type Route } from "./metrics.js";
 import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
-import { planTransform } from "./plan.js";
+import { planTransform, planWithoutHeader } from "./plan.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
 import { openSource, realRoot } from "./source.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
@@ -166,14 +166,18 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
       return;
     }
 
+    const headerFree = planWithoutHeader(transform, requestedOutput(transform.fmt, accept), settings.maxOutputDimension);
+    const planFromHeader = async (input: string | Buffer) => {
+      const info = await probe(input, settings);
+      return planTransform(info, transform, outputFormat(transform.fmt, info.format, accept), settings.maxOutputDimension);
+    };
     const work = limiter
       .run(async () => {
         const input = await source.input();
         outcome.sourceBytes = source.size;
         metrics.sourceBytes.inc(source.size);
         deadline.throwIfAborted();
-        const info = await probe(input, settings);
-        const plan = planTransform(info, transform, outputFormat(transform.fmt, info.format, accept), settings.maxOutputDimension);
+        const plan = headerFree ?? (await planFromHeader(input));
         deadline.throwIfAborted();
         return { plan, ...(await render(input, plan, { maxInputPixels: settings.maxInputPixels, seconds: Math.ceil(settings.timeoutMs / 1000) })) };
       }, deadline)

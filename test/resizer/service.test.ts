@@ -4,6 +4,8 @@ import { stat, utimes } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
+import { render } from "../../resizer/src/engine.js";
+import { planWithoutHeader } from "../../resizer/src/plan.js";
 import { BLUE, GREEN, RED, WHITE } from "../helpers/images.js";
 import { startResizer, type TestResizer } from "../helpers/resizer.js";
 
@@ -138,6 +140,34 @@ describe("resizing", () => {
     const { meta, pixel } = await decode(res.bytes);
     assert.deepEqual([meta.width, meta.height, meta.pages ?? 1], [80, 60, 1]);
     assertColour(pixel(40, 30), RED, "first frame");
+  });
+
+  it("answers a box with fmt (planned without reading the header first) like any request", async () => {
+    const rotated = await decode((await svc.get("/resize?src=rotated.jpg&w=100&h=200&fmt=jpeg")).bytes);
+    assert.deepEqual([rotated.meta.width, rotated.meta.height, rotated.meta.orientation], [100, 200, undefined]);
+    assertColour(rotated.pixel(5, 5), BLUE, "EXIF orientation applied: top-left");
+    assertColour(rotated.pixel(95, 5), RED, "EXIF orientation applied: top-right");
+    const flattened = await decode((await svc.get("/resize?src=alpha.png&w=100&h=100&fmt=jpeg")).bytes);
+    assert.equal(flattened.meta.channels, 3);
+    assertColour(flattened.pixel(5, 5), WHITE, "transparent pixel in a JPEG");
+    assert.equal((await sharp((await svc.get("/resize?src=alpha.png&w=100&h=100&fmt=webp")).bytes).metadata()).hasAlpha, true);
+    const cmyk = await decode((await svc.get("/resize?src=cmyk.jpg&w=100&h=50&fmt=jpeg")).bytes);
+    assert.deepEqual([cmyk.meta.space, cmyk.meta.channels], ["srgb", 3]);
+    assertColour(cmyk.pixel(5, 5), RED, "top-left after CMYK round trip");
+    const gif = await decode((await svc.get("/resize?src=anim.gif&w=80&h=60&fmt=png")).bytes);
+    assert.deepEqual([gif.meta.width, gif.meta.height, gif.meta.pages ?? 1], [80, 60, 1]);
+    assertColour(gif.pixel(40, 30), RED, "first frame");
+  });
+
+  it("flattening for JPEG leaves an opaque source's bytes alone (so it needs no header)", async () => {
+    for (const src of ["quadrants.jpg", "cmyk.jpg", "rotated.jpg", "deep.png"]) {
+      const input = path.join(svc.root, src);
+      const plan = planWithoutHeader({ w: 90, h: 60 }, "jpeg", 4096);
+      assert.ok(plan?.flatten === true);
+      const options = { maxInputPixels: 1e8, seconds: 0 };
+      const [flattened, untouched] = await Promise.all([render(input, plan, options), render(input, { ...plan, flatten: false }, options)]);
+      assert.ok(flattened.data.equals(untouched.data), `${src}: same bytes with and without flatten`);
+    }
   });
 
   it("serves files with spaces and '+' in their names", async () => {

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ResizeError } from "../../resizer/src/errors.js";
-import { negotiateFormat, outputFormat } from "../../resizer/src/format.js";
+import { negotiateFormat, outputFormat, requestedOutput } from "../../resizer/src/format.js";
 import { Limiter } from "../../resizer/src/limiter.js";
-import { outputBound, planTransform } from "../../resizer/src/plan.js";
+import { outputBound, planTransform, planWithoutHeader } from "../../resizer/src/plan.js";
 import { ENV_NAMES, fromEnv, serviceSchema, toEnv } from "../../resizer/src/settings.js";
 import { notModified, strongEtag } from "../../resizer/src/validators.js";
 
@@ -47,7 +47,7 @@ describe("output size planning", () => {
     assert.equal(planTransform(src, { w: 5 }, "png", 4096).bound.height, 2000);
   });
 
-  it("uses the format's default quality, none for PNG, and flattens only alpha into JPEG", () => {
+  it("uses the format's default quality, none for PNG, and flattens into JPEG only", () => {
     const alpha = { format: "png" as const, width: 100, height: 100, hasAlpha: true };
     assert.equal(planTransform(alpha, { w: 10 }, "jpeg", 4096).quality, 80);
     assert.equal(planTransform(alpha, { w: 10 }, "avif", 4096).quality, 50);
@@ -55,8 +55,60 @@ describe("output size planning", () => {
     assert.equal(planTransform(alpha, { w: 10 }, "png", 4096).quality, undefined);
     assert.equal(planTransform(alpha, { w: 10 }, "jpeg", 4096).flatten, true);
     assert.equal(planTransform(alpha, { w: 10 }, "webp", 4096).flatten, false);
-    assert.equal(planTransform({ ...alpha, hasAlpha: false }, { w: 10 }, "jpeg", 4096).flatten, false);
   });
+
+  it("letterboxes in transparent bars only when the output keeps the source's alpha", () => {
+    const alpha = { format: "png" as const, width: 100, height: 100, hasAlpha: true };
+    const contain = { w: 10, h: 20, fit: "contain" as const };
+    const white = (a: number) => ({ r: 255, g: 255, b: 255, alpha: a });
+    assert.deepEqual(planTransform(alpha, contain, "webp", 4096).resize.background, white(0));
+    assert.deepEqual(planTransform(alpha, contain, "jpeg", 4096).resize.background, white(1));
+    assert.deepEqual(planTransform({ ...alpha, hasAlpha: false }, contain, "png", 4096).resize.background, white(1));
+    assert.equal(planTransform(alpha, { w: 10, h: 20 }, "webp", 4096).resize.background, undefined, "only contain has bars");
+  });
+});
+
+describe("planning without the source's header", () => {
+  const sources = [
+    { format: "jpeg" as const, width: 1920, height: 1080, hasAlpha: false },
+    { format: "png" as const, width: 50, height: 4000, hasAlpha: true },
+    { format: "gif" as const, width: 1, height: 1, hasAlpha: true },
+  ];
+
+  it("plans a box with a format exactly as the header would, for any source", () => {
+    let compared = 0;
+    for (const fit of [undefined, "cover", "fill", "contain"] as const) {
+      for (const format of ["jpeg", "png", "webp", "avif"] as const) {
+        for (const t of [{ w: 320, h: 180, fit }, { w: 320, h: 180, fit, q: 40, enlarge: true, position: "north" as const }]) {
+          const withoutHeader = planWithoutHeader(t, format, 4096);
+          if (fit === "contain" && format !== "jpeg") {
+            assert.equal(withoutHeader, undefined, "transparent or white bars depend on the source");
+            continue;
+          }
+          for (const source of sources) assert.deepEqual(withoutHeader, planTransform(source, t, format, 4096), `${fit} ${format}`);
+          compared++;
+        }
+      }
+    }
+    assert.equal(compared, 26);
+  });
+
+  it("needs the header for one side, inside/outside, or a format that follows the source", () => {
+    assert.equal(planWithoutHeader({ w: 320 }, "jpeg", 4096), undefined);
+    assert.equal(planWithoutHeader({ h: 320 }, "webp", 4096), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180, fit: "inside" }, "jpeg", 4096), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180, fit: "outside" }, "jpeg", 4096), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180 }, requestedOutput(undefined, "image/webp"), 4096), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180 }, requestedOutput("auto", "image/webp"), 4096)?.format, "webp");
+  });
+
+  it("still refuses a box over maxOutputDimension", () => {
+    assert.throws(
+      () => planWithoutHeader({ w: 5000, h: 10 }, "jpeg", 4096),
+      (e: unknown) => e instanceof ResizeError && e.code === "output_too_large",
+    );
+  });
+
 });
 
 describe("limiter", () => {
