@@ -162,7 +162,7 @@ function report(rows: Row[], rss: { setup: string; serverPeakMb: number; rawPeak
     "- **UV** = UV_THREADPOOL_SIZE (libuv threads that run sharp jobs); **concurrency** = RESIZER_CONCURRENCY (transforms in flight:",
     "  the default 2 is sized for a 1-CPU container, the documented sizing is 2 per CPU, so 4 on a 2-CPU machine). Raw sharp has",
     "  no such cap: with N ≥ 4 it keeps UV jobs in flight. **on 1 pinned CPU**: server and raw sharp both run under `taskset -c 0`",
-    "  (the load generator stays on the other CPU), i.e. the defaults on the machine they are sized for.",
+    "  (the load generator is not pinned), i.e. the defaults on the machine they are sized for.",
     "- The request is a box with `fmt`, planned without probing the header first (see resizer/README.md).",
     "- **ratio** = http req/s ÷ raw req/s (target ≥ 0.85). **load gen** = share of the machine's cores autocannon itself used",
     "  during the http cell: the server had the rest.",

@@ -120,11 +120,18 @@ export async function render(input: string | Buffer, plan: Plan, options: { maxI
     const { data, info } = await image.toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (cause) {
-    if (cause instanceof Error && /timeout/i.test(cause.message)) {
-      throw new ResizeError("timeout", "the transform took too long", { retryAfter: 1, cause });
-    }
-    // Reached without `probe` (see planWithoutHeader): libvips read the header, no pixel.
-    if (cause instanceof Error && /exceeds pixel limit/i.test(cause.message)) throw pixelLimit(options.maxInputPixels);
-    throw new ResizeError("not_an_image", "the source image is damaged or truncated", { cause });
+    throw renderError(cause, options.maxInputPixels);
   }
+}
+
+/**
+ * sharp's failure -> the service's answer. Without a `probe` first (planWithoutHeader)
+ * the header is read here, so its refusals must answer as `probe` does.
+ */
+function renderError(cause: unknown, maxInputPixels: number): ResizeError {
+  const message = cause instanceof Error ? cause.message : "";
+  if (/timeout/i.test(message)) return new ResizeError("timeout", "the transform took too long", { retryAfter: 1, cause });
+  if (/exceeds pixel limit/i.test(message)) return pixelLimit(maxInputPixels);
+  if (/corrupt header|unsupported image format/i.test(message)) return notAnImage(cause);
+  return new ResizeError("not_an_image", "the source image is damaged or truncated", { cause });
 }

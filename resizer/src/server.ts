@@ -166,8 +166,9 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
       return;
     }
 
-    const headerFree = planWithoutHeader(transform, requestedOutput(transform.fmt, accept), settings.maxOutputDimension);
-    const planFromHeader = async (input: string | Buffer) => {
+    const plan = async (input: string | Buffer) => {
+      const fromRequest = planWithoutHeader(transform, requestedOutput(transform.fmt, accept), settings.maxOutputDimension);
+      if (fromRequest !== undefined) return fromRequest;
       const info = await probe(input, settings);
       return planTransform(info, transform, outputFormat(transform.fmt, info.format, accept), settings.maxOutputDimension);
     };
@@ -177,9 +178,9 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
         outcome.sourceBytes = source.size;
         metrics.sourceBytes.inc(source.size);
         deadline.throwIfAborted();
-        const plan = headerFree ?? (await planFromHeader(input));
+        const planned = await plan(input);
         deadline.throwIfAborted();
-        return { plan, ...(await render(input, plan, { maxInputPixels: settings.maxInputPixels, seconds: Math.ceil(settings.timeoutMs / 1000) })) };
+        return { plan: planned, ...(await render(input, planned, { maxInputPixels: settings.maxInputPixels, seconds: Math.ceil(settings.timeoutMs / 1000) })) };
       }, deadline)
       .finally(() => source.close());
     const result = await untilDeadline(work, deadline);
