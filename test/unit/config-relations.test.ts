@@ -1,0 +1,174 @@
+// Every relation check of the config schema (the checks between fields, `crossChecks`),
+// one case each, pinned by the exact path and message an operator reads. The table is
+// complete by construction: the test reads infra/ with the TypeScript parser, finds every
+// call that reports a relation problem (`issue(path, message)`), and fails when a call
+// site has no case whose message it produces. A new check therefore needs a case here.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, test } from "node:test";
+import ts from "typescript";
+import { ConfigError, parseClusterSpec, TLS_SYNC_PORT, type ClusterSpecInput } from "../../infra/config.js";
+import { PROJECT_ROOT } from "../helpers/stage.js";
+
+/** A small valid config each case starts from (two hosts, two domains, a VIP). */
+function base(): ClusterSpecInput & Record<string, any> {
+  return {
+    hosts: [
+      { name: "img01", address: "172.18.141.51", docker: "ssh://deploy@172.18.141.51" },
+      { name: "img02", address: "172.18.141.52", docker: "ssh://deploy@172.18.141.52" },
+    ],
+    domains: [
+      { id: "image-origin", serverNames: ["image-origin.example.com"], certificate: "star" },
+      { id: "stillshot-origin", serverNames: ["stillshot-origin.example.com"], notFoundStatus: 400, certificate: "star" },
+    ],
+    certificates: { star: { mode: "selfSigned" } },
+    vip: { address: "180.182.43.12" },
+  };
+}
+
+/** Every problem the schema reports for `base()` changed by `mutate`, as `path: message`. */
+function problems(mutate: (cfg: ReturnType<typeof base>) => void): string[] {
+  const cfg = structuredClone(base());
+  mutate(cfg);
+  try {
+    parseClusterSpec(cfg);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  return [];
+}
+
+const acme = (extra: Record<string, unknown> = {}) => ({ star: { mode: "acme", email: "ops@example.com", ...extra } });
+
+// name, how the config goes wrong, and exactly what the operator is told (every problem).
+const cases: [string, (c: ReturnType<typeof base>) => void, string[]][] = [
+  ["two hosts with one name", (c) => (c.hosts[1]!.name = "img01"), ['hosts[1].name: duplicate host name "img01" (also hosts[0])']],
+  ["two hosts with one address", (c) => (c.hosts[1]!.address = "172.18.141.51"), ["hosts[1].address: duplicate address 172.18.141.51 (also hosts[0])"]],
+  ["a resizer preset beyond maxOutputDimension (the resizer's own check)", (c) => (c.resizer = { maxOutputDimension: 1000, presets: { big: { w: 2000 } } }),
+    ["resizer.presets.big.w: 2000 exceeds maxOutputDimension (1000)"]],
+  ["the Docker API over plain tcp to another machine", (c) => (c.hosts[0]!.docker = "tcp://172.18.141.51:2375"),
+    ["hosts[0].docker: tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address"]],
+  ["ssh options on a unix socket", (c) => Object.assign(c.hosts[0]!, { docker: "unix:///var/run/docker.sock", sshOpts: ["-i", "/root/.ssh/id"] }),
+    ["hosts[0].sshOpts: sshOpts only apply to ssh:// endpoints, not unix://"]],
+  ["the master's open files below two per connection", (c) => (c.nginx = { master: { workerConnections: 5120, workerRlimitNofile: 8192 } }),
+    ["nginx.master.workerRlimitNofile: 8192 open files cannot carry 5120 connections (a proxied connection needs two): raise it to at least 10240"]],
+  ["a slave's open files below its connections", (c) => (c.nginx = { slave: { workerConnections: 4096, workerRlimitNofile: 2048 } }),
+    ["nginx.slave.workerRlimitNofile: 2048 open files cannot carry 4096 connections: raise it to at least 4096"]],
+  ["one host's open-files override too low", (c) => (c.hosts[1]!.nginx = { master: { workerRlimitNofile: 4096 } }),
+    ["hosts[1].nginx.master.workerRlimitNofile: 4096 open files cannot carry 5120 connections (a proxied connection needs two): raise it to at least 10240"]],
+  ["a backup slave with ip_hash", (c) => Object.assign(c, { upstream: { balance: { method: "ip_hash" } }, slaves: [{ port: 8001 }, { port: 8002, backup: true }] }),
+    ["slaves[1].backup: backup cannot be used with ip_hash: nginx rejects it (the method picks a server by key, not by order)"]],
+  ["a backup slave that is also down", (c) => (c.slaves = [{ port: 8001 }, { port: 8002, backup: true, down: true }]),
+    ["slaves[1].down: a backup server marked down is never used: drop one of the two"]],
+  ["failTimeout with maxFails 0", (c) => (c.slaves = [{ port: 8001, maxFails: 0, failTimeout: "10s" }]),
+    ["slaves[0].failTimeout: failTimeout has no effect when maxFails is 0 (failure accounting is off)"]],
+  ["every slave backup or down", (c) => (c.slaves = [{ port: 8001, down: true }, { port: 8002, backup: true }]),
+    ["slaves: at least one slave must be neither backup nor down, or the master has nothing to send requests to"]],
+  ["two slaves on one port", (c) => (c.slaves = [{ port: 8001 }, { port: 8001 }]), ["slaves[1].port: port 8001 of slaves[1] collides with slaves[0]"]],
+  ["one host's resizers on a slave's port", (c) => (c.hosts[1]!.resizer = { basePort: 8002 }),
+    ['hosts[1].resizer.basePort: port 8002 of resizer replica 1 collides with slaves[1] on host "img02"']],
+  ["a resizer replica beyond port 65535", (c) => (c.resizer = { basePort: 65535, replicas: 2 }),
+    ["resizer.basePort: resizer replica 2 would listen on 65536, beyond 65535"]],
+  ["two domains with one id", (c) => (c.domains[1]!.id = "image-origin"), ['domains[1].id: duplicate domain id "image-origin" (also domains[0])']],
+  ["a server name used by two domains (in another case)", (c) => (c.domains[1]!.serverNames = ["Image-Origin.example.com"]),
+    ["domains[1].serverNames[0]: server name Image-Origin.example.com is already used by domains[0]"]],
+  ["a domain naming an undefined certificate", (c) => (c.domains[1]!.certificate = "wildcard"), ['domains[1].certificate: unknown certificate "wildcard" (defined: star)']],
+  ["a wildcard name on an http-01 certificate", (c) => Object.assign(c, { certificates: acme() }, { domains: [{ ...c.domains[0]!, serverNames: ["*.example.com"] }, c.domains[1]] }),
+    ['domains[0].serverNames[0]: *.example.com: wildcard names can only be validated with dns-01, but certificate "star" uses http-01']],
+  ["two default domains", (c) => c.domains.forEach((d) => (d.default = true)), ["domains[1].default: only one domain can be the default (domains[0] already is)"]],
+  ["a certificate no domain uses", (c) => (c.certificates = { star: { mode: "selfSigned" }, spare: { mode: "selfSigned" } }),
+    ['certificates.spare: certificate "spare" is not used by any domain']],
+  ["dns-01 without a plugin", (c) => (c.certificates = acme({ challenge: "dns-01" })),
+    ["certificates.star.dnsPlugin: dns-01 needs a certbot DNS plugin name (e.g. cloudflare, route53)"]],
+  ["a DNS plugin without dns-01", (c) => (c.certificates = acme({ dnsPlugin: "cloudflare" })), ["certificates.star.dnsPlugin: dnsPlugin is only used with challenge dns-01"]],
+  ["staging together with another server", (c) => (c.certificates = acme({ staging: true, server: "https://127.0.0.1:14000/dir" })),
+    ["certificates.star.staging: staging picks Let's Encrypt's staging directory and server names another one: set only one"]],
+  ["the master on the ACME publisher's port with several hosts", (c) => Object.assign(c, { certificates: acme(), master: { httpPort: TLS_SYNC_PORT } }),
+    [`master.httpPort: port ${TLS_SYNC_PORT} is where the ACME issuer host publishes certificates to the other hosts`]],
+  ["a container subnet holding a host", (c) => (c.network = { subnet: "172.18.141.0/24" }),
+    ["network.subnet: 172.18.141.0/24 contains hosts[0].address 172.18.141.51: containers would shadow it",
+      "network.subnet: 172.18.141.0/24 contains hosts[1].address 172.18.141.52: containers would shadow it"]],
+  ["a container subnet holding the VIP", (c) => (c.network = { subnet: "180.182.43.0/24" }), ["network.subnet: 180.182.43.0/24 contains the VIP 180.182.43.12"]],
+  ["a VIP that is a host's address", (c) => (c.vip = { address: "172.18.141.52" }), ["vip.address: the VIP 172.18.141.52 is also the address of hosts[1]"]],
+];
+
+// ---------------------------------------------------------------------------------------
+// The checks as written: every `issue(<path>, <message>)` call in infra/, its message as a
+// pattern (a template's `${...}` parts match anything). A message that is not a literal
+// (the resizer's own problems, forwarded) is a wildcard call site: it covers what no
+// literal one does.
+
+interface CallSite {
+  where: string;
+  /** undefined: the message is computed elsewhere (forwarded). */
+  pattern?: RegExp;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+function messagePattern(node: ts.Expression): RegExp | undefined {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return new RegExp(`^${escape(node.text)}$`);
+  if (ts.isTemplateExpression(node)) {
+    return new RegExp(`^${escape(node.head.text)}${node.templateSpans.map((s) => `.*${escape(s.literal.text)}`).join("")}$`, "s");
+  }
+  return undefined;
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+function relationCallSites(): CallSite[] {
+  const sites: CallSite[] = [];
+  for (const file of tsFiles(join(PROJECT_ROOT, "infra"))) {
+    const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+    const visit = (node: ts.Node) => {
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "issue" && node.arguments.length === 2) {
+        const { line } = source.getLineAndCharacterOfPosition(node.getStart());
+        const pattern = messagePattern(node.arguments[1]!);
+        sites.push({ where: `${relative(PROJECT_ROOT, file)}:${line + 1}`, ...(pattern && { pattern }) });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return sites;
+}
+
+/** The call site that produced `problem` (`path: message`). */
+function siteOf(problem: string, sites: CallSite[]): CallSite[] {
+  const message = problem.slice(problem.indexOf(": ") + 2);
+  const literal = sites.filter((s) => s.pattern?.test(message));
+  return literal.length > 0 ? literal : sites.filter((s) => s.pattern === undefined);
+}
+
+describe("every relation check reports its path and message", () => {
+  for (const [name, mutate, expected] of cases) {
+    test(name, () => {
+      assert.deepEqual(problems(mutate), expected);
+    });
+  }
+
+  test("the base config every case starts from is valid", () => {
+    assert.deepEqual(problems(() => {}), []);
+  });
+
+  test("every check in infra/ has a case above (a new check needs one)", () => {
+    const sites = relationCallSites();
+    assert.ok(sites.length >= cases.length - 5, `found only ${sites.length} issue(...) calls in infra/: has the way relation checks report changed? Update relationCallSites()`);
+    const covered = new Set<string>();
+    for (const [name, , expected] of cases) {
+      for (const problem of expected) {
+        const from = siteOf(problem, sites);
+        assert.equal(from.length, 1, `case "${name}": "${problem}" matches ${from.length} checks (${from.map((s) => s.where).join(", ")})`);
+        covered.add(from[0]!.where);
+      }
+    }
+    const missing = sites.filter((s) => !covered.has(s.where)).map((s) => `${s.where} ${s.pattern ?? "(forwarded message)"}`);
+    assert.deepEqual(missing, [], "relation checks without a case in this table");
+  });
+});
