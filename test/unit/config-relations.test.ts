@@ -40,7 +40,7 @@ function problems(mutate: (cfg: ReturnType<typeof base>) => void): string[] {
   return [];
 }
 
-const acme = (extra: Record<string, unknown> = {}) => ({ star: { mode: "acme", email: "ops@example.com", ...extra } });
+const acme = (extra: Record<string, unknown> = {}) => ({ star: { mode: "acme", email: "ops@example.com", ...extra } }) as ClusterSpecInput["certificates"];
 
 // name, how the config goes wrong, and exactly what the operator is told (every problem).
 const cases: [string, (c: ReturnType<typeof base>) => void, string[]][] = [
