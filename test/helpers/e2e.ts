@@ -97,10 +97,21 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** A request's default time limit (ms) for a complete answer. */
+const REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * The agents' idle-connection limit. Any value makes node's agent honour the server's
+ * `Keep-Alive: timeout=N` hint (the master sends keepalive_timeout's header value): it then
+ * closes an idle connection a second before the server would, as undici and browsers do,
+ * instead of racing the server's own close. Without one it ignores the hint. Requests set
+ * their own limit (`req.setTimeout`), which the agent would skip were it equal to this one.
+ */
+const IDLE_LIMIT_MS = 600_000;
+
 /** One keep-alive agent per scheme (what browsers and CDNs do). */
 export function agents(maxSockets = 64): { http: HttpAgent; https: HttpsAgent; destroy(): void } {
-  const http = new HttpAgent({ keepAlive: true, maxSockets });
-  const https = new HttpsAgent({ keepAlive: true, maxSockets });
+  const http = new HttpAgent({ keepAlive: true, maxSockets, timeout: IDLE_LIMIT_MS });
+  const https = new HttpsAgent({ keepAlive: true, maxSockets, timeout: IDLE_LIMIT_MS });
   return { http, https, destroy: () => (http.destroy(), https.destroy()) };
 }
 
@@ -126,7 +137,7 @@ export function get(e2e: E2E, path: string, opts: RequestOptions = {}): Promise<
   const m = e2e.cluster.host.master;
   const listen = scheme === "https" ? m.https! : m.http;
   const name = opts.host ?? e2e.main.serverNames[0]!;
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const started = performance.now();
   const options = {
     host: listen.address,
@@ -134,7 +145,6 @@ export function get(e2e: E2E, path: string, opts: RequestOptions = {}): Promise<
     path,
     headers: { host: name, ...opts.headers },
     agent: opts.agent ?? false,
-    timeout: timeoutMs,
     ...(scheme === "https" && { servername: name, ca: e2e.cluster.certificates[0]!.pem }),
   };
   return new Promise((resolve, reject) => {
@@ -144,26 +154,34 @@ export function get(e2e: E2E, path: string, opts: RequestOptions = {}): Promise<
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: performance.now() - started }));
       res.on("error", (err) => reject(new RequestError(`response aborted: ${reason(err)}`, false)));
     });
-    req.on("timeout", () => req.destroy(new Error(`no complete answer within ${timeoutMs} ms`)));
+    // On the socket, whichever the agent hands out (a reused one carries its idle limit).
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no complete answer within ${timeoutMs} ms`)));
     req.on("error", (err) => reject(new RequestError(reason(err), req.reusedSocket)));
     req.end();
   });
 }
 
 /**
- * GET with the one retry HTTP clients make for an idempotent request whose connection the
- * server closed before sending any byte of an answer (RFC 9110 §9.2.2; browsers and
- * undici do it): a kept-alive connection closed as it was reused, or one an nginx worker
- * accepted just before a graceful shutdown (it closes connections that have not sent a
- * request yet). Never for an answer cut short. Resolves with the reply and whether that
- * retry happened.
+ * Did the request fail because the server closed a kept-alive connection as it was reused,
+ * before sending any byte of an answer? Only then may an HTTP client resend an idempotent
+ * request on its own (RFC 9110 §9.2.2; browsers and undici do it, node documents it for
+ * `req.reusedSocket`). A fresh connection that fails, or an answer cut short, is a failure.
+ */
+export function closedKeptAliveConnection(err: unknown): boolean {
+  return err instanceof RequestError && err.reusedSocket && (err.message === "ECONNRESET" || err.message === "EPIPE");
+}
+
+/**
+ * GET with the one retry HTTP clients make for an idempotent request whose kept-alive
+ * connection the server closed before answering (`closedKeptAliveConnection`), on a new
+ * connection. Never for a new connection, never for an answer cut short. Resolves with the
+ * reply and whether that retry happened; callers count and bound the retries.
  */
 export async function getRetryingClosedKeepalive(e2e: E2E, path: string, opts: RequestOptions): Promise<Reply & { retried: boolean }> {
   try {
     return { ...(await get(e2e, path, opts)), retried: false };
   } catch (err) {
-    const closedBeforeAnswer = err instanceof RequestError && (err.reusedSocket || err.message === "ECONNRESET" || err.message === "EPIPE");
-    if (!closedBeforeAnswer) throw err;
+    if (!closedKeptAliveConnection(err)) throw err;
     // On a new connection: the pool's other idle ones may be closing too.
     return { ...(await get(e2e, path, { ...opts, agent: undefined })), retried: true };
   }
@@ -191,7 +209,10 @@ export interface Outcome {
 export interface LoadReport {
   requests: number;
   failed: Outcome[];
-  /** Requests retried once because the server closed their connection before answering. */
+  /**
+   * Requests retried once, on a new connection, because the server closed their kept-alive
+   * connection as it was reused, before answering (`closedKeptAliveConnection`).
+   */
   keepaliveRetries: number;
   maxMs: number;
   outcomes: Outcome[];
@@ -209,7 +230,13 @@ export function steadyLoad(
   e2e: E2E,
   targets: Target[],
   opts: { concurrency?: number; ok?: (r: Reply) => boolean; pauseMs?: number } = {},
-): { stop(): Promise<LoadReport> } {
+): {
+  stop(): Promise<LoadReport>;
+  /** Requests sent at or after `since` (performance.now() time) that have completed so far. */
+  outcomesSince(since: number): Outcome[];
+  /** Resolves once `requests` requests sent at or after `since` have completed (an event, not a pause). */
+  until(requests: number, since?: number, timeoutMs?: number): Promise<void>;
+} {
   const concurrency = opts.concurrency ?? 4;
   const ok = opts.ok ?? ((r: Reply) => r.status === 200);
   const pool = agents(concurrency * 2);
@@ -238,7 +265,17 @@ export function steadyLoad(
     }
   };
   const workers = Array.from({ length: concurrency }, worker);
+  const completed = (since = -Infinity) => outcomes.filter((o) => o.at >= since).length;
   return {
+    outcomesSince: (since) => outcomes.filter((o) => o.at >= since),
+    async until(requests, since = -Infinity, timeoutMs = 30_000) {
+      const start = performance.now();
+      while (completed(since) < requests) {
+        if (!running) throw new Error("the load was stopped");
+        if (performance.now() - start > timeoutMs) throw new Error(`only ${completed(since)} of ${requests} requests completed within ${timeoutMs / 1000}s`);
+        await sleep(10);
+      }
+    },
     async stop() {
       running = false;
       await Promise.all(workers);
