@@ -2,11 +2,16 @@
 // resizers, master as real processes on loopback) and real clients ask the master over
 // HTTP and HTTPS what operators know from seeds 000/001.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { childrenOf } from "../../infra/local/process.js";
 import { accessLogCount, get, SCHEMES, startE2E, type E2E } from "../helpers/e2e.js";
+import { all, argsOf, one, parseConf } from "../helpers/nginx-conf.js";
+import { PROJECT_ROOT } from "../helpers/stage.js";
 
 let e2e: E2E;
 before(async () => {
@@ -106,19 +111,73 @@ describe("HTTPS", () => {
 });
 
 describe("the local cluster runs like the containers", () => {
-  it("every nginx and resizer process runs unprivileged (nobody when started as root)", () => {
-    const uid = process.getuid?.() === 0 ? e2e.cluster.user!.uid : process.getuid?.();
+  it("every nginx and resizer process runs unprivileged: as nobody when started as root, never uid 0", () => {
+    const asRoot = process.getuid!() === 0;
     for (const inst of e2e.cluster.instances) {
-      const status = readFileSync(`/proc/${inst.pid}/status`, "utf8");
-      const real = /^Uid:\s+(\d+)/m.exec(status)![1];
-      assert.equal(Number(real), uid, inst.name);
+      // The instance's own process and its children (nginx's workers).
+      for (const pid of [inst.pid!, ...childrenOf(inst.pid!)]) {
+        const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))!.slice(1).map(Number);
+        const name = execFileSync("id", ["-nu", String(ids[0])], { encoding: "utf8" }).trim();
+        const who = `${inst.name} (pid ${pid}) runs as ${name} (real, effective, saved, fs uids ${ids.join(" ")})`;
+        if (asRoot) {
+          assert.ok(ids.every((id) => id !== 0), who);
+          assert.equal(name, "nobody", who);
+        } else {
+          assert.ok(ids.every((id) => id === process.getuid!()), who);
+        }
+      }
     }
   });
 
-  it("the configs running are exactly the rendered ones: no file in the work dir was edited", async () => {
-    const { instanceFiles } = await import("../../infra/render.js");
-    for (const files of Object.values(instanceFiles(e2e.cluster.host))) {
-      for (const f of files) assert.equal(readFileSync(f.path, "utf8"), f.content, f.path);
+  it("a file only root may read is refused by the master, the slaves and the resizers; the same file readable is served", async () => {
+    // Mode 0600 owned by root (0000 when not root): only a process with root's privileges reads it.
+    const jpeg = file(e2e.tree.stills[0]!);
+    const lock = (path: string) => {
+      mkdirSync(dirname(join(e2e.cluster.imagesDir, path)), { recursive: true });
+      writeFileSync(join(e2e.cluster.imagesDir, path), jpeg, { mode: process.getuid!() === 0 ? 0o600 : 0o000 });
+      chmodSync(join(e2e.cluster.imagesDir, path), process.getuid!() === 0 ? 0o600 : 0o000);
+    };
+    lock("private/root-only.jpg");
+    lock("thumbnail/2024/01/root-only.jpg");
+    writeFileSync(join(e2e.cluster.imagesDir, "private/readable.jpg"), jpeg, { mode: 0o644 });
+
+    assert.equal((await get(e2e, "/private/root-only.jpg")).status, 403, "a slave read it");
+    assert.equal((await get(e2e, "/thumbnail/2024/01/root-only.jpg")).status, 403, "the master read it");
+    const resized = await get(e2e, "/resize?src=private/root-only.jpg&w=64");
+    assert.equal(resized.status, 404, `a resizer read it (${resized.status})`);
+    // Control: the path and the bytes are fine, only the permission differs.
+    assert.equal((await get(e2e, "/private/readable.jpg")).status, 200);
+    assert.equal((await get(e2e, "/resize?src=private/readable.jpg&w=64")).status, 200);
+  });
+
+  it("the master runs with the stack file's domains, its slaves and resizers as upstream members, on the ports the clients use", async () => {
+    // Expectations from the stack file's text and from the running processes, not from the
+    // renderer: the config nginx was started with (its command line), read as nginx reads it.
+    const stack = parseYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.local.yaml"), "utf8")).config as Record<string, any>;
+    const master = e2e.cluster.master;
+    // nginx sets its title to "nginx: master process <its command line>".
+    const cmdline = readFileSync(`/proc/${master.pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    const conf = parseConf(readFileSync(/ -c (\S+)/.exec(cmdline)![1]!, "utf8"));
+    const http = one(conf, "http");
+    const servers = all(http, "server");
+    assert.deepEqual(
+      servers.map((s) => argsOf(s, "server_name")),
+      (stack["image-origin:domains"] as { serverNames: string[] }[]).map((d) => d.serverNames),
+    );
+    // Every server listens where this test's requests went (they were answered).
+    const m = e2e.cluster.host.master;
+    for (const s of servers) {
+      assert.deepEqual(all(s, "listen").map((l) => l.args[0]), [`${m.http.address}:${m.http.port}`, `${m.https!.address}:${m.https!.port}`]);
+    }
+    // The upstream members are the running slaves and resizers: one each, where each answers.
+    const members = (name: string) => all(one(http, "upstream", name), "server").map((st) => st.args[0]!);
+    const listening = (instances: { listens: { address: string; port: number }[] }[]) => instances.map((i) => `${i.listens[0]!.address}:${i.listens[0]!.port}`);
+    assert.deepEqual(members("image_slaves"), listening(e2e.cluster.slaves));
+    assert.deepEqual(members("image_resizers"), listening(e2e.cluster.resizers));
+    assert.equal(members("image_resizers").length, (stack["image-origin:resizer"] as { replicas: number }).replicas);
+    for (const address of [...members("image_slaves"), ...members("image_resizers")]) {
+      const status = (await fetch(`http://${address}/healthz`)).status;
+      assert.equal(status, 200, `${address} answers`);
     }
   });
 });
