@@ -4,17 +4,23 @@
 // started; `--stack prod` runs a production host on free loopback ports.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { freePorts } from "../../infra/local/ports.js";
-import { groupMembers } from "../../infra/local/process.js";
+import { childrenOf, groupMembers } from "../../infra/local/process.js";
 import { findNginx } from "../../infra/local/tools.js";
 import { writeSampleTree } from "../../scripts/sample-images.js";
 import { sleep } from "../helpers/e2e.js";
+import { pausedDownload, sha256 } from "../helpers/inflight.js";
 import { PROJECT_ROOT } from "../helpers/stage.js";
+
+/** Served by the master from its disk, and by the slaves through the master. */
+const IN_FLIGHT = ["/thumbnail/2024/12/in-flight.jpg", "/stillshot/in-flight/E001/01.jpg"];
+const BIG = randomBytes(32 * 1024 * 1024);
 
 let dir: string;
 let images: string;
@@ -24,6 +30,12 @@ before(async () => {
   chmodSync(dir, 0o755);
   images = join(dir, "images");
   await writeSampleTree(images, { thumbnails: 12, stills: 8 });
+  // Large enough that a client which stops reading keeps the answer in flight (far more
+  // than the loopback socket buffers hold).
+  for (const path of IN_FLIGHT) {
+    mkdirSync(dirname(join(images, path)), { recursive: true });
+    writeFileSync(join(images, path), BIG);
+  }
   // The command's own temp dir (TMPDIR): whatever it creates there is visible to the test.
   work = join(dir, "tmp");
   writeFileSync(join(dir, ".keep"), "");
@@ -88,6 +100,15 @@ const alive = (pid: number) => {
   }
 };
 
+/** A process's title (nginx rewrites its own: "nginx: worker process is shutting down"). */
+const processTitle = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+};
+
 /** `started <name> (pid N) on ...` lines, in order. */
 const startedLines = (out: string) => [...out.matchAll(/^started (\S+) \(pid (\d+)\)/gm)].map((m) => ({ name: m[1]!, pid: Number(m[2]) }));
 
@@ -129,17 +150,43 @@ describe("npm start", () => {
     assert.equal(await fetchVia(url("resize")), 200);
     assert.equal(await fetchVia(url("healthz")), 200);
 
+    // Requests in flight when Ctrl-C arrives: each client has its answer started and has
+    // stopped reading, so nginx still holds the rest.
+    const master = started.find((s) => s.name === "local-master")!;
+    const httpPort = Number(new URL(url("healthz")).port);
+    const inFlight = IN_FLIGHT.map((path) => pausedDownload("127.0.0.1", httpPort, path, "image-origin.localhost"));
+    await Promise.all(inFlight.map((d) => d.started));
+
     // Ctrl-C: record when each process disappears.
     const gone = new Map<string, number>();
     const t0 = performance.now();
     run.child.kill("SIGINT");
-    while (gone.size < started.length && performance.now() - t0 < 30_000) {
-      for (const s of started) if (!gone.has(s.name) && !alive(s.pid)) gone.set(s.name, performance.now() - t0);
-      await sleep(2);
+    const watch = (async () => {
+      while (gone.size < started.length && performance.now() - t0 < 30_000) {
+        for (const s of started) if (!gone.has(s.name) && !alive(s.pid)) gone.set(s.name, performance.now() - t0);
+        await sleep(2);
+      }
+    })();
+    // The stop signal has reached the master: its workers shut down gracefully (or, had it
+    // not been graceful, the master is gone). Only then do the clients read on.
+    const deadline = performance.now() + 15_000;
+    while (alive(master.pid) && !childrenOf(master.pid).some((w) => processTitle(w).includes("shutting down"))) {
+      assert.ok(performance.now() < deadline, "the master never began to stop");
+      await sleep(5);
     }
+    for (const d of inFlight) d.resume();
+    const answers = await Promise.all(inFlight.map((d) => d.done));
+    await watch;
     assert.equal(await run.exited, 0, run.stderr());
     assert.match(run.stdout(), /stopped; .* removed/);
     const masterGone = gone.get("local-master")!;
+    answers.forEach((a, i) => {
+      assert.deepEqual(
+        { status: a.status, bytes: a.bytes, sha256: a.sha256, error: a.error },
+        { status: 200, bytes: BIG.length, sha256: sha256(BIG), error: undefined },
+        `${IN_FLIGHT[i]}: in flight at Ctrl-C, it must complete with every byte`,
+      );
+    });
     for (const s of started.filter((s) => s.name !== "local-master")) {
       assert.ok(gone.get(s.name)! >= masterGone, `${s.name} stopped before the master`);
     }
@@ -148,7 +195,10 @@ describe("npm start", () => {
       assert.deepEqual(groupMembers(s.pid), [], `${s.name} left processes behind`);
     }
     assert.deepEqual(leftovers(), [], "the work directory is removed");
-    t.diagnostic(`stop order (ms after SIGINT): ${[...gone].sort((a, b) => a[1] - b[1]).map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(", ")}`);
+    t.diagnostic(
+      `stop order (ms after SIGINT): ${[...gone].sort((a, b) => a[1] - b[1]).map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(", ")}; ` +
+        `${answers.length} answers of ${BIG.length} bytes in flight at Ctrl-C completed at ${answers.map((a) => (a.endedAt - t0).toFixed(0)).join(", ")} ms`,
+    );
   });
 
   it("a port already in use is one line naming it, exit 1, and nothing started", async () => {
