@@ -4,18 +4,20 @@
 // stand-in built by scripts/setup-docker.sh: no registry here). Proves the hardening is
 // livable: nginx as uid 101 on a read-only root, the cache volume writable, the TLS key
 // readable, healthchecks passing, the seeds' start order, a config change applied by a
-// reload of the running master, a graceful stop.
+// reload of the running master, the drain flag, a graceful stop that completes the
+// request in flight.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { execShell, runDeclared } from "../helpers/declared.js";
-import { buildImage, docker, dockerRaw, inspect, requireDocker, requireImage } from "../helpers/docker.js";
+import { buildImage, docker, dockerRaw, fetchWithin, inspect, logs, requireDocker, requireImage, waitHttp } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
+import { pausedDownload, sha256 } from "../helpers/inflight.js";
 import { mockImageId, named, ofType, runProgram, runProgramInChild, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 import { freePorts } from "../helpers/stage.js";
 
@@ -29,6 +31,9 @@ let declared: Registered[] = [];
 /** The stack config this test deploys, and the real image id for each mock id. */
 let config: Record<string, unknown>;
 const realId = new Map<string, string>();
+/** A thumbnail far larger than the socket buffers: a client that stops reading keeps it in flight. */
+const IN_FLIGHT = "thumbnail/2026/in-flight.jpg";
+const BIG = randomBytes(32 * 1024 * 1024);
 
 const container = (suffix: string) => ofType(run, "Container").find((c) => c.inputs.name === `${hostName}-${suffix}`)!.inputs;
 const url = (path: string) => `http://127.0.0.1:${httpPort}${path}`;
@@ -40,6 +45,7 @@ before(async () => {
   mkdirSync(join(images, "thumbnail/2026"), { recursive: true });
   await photo(1920, 1080).jpeg().toFile(join(images, "still.jpg"));
   await photo(320, 180).jpeg().toFile(join(images, "thumbnail/2026/t1.jpg"));
+  writeFileSync(join(images, IN_FLIGHT), BIG);
 
   config = stackConfig("local");
   config["image-origin:hosts"] = [{ name: hostName, address: "127.0.0.1", docker: "unix:///var/run/docker.sock" }];
@@ -148,6 +154,7 @@ describe("the local stack's containers as declared, on a real engine", () => {
   test("a config change reaches the running master by its installer and reload: same container, no failed request", async () => {
     const name = `${hostName}-master`;
     const idBefore = await inspect(name, ".Id");
+    const pidBefore = await inspect<number>(name, ".State.Pid");
     // What `pulumi up` does after the stack file changed: the new installer, then the reload.
     const changed = structuredClone(config);
     changed["image-origin:nginx"] = { ...(changed["image-origin:nginx"] as object), expires: { thumbnail: "7s" } };
@@ -178,6 +185,7 @@ describe("the local stack's containers as declared, on a real engine", () => {
       await load;
     }
     assert.equal(await inspect(name, ".Id"), idBefore, "the master was reloaded, not replaced");
+    assert.equal(await inspect(name, ".State.Pid"), pidBefore, "the same nginx master process: reloaded, not restarted");
     const failed = statuses.filter((s) => s !== 200).length;
     console.log(`  reload under load: ${statuses.length} thumbnail requests, ${failed} failed`);
     assert.equal(failed, 0);
@@ -196,10 +204,53 @@ describe("the local stack's containers as declared, on a real engine", () => {
     assert.match(still.headers.get("cache-control") ?? "", /max-age=7\b/);
   });
 
-  test("the master stops gracefully on its declared stop signal", async () => {
+  test("the drain flag on the master's tmpfs takes the host out of the L4's health check, and a restart brings it back", async () => {
     const name = `${hostName}-master`;
+    // What the README tells an operator to type.
+    const drain = "/tmp/nginx/drain";
+    const health = async () => (await fetchWithin(url("/healthz"), 5_000)).status;
+    assert.equal(await health(), 200);
+    await docker(["exec", name, "touch", drain]);
+    assert.equal(await health(), 503, "drained: the L4 takes the host out");
+    assert.equal((await fetch(url("/thumbnail/2026/t1.jpg"))).status, 200, "requests still served while draining");
+    await docker(["exec", name, "rm", drain]);
+    assert.equal(await health(), 200, "back in service");
+
+    // The flag lives on the tmpfs: a restarted master comes back in service by itself.
+    assert.ok(Object.keys(await inspect<Record<string, string>>(name, ".HostConfig.Tmpfs")).includes(dirname(drain)), "the flag's directory is a tmpfs");
+    await docker(["exec", name, "touch", drain]);
+    assert.equal(await health(), 503);
+    await docker(["restart", name], { timeoutMs: 60_000 });
+    // (Docker's own health status may still read the drained master's failed checks.)
+    await waitHttp(url("/healthz")).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the restarted master (${await inspect(name, ".State.Status")}) logged:\n${await logs(name)}`);
+    });
+    assert.equal(await health(), 200, "a restarted master is not drained");
+  });
+
+  test("the master stops gracefully on its declared stop signal: a request in flight completes with every byte", async () => {
+    const name = `${hostName}-master`;
+    const download = pausedDownload("127.0.0.1", httpPort, `/${IN_FLIGHT}`, "image-origin.localhost");
+    await download.started;
     const started = Date.now();
-    await docker(["stop", name], { timeoutMs: 60_000 });
+    const stopped = docker(["stop", name], { timeoutMs: 60_000 });
+    // The stop signal has reached nginx: its workers shut down gracefully (or, had the
+    // signal not been graceful, the container is no longer running). Then read on.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const top = await dockerRaw(["top", name, "-o", "pid,args"]);
+      if (top.code !== 0 || /worker process is shutting down/.test(top.stdout)) break;
+      assert.ok(Date.now() < deadline, `the master never began to stop:\n${top.stdout}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    download.resume();
+    const answer = await download.done;
+    await stopped;
+    assert.deepEqual(
+      { status: answer.status, bytes: answer.bytes, sha256: answer.sha256, error: answer.error },
+      { status: 200, bytes: BIG.length, sha256: sha256(BIG), error: undefined },
+      "the answer in flight at `docker stop` completes",
+    );
     assert.equal(await inspect(name, ".State.ExitCode"), 0);
     assert.ok(Date.now() - started < 10_000, "SIGQUIT ends nginx promptly, not by the stop timeout's SIGKILL");
   });
