@@ -34,8 +34,12 @@ export const LOG_CONFIG = {
 } as const;
 
 export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
+  // Owned by the container's user: Docker applies `mode` only at a container's first start
+  // and remounts with 0755 root:root on every restart (moby/moby#20437, docker/for-linux#138),
+  // which left a restarted nginx unable to create its temp directories. An owner sticks.
+  const [uid, gid] = args.user.split(":");
   const tmpfs = Object.fromEntries(
-    Object.entries(args.tmpfs).map(([path, size]) => [path, `rw,noexec,nosuid,nodev,size=${size},mode=1777`]),
+    Object.entries(args.tmpfs).map(([path, size]) => [path, `rw,noexec,nosuid,nodev,size=${size},uid=${uid},gid=${gid},mode=1777`]),
   );
   return {
     user: args.user,
