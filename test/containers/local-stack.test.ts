@@ -18,7 +18,7 @@ import { execShell, runDeclared } from "../helpers/declared.js";
 import { buildImage, docker, dockerRaw, fetchWithin, inspect, logs, requireDocker, requireImage, waitHttp } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
 import { pausedDownload, sha256 } from "../helpers/inflight.js";
-import { mockImageId, named, ofType, runProgram, runProgramInChild, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { mockImageId, named, ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 import { freePorts } from "../helpers/stage.js";
 
 const hostName = `ct${randomBytes(3).toString("hex")}`;
@@ -158,7 +158,7 @@ describe("the local stack's containers as declared, on a real engine", () => {
     // What `pulumi up` does after the stack file changed: the new installer, then the reload.
     const changed = structuredClone(config);
     changed["image-origin:nginx"] = { ...(changed["image-origin:nginx"] as object), expires: { thumbnail: "7s" } };
-    const next = runProgramInChild(changed);
+    const next = await runProgram(changed);
     if (next.error) throw next.error;
     const installer = ofType(next, "Container").find((c) => c.inputs.name === `${name}-files`)!.inputs;
     installer.image = realId.get(installer.image) ?? installer.image;

@@ -1,10 +1,13 @@
 // Run the Pulumi program under `pulumi.runtime.setMocks` (no CLI, no engine) and return
 // every registered resource with its real inputs, provider, parent, dependencies and
-// replacement options. One program run per process: node's test runner gives each
-// test file its own process, and the program module is cached per process.
+// replacement options. Each run has a process of its own (program-child.ts): the program
+// module runs once per process, and the run is over when that process's event loop is
+// empty, which is when Pulumi's own language host takes a program as finished (its
+// `beforeExit` handler in @pulumi/pulumi cmd/run). A registration made late, after any
+// amount of quiet, is still seen; a program that never finishes fails the run.
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -31,6 +34,8 @@ export interface Registered {
   dependencies: string[];
   deleteBeforeReplace: boolean;
   retainOnDelete: boolean;
+  /** What the (mocked) provider returned for it, secrets revealed: the program reads these. */
+  state: Record<string, any>;
 }
 
 export interface ProgramRun {
@@ -121,83 +126,104 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   }
 }
 
+/** How long a program may run before its run fails (it normally takes a few seconds). */
+const PROGRAM_TIMEOUT_MS = 120_000;
+
 /**
- * Set config and mocks, then load the program. `config` maps `image-origin:<key>` to
- * values (objects are JSON-encoded for the engine); `secretKeys` lists secret keys.
+ * Runs the program with this config (`image-origin:<key>` -> value; objects are
+ * JSON-encoded for the engine; `secretKeys` lists secret keys) in a process of its own,
+ * and resolves once that process's event loop is empty: everything the program
+ * registered, its outputs, and the error it failed with, if any.
  */
 export async function runProgram(config: Record<string, unknown>, secretKeys: string[] = []): Promise<ProgramRun> {
+  const dir = mkdtempSync(join(tmpdir(), "program-run-"));
+  try {
+    const out = join(dir, "run.json");
+    const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "program-child.ts"), out], { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.stdin!.end(JSON.stringify({ config, secretKeys }));
+    const timer = setTimeout(() => child.kill("SIGKILL"), PROGRAM_TIMEOUT_MS);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (c, sig) => resolve([c, sig])));
+    clearTimeout(timer);
+    if (code !== 0) {
+      const why = signal === "SIGKILL" ? `did not finish within ${PROGRAM_TIMEOUT_MS / 1000}s (something keeps its event loop alive)` : `exited ${code ?? signal}`;
+      throw new Error(`the mocked program run ${why}:\n${stderr.slice(-3000)}`);
+    }
+    const run = JSON.parse(readFileSync(out, "utf8")) as { resources: Registered[]; outputs: Record<string, unknown>; error?: string };
+    return { resources: run.resources, outputs: run.outputs, ...(run.error !== undefined && { error: new Error(run.error) }) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The run itself, in this process (program-child.ts calls it once): set config and mocks,
+ * load the program, resolve its outputs, and write everything to `out` once the event
+ * loop is empty. An error the program throws or leaves unhandled fails the run, as the
+ * engine would.
+ */
+export function runProgramInThisProcess(config: Record<string, unknown>, secretKeys: string[], out: string): void {
   const encoded = Object.fromEntries(
     Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
   );
   pulumi.runtime.setAllConfig(encoded, secretKeys);
 
   const byUrn = new Map<string, Registered>();
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => ({ id: args.custom ? `${args.name}-id` : "", state: mockState(args) }),
-      call: (args) => args.inputs,
-    },
-    PROJECT,
-    "test",
-    false,
-  );
-
-  // The mock monitor answers registerResource; wrap it to see what the engine is told
-  // beyond the inputs (dependencies, parent, provider, replacement options).
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource: (req: any, cb: (err: unknown, res: any) => void) => void;
-  };
-  const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) =>
-    original(req, (err, res) => {
-      if (!err && res) {
-        const urn: string = res.getUrn();
-        const secretPaths: string[] = [];
-        const inputs = reveal(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, any>;
-        byUrn.set(urn, {
-          type: req.getType(),
-          name: req.getName(),
-          urn,
-          custom: req.getCustom(),
-          inputs,
-          secretPaths,
-          provider: req.getProvider(),
-          parent: req.getParent(),
-          dependencies: req.getDependenciesList(),
-          deleteBeforeReplace: req.getDeletebeforereplace(),
-          retainOnDelete: req.getRetainondelete(),
-        });
-      }
-      cb(err, res);
-    });
-
-  let outputs: Record<string, unknown> = {};
+  let outputs: Record<string, unknown> | undefined;
   let error: Error | undefined;
-  try {
+  const fail = (err: unknown) => (error ??= err instanceof Error ? err : new Error(String(err)));
+  process.on("uncaughtException", fail);
+  process.on("unhandledRejection", fail);
+  process.once("beforeExit", () => {
+    if (outputs === undefined && error === undefined) fail(new Error("the program's outputs never resolved"));
+    writeFileSync(out, JSON.stringify({ resources: [...byUrn.values()], outputs: outputs ?? {}, ...(error && { error: error.message }) }));
+  });
+
+  void (async () => {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => ({ id: args.custom ? `${args.name}-id` : "", state: mockState(args) }),
+        call: (args) => args.inputs,
+      },
+      PROJECT,
+      "test",
+      false,
+    );
+
+    // The mock monitor answers registerResource; wrap it to see what the engine is told
+    // beyond the inputs (dependencies, parent, provider, replacement options).
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource: (req: any, cb: (err: unknown, res: any) => void) => void;
+    };
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) =>
+      original(req, (err, res) => {
+        if (!err && res) {
+          const urn: string = res.getUrn();
+          const secretPaths: string[] = [];
+          const inputs = reveal(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, any>;
+          byUrn.set(urn, {
+            type: req.getType(),
+            name: req.getName(),
+            urn,
+            custom: req.getCustom(),
+            inputs,
+            secretPaths,
+            provider: req.getProvider(),
+            parent: req.getParent(),
+            dependencies: req.getDependenciesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            retainOnDelete: req.getRetainondelete(),
+            state: reveal(res.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, any>,
+          });
+        }
+        cb(err, res);
+      });
+
     const program = (await import("../../infra/index.js")) as Record<string, unknown>;
     outputs = await resolve(program as Record<string, pulumi.Input<unknown>>);
-  } catch (err) {
-    error = err as Error;
-  }
-  // Let registrations that no output waits for settle.
-  for (let i = 0, last = -1; i < 50 && byUrn.size !== last; i++) {
-    last = byUrn.size;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { resources: [...byUrn.values()], outputs, ...(error && { error }) };
-}
-
-/** `runProgram` in a child process, for a second run in one test file (see program-child.ts). */
-export function runProgramInChild(config: Record<string, unknown>, secretKeys: string[] = []): ProgramRun {
-  const dir = mkdtempSync(join(tmpdir(), "program-run-"));
-  try {
-    const out = join(dir, "run.json");
-    execFileSync(process.execPath, ["--import", "tsx", join(__dirname, "program-child.ts"), out], { input: JSON.stringify({ config, secretKeys }), stdio: ["pipe", "ignore", "inherit"] });
-    const { resources, error } = JSON.parse(readFileSync(out, "utf8")) as { resources: Registered[]; error?: string };
-    return { resources, outputs: {}, ...(error !== undefined && { error: new Error(error) }) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  })().catch(fail);
 }
 
 /** Resources of a type (short names: "Container", "Command", ...). */
