@@ -11,12 +11,13 @@ import { connect } from "node:tls";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { renewerPaths, renewerScript, syncClientFiles, syncScript } from "../../infra/acme.js";
+import { childrenOf } from "../../infra/local/process.js";
 import { parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
 import { publisherFiles, renderPublisher } from "../../infra/nginx/publisher.js";
 import type { ClusterPlan, HostPlan } from "../../infra/topology.js";
 import { runAs } from "../helpers/acme.js";
 import { makePem, type Pem } from "../helpers/certs.js";
-import { startNginx, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
+import { reloadCompleted, startNginx, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
 import { requireTools, startPebble, type Pebble } from "../helpers/pebble.js";
 import { freePortMap, handOver, stageCluster, tempRoot } from "../helpers/stage.js";
 
@@ -151,12 +152,13 @@ describe("acme across hosts behind a round-robin L4", () => {
   test("each host's sync agent installs the same certificate and reloads its own master", async () => {
     for (const h of plan.hosts) {
       const before = readFileSync(h.master.paths.pid, "utf8");
+      const workers = childrenOf(Number(before));
       const r = await runAs(user, script(h, "tls-sync.sh"), ["once"], env);
       assert.equal(r.status, 0, `${h.name}: ${r.stderr}`);
       assert.match(r.stderr, /le: installed .* reloaded nginx/s);
+      await reloadCompleted(Number(before), workers);
       assert.equal(readFileSync(h.master.paths.pid, "utf8"), before, `${h.name}: reloaded, not restarted`);
     }
-    await new Promise((r) => setTimeout(r, 500));
     const [a, b] = await Promise.all(plan.hosts.map(served));
     assert.match(a!.issuer, /Pebble/);
     assert.equal(a!.fingerprint256, b!.fingerprint256, "one issuance, the same certificate on every host");

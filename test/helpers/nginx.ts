@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { block, config, d } from "../../infra/nginx/ast.js";
 import { print } from "../../infra/nginx/print.js";
+import { childrenOf } from "../../infra/local/process.js";
 import { findNginx, nginxCandidates, unprivilegedUser as runAsUser } from "../../infra/local/tools.js";
 
 export const SETUP_HINT = "run `npm test` (it runs scripts/setup.sh first) or `bash scripts/setup.sh` as root to install it";
@@ -160,6 +161,21 @@ export async function startNginx(
     throw err;
   }
   return running;
+}
+
+/**
+ * Resolves once the nginx master `pid` runs workers and none of `before` (its workers
+ * when the reload was asked for): the new generation serves, the old one has exited.
+ * This is the reload itself, observed, rather than a pause long enough for it.
+ */
+export async function reloadCompleted(pid: number, before: number[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = childrenOf(pid);
+    if (now.length > 0 && !now.some((w) => before.includes(w))) return;
+    if (Date.now() > deadline) throw new Error(`nginx ${pid} did not complete a reload within ${timeoutMs} ms (workers before ${before}, now ${now})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**

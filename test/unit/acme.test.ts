@@ -215,14 +215,32 @@ describe("renewer details", () => {
 });
 
 describe("sync agent", () => {
-  /** A stand-in nginx master that records each SIGHUP; its pid file is the plan's. */
+  /**
+   * A stand-in nginx master that records each SIGHUP, and each SIGUSR1 as a marker; its pid
+   * file is the plan's.
+   */
   async function fakeMaster(pidFile: string, hups: string) {
     mkdirSync(join(pidFile, ".."), { recursive: true });
-    const child = spawn("sh", ["-c", `trap 'echo HUP >> ${hups}' HUP; echo $$ > ${pidFile}; while :; do sleep 0.05; done`], { stdio: "ignore" });
+    const child = spawn("sh", ["-c", `trap 'echo HUP >> ${hups}' HUP; trap 'echo MARK >> ${hups}' USR1; echo $$ > ${pidFile}; while :; do sleep 0.05; done`], { stdio: "ignore" });
     for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
     return child;
   }
-  const hupCount = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").length : 0);
+  const lines = (file: string, word: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l === word).length : 0);
+  /**
+   * The SIGHUPs the stand-in has handled, counted once it has handled a marker sent now:
+   * the shell runs pending traps in signal-number order (HUP before USR1), so every
+   * SIGHUP sent before this call is in the count. An event, not a pause.
+   */
+  async function hupCount(master: ReturnType<typeof spawn>, file: string): Promise<number> {
+    const marks = lines(file, "MARK");
+    master.kill("SIGUSR1");
+    const deadline = Date.now() + 5000;
+    while (lines(file, "MARK") === marks) {
+      assert.ok(Date.now() < deadline, "the stand-in master did not handle its marker");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return lines(file, "HUP");
+  }
 
   /** Publishes a bundle the way the renewer does (write_bundle from the real script). */
   function publish(f: ReturnType<typeof fresh>, pem: { certificatePem: string; privateKeyPem: string }, source = "acme") {
@@ -259,11 +277,9 @@ describe("sync agent", () => {
       assert.equal(statSync(live).mode & 0o777, 0o400);
       assert.match(r.stderr, /web: installed [0-9A-F:]+ \(not after/);
       assert.match(r.stderr, /reloaded nginx \(pid \d+\)/);
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(hupCount(hups), 1);
+      assert.equal(await hupCount(master, hups), 1);
       assert.equal(sync(f, f.issuer, "once").status, 0);
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(hupCount(hups), 1, "no reload without a change");
+      assert.equal(await hupCount(master, hups), 1, "no reload without a change");
       const check = sync(f, f.issuer, "check");
       assert.equal(check.status, 0, check.stdout);
       assert.match(check.stdout, /web: ok until \d{4}-/);
@@ -302,8 +318,7 @@ describe("sync agent", () => {
       assert.match(older.stderr, /refusing a certificate that expires before the installed one/);
 
       assert.equal(readFileSync(live, "utf8"), installed, "the installed bundle is untouched");
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(hupCount(hups), 1, "only the first install reloaded");
+      assert.equal(await hupCount(master, hups), 1, "only the first install reloaded");
     } finally {
       master.kill("SIGKILL");
     }
