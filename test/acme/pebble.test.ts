@@ -10,11 +10,12 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { renewerPaths, renewerScript, syncScript } from "../../infra/acme.js";
+import { childrenOf } from "../../infra/local/process.js";
 import { parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
 import type { HostPlan } from "../../infra/topology.js";
 import { runAs } from "../helpers/acme.js";
 import { startLoad } from "../helpers/load.js";
-import { startNginx, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
+import { reloadCompleted, startNginx, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
 import { requireTools, startPebble, type Pebble } from "../helpers/pebble.js";
 import { freePortMap, handOver, stageCluster, tempRoot } from "../helpers/stage.js";
 import { handshake } from "../helpers/tls.js";
@@ -30,6 +31,13 @@ const input = (server: string): ClusterSpecInput => ({
   master: { httpPort: 8080, httpsPort: 8443 },
 });
 
+/**
+ * Pebble issues certificates valid this long: inside the stack's renewBeforeDays (30), so a
+ * plain check renews them, and beyond the sync agent's alarm (30 - 7 days), so a fresh one
+ * reports healthy.
+ */
+const LIFETIME_DAYS = 25;
+
 const root = tempRoot("acme-pebble");
 const user = unprivilegedUser();
 let pebble: Pebble;
@@ -37,6 +45,7 @@ let host: HostPlan;
 let pebbleRoot: string;
 const running: RunningNginx[] = [];
 let renewer: string;
+let renewerLate: string;
 let sync: string;
 let env: Record<string, string>;
 
@@ -44,7 +53,7 @@ before(async () => {
   requireTools("certbot", "nginx", "openssl", "setpriv");
   // Ports first: pebble must validate on the master's HTTP port.
   const port = await freePortMap(parseClusterSpec(input("https://127.0.0.1/dir")));
-  pebble = await startPebble(join(root, "pebble"), { httpPort: port(8080) });
+  pebble = await startPebble(join(root, "pebble"), { httpPort: port(8080), certificateValidityDays: LIFETIME_DAYS });
   pebbleRoot = await pebble.root();
   const staged = await stageCluster(parseClusterSpec(input(pebble.directory)), join(root, "cluster"), { port });
   host = staged.plan.hosts[0]!;
@@ -56,6 +65,9 @@ before(async () => {
   renewer = join(runDir, "renewer.sh");
   sync = join(acme.sync.runDir, "tls-sync.sh");
   writeFileSync(renewer, renewerScript(cert, acme.renewers[0]!.name, renewerPaths(acme, cert.id)));
+  // The same job for a stack that renews later than the certificates' lifetime.
+  renewerLate = join(runDir, `renewer-${LIFETIME_DAYS - 5}-days.sh`);
+  writeFileSync(renewerLate, renewerScript({ ...cert, renewBeforeDays: LIFETIME_DAYS - 5 }, acme.renewers[0]!.name, renewerPaths(acme, cert.id)));
   writeFileSync(sync, syncScript(acme, staged.plan.acme!.certificates));
   handOver(root);
   env = { HOME: runDir, REQUESTS_CA_BUNDLE: pebble.apiCaFile, PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
@@ -77,6 +89,15 @@ after(async () => {
 });
 
 const https = () => host.master.https!;
+
+/** Polls `done` until it holds (an event), failing after `timeoutMs`. */
+async function until(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 const masterPid = () => readFileSync(host.master.paths.pid, "utf8").trim();
 
 /** The served certificate for `servername`, verified against pebble's root (name included). */
@@ -107,6 +128,7 @@ describe("acme with a real ACME server (pebble) and the rendered master", () => 
 
   test("the renewer issues through the master's challenge location; the sync agent installs it and reloads", async () => {
     const pidBefore = masterPid();
+    const workers = childrenOf(Number(pidBefore));
     const issue = await runAs(user, renewer, ["once"], env);
     assert.equal(issue.status, 0, `${issue.stdout}\n${issue.stderr}\n${pebble.output().slice(-2000)}`);
     assert.match(issue.stderr, /Successfully received certificate/);
@@ -114,7 +136,7 @@ describe("acme with a real ACME server (pebble) and the rendered master", () => 
     const install = await runAs(user, sync, ["once"], env);
     assert.equal(install.status, 0, install.stderr);
     assert.match(install.stderr, /le: installed .* reloaded nginx \(pid \d+\)/s);
-    await new Promise((r) => setTimeout(r, 500));
+    await reloadCompleted(Number(pidBefore), workers);
     assert.equal(masterPid(), pidBefore, "a reload, not a restart");
 
     for (const name of [NAMES.main, NAMES.stills]) {
@@ -143,10 +165,14 @@ describe("acme with a real ACME server (pebble) and the rendered master", () => 
       ca: pebbleRoot,
       expect: (status, body) => status === 200 && body === "thumb-bytes",
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    await until(() => load.stats.requests >= 50);
+    const workers = childrenOf(Number(pidBefore));
     const renew = await runAs(user, renewer, ["once", "--force-renewal"], env);
     const install = await runAs(user, sync, ["once"], env);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The reload is done once the old workers are gone; then a hundred answers more.
+    await reloadCompleted(Number(pidBefore), workers);
+    const answered = load.stats.order.length;
+    await until(() => load.stats.order.length >= answered + 100);
     const stats = await load.stop();
     assert.equal(renew.status, 0, renew.stderr);
     assert.equal(install.status, 0, install.stderr);
@@ -170,6 +196,42 @@ describe("acme with a real ACME server (pebble) and the rendered master", () => 
         `(old and new workers overlapped for ${Math.max(0, lastOld - firstNew + 1)} responses), ${stats.failed} failed`,
     );
     issuedSerial = now.cert.serialNumber;
+  });
+
+  test("without --force-renewal, renewBeforeDays decides: not due with 20 days, renewed with the stack's 30", async () => {
+    const before = await served(NAMES.main);
+    const lifetime = (Date.parse(before.cert.validTo) - Date.parse(before.cert.validFrom)) / 86_400_000;
+    assert.ok(Math.abs(lifetime - LIFETIME_DAYS) < 1, `pebble issued for ${lifetime.toFixed(2)} days`);
+    const bundle = join(host.acme!.outboxDir, "le.pem");
+    const published = readFileSync(bundle, "utf8");
+    const pidBefore = masterPid();
+
+    // renewBeforeDays 20 < 25 days left: the same check leaves the certificate alone.
+    const early = await runAs(user, renewerLate, ["once"], env);
+    assert.equal(early.status, 0, early.stderr);
+    assert.match(early.stderr, /not yet due for renewal/i, early.stderr);
+    assert.equal(readFileSync(bundle, "utf8"), published, "nothing new published");
+    const idle = await runAs(user, sync, ["once"], env);
+    assert.equal(idle.status, 0, idle.stderr);
+    assert.doesNotMatch(idle.stderr, /reloaded/);
+    assert.equal((await served(NAMES.main)).cert.serialNumber, before.cert.serialNumber);
+
+    // renewBeforeDays 30 > 25 days left: the scheduled check renews, the agent installs it.
+    const workers = childrenOf(Number(pidBefore));
+    const due = await runAs(user, renewer, ["once"], env);
+    assert.equal(due.status, 0, due.stderr);
+    assert.doesNotMatch(due.stderr, /not yet due/i);
+    assert.notEqual(readFileSync(bundle, "utf8"), published, "a renewed bundle was published");
+    const install = await runAs(user, sync, ["once"], env);
+    assert.equal(install.status, 0, install.stderr);
+    assert.match(install.stderr, /reloaded nginx/);
+    await reloadCompleted(Number(pidBefore), workers);
+    const after = await served(NAMES.main);
+    assert.equal(after.authorized, true, after.error);
+    assert.notEqual(after.cert.serialNumber, before.cert.serialNumber, "the renewed certificate is served");
+    assert.ok(Date.parse(after.cert.validTo) > Date.parse(before.cert.validTo));
+    figures.push(`renewal by renewBeforeDays (certificates valid ${LIFETIME_DAYS} days): not due at 20 days, renewed at 30 in ${due.seconds.toFixed(1)} s`);
+    issuedSerial = after.cert.serialNumber;
   });
 
   test("a renewal whose validation fails is reported with the reason and the master keeps its certificate", async () => {

@@ -55,9 +55,10 @@ function post(port: number, path: string, body: unknown): Promise<void> {
 
 /**
  * Starts the DNS stand-in and pebble under `dir`. `httpPort` is where pebble sends http-01
- * validations (the master's HTTP port); `resolveTo` is the address every name resolves to.
+ * validations (the master's HTTP port); `resolveTo` is the address every name resolves to;
+ * `certificateValidityDays` the lifetime of the certificates it issues.
  */
-export async function startPebble(dir: string, options: { httpPort: number; resolveTo?: string }): Promise<Pebble> {
+export async function startPebble(dir: string, options: { httpPort: number; resolveTo?: string; certificateValidityDays?: number }): Promise<Pebble> {
   requireTools("pebble", "pebble-challtestsrv", "openssl");
   mkdirSync(dir, { recursive: true });
   const [api, management, dns, dnsManagement, tls] = await freePorts(5);
@@ -78,6 +79,8 @@ export async function startPebble(dir: string, options: { httpPort: number; reso
         tlsPort: tls,
         ocspResponderURL: "",
         externalAccountBindingRequired: false,
+        // The lifetime of what it issues (pebble's default is five years).
+        ...(options.certificateValidityDays !== undefined && { certificateValidityPeriod: options.certificateValidityDays * 86_400 }),
       },
     }),
   );
