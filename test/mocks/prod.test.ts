@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { projectRoot } from "../helpers/cli.js";
 import { certificateFacts } from "../../infra/certs.js";
 import { sshArgs } from "../../infra/remote.js";
+import { all, argsOf, one, parseConf } from "../helpers/nginx-conf.js";
 import { installedFiles, named, ofType, prodWithSuppliedCertificate, runProgram, type ProgramRun, type Registered, mockImageId } from "../helpers/pulumi.js";
 
 // The stack file holds a placeholder chain and a `secure:` placeholder key; an operator sets
@@ -248,6 +249,35 @@ describe("prod: configs, certificates and secrets", () => {
       for (const n of [host.master, ...host.slaves]) {
         const installed = installedFiles(run, n.name);
         for (const f of files[n.name] ?? []) assert.equal(installed.get(f.path), f.content, `${n.name}: ${f.path}`);
+      }
+    }
+  });
+
+  test("what each nginx reads is seed 001/004's host as Pulumi.prod.yaml states it", () => {
+    // Expected values written out from the stack file and the documented container address
+    // layout (10.213.0.0/24: slaves .11+, resizers .41+), not computed by the renderer.
+    const slaves = ["10.213.0.11:8001 max_fails=2 fail_timeout=10s", "10.213.0.12:8002 max_fails=2 fail_timeout=10s"];
+    const resizers = ["10.213.0.41:9000", "10.213.0.42:9001", "10.213.0.43:9002", "10.213.0.44:9003"];
+    for (const h of ["img01", "img02", "img03", "img04", "img05"]) {
+      const master = installedFiles(run, `${h}-master`);
+      assert.deepEqual([...master.keys()].sort(), ["/etc/image-origin/html/50x.html", "/etc/image-origin/nginx.conf", "/etc/image-origin/tls/star-tving.crt", "/etc/image-origin/tls/star-tving.key"]);
+      const http = one(parseConf(master.get("/etc/image-origin/nginx.conf")!), "http");
+      const members = (name: string) => all(one(http, "upstream", name), "server").map((st) => st.args.join(" "));
+      assert.deepEqual(members("image_slaves"), slaves, h);
+      assert.deepEqual(members("image_resizers"), resizers, h);
+      const servers = all(http, "server");
+      assert.deepEqual(servers.map((sv) => argsOf(sv, "server_name")), [["image-origin.tving.com"], ["stillshot-origin.tving.com"]], h);
+      assert.deepEqual(all(servers[0]!, "listen").map((l) => l.args.join(" ")), ["0.0.0.0:8080 default_server", "0.0.0.0:8443 ssl http2 default_server"], h);
+      for (const sv of servers) {
+        assert.deepEqual(argsOf(sv, "ssl_certificate"), ["/etc/image-origin/tls/star-tving.crt"], h);
+        assert.deepEqual(argsOf(sv, "ssl_certificate_key"), ["/etc/image-origin/tls/star-tving.key"], h);
+      }
+      assert.equal(master.get("/etc/image-origin/tls/star-tving.crt"), operator.pem.certificatePem, "the operator's chain, as set");
+      for (const [slave, port] of [["slave01", 8001], ["slave02", 8002]] as const) {
+        const files = installedFiles(run, `${h}-${slave}`);
+        const server = one(one(parseConf(files.get("/etc/image-origin/nginx.conf")!), "http"), "server");
+        assert.deepEqual(all(server, "listen").map((l) => l.args.join(" ")), [`0.0.0.0:${port} default_server`], `${h}-${slave}`);
+        assert.deepEqual(argsOf(server, "root"), ["/images"], `${h}-${slave}`);
       }
     }
   });
