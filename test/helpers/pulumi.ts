@@ -36,7 +36,19 @@ export interface Registered {
   retainOnDelete: boolean;
   /** What the (mocked) provider returned for it, secrets revealed: the program reads these. */
   state: Record<string, any>;
+  /** Earlier identities the resource claims (`aliases`), as the monitor receives them. */
+  aliases: AliasRequest[];
 }
+
+/**
+ * One alias as the SDK sends it to the monitor. The mock monitor says it supports alias
+ * specs (@pulumi/pulumi 3.248 runtime/mocks.js `setMocks`: `supportsAliasSpecs = true`), so
+ * runtime/resource.js `mapAliasesForRequest` sends each alias either as a URN or as a spec
+ * whose unset fields the engine fills in from the resource (see test/helpers/graph.ts).
+ */
+export type AliasRequest =
+  | { urn: string }
+  | { spec: { name: string; type: string; stack: string; project: string; parentUrn?: string; noParent: boolean } };
 
 export interface ProgramRun {
   resources: Registered[];
@@ -216,6 +228,20 @@ export function runProgramInThisProcess(config: Record<string, unknown>, secretK
             deleteBeforeReplace: req.getDeletebeforereplace(),
             retainOnDelete: req.getRetainondelete(),
             state: reveal(res.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, any>,
+            aliases: (req.getAliasesList() as any[]).map((a): AliasRequest => {
+              if (!a.hasSpec()) return { urn: a.getUrn() };
+              const spec = a.getSpec();
+              return {
+                spec: {
+                  name: spec.getName(),
+                  type: spec.getType(),
+                  stack: spec.getStack(),
+                  project: spec.getProject(),
+                  ...(spec.hasParenturn() && { parentUrn: spec.getParenturn() }),
+                  noParent: spec.getNoparent(),
+                },
+              };
+            }),
           });
         }
         cb(err, res);
