@@ -5,6 +5,8 @@
 // bad value fails `pulumi preview` and `npm run render` before anything is created.
 import { z } from "zod";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
+import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
+import { sizeBytes } from "./units.js";
 
 export const PROJECT = "image-origin";
 
@@ -53,22 +55,6 @@ const nginxSeconds = z
 const nginxSize = z.string().regex(/^\d+[kKmMgG]?$/, "an nginx size such as 8k, 100m, 1g");
 /** nginx size for memory (`gzip_min_length`, zone sizes): nginx accepts k and m only, no g. */
 const nginxMemSize = z.string().regex(/^\d+[kKmM]?$/, "an nginx size such as 1k, 100m (k or m; nginx takes no g here)");
-/** Bytes of an nginx size (`8k` -> 8192). */
-export function sizeBytes(size: string): number {
-  const unit = size.slice(-1).toLowerCase();
-  const scale = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
-  return Number(scale === 1 ? size : size.slice(0, -1)) * scale;
-}
-
-/** Milliseconds of an nginx time (`5s` -> 5000, `1m30s` -> 90000; a plain number is seconds). */
-export function timeMs(time: string): number {
-  const unit: Record<string, number> = { y: 31_536_000_000, M: 2_592_000_000, w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  if (/^\d+$/.test(time)) return Number(time) * 1000;
-  let total = 0;
-  for (const [, n, u] of time.matchAll(/(\d+)(ms|[yMwdhms])/g)) total += Number(n) * unit[u!]!;
-  return total;
-}
-
 /** A server name nginx matches exactly, or a leading wildcard (`*.example.com`). */
 const serverName = z
   .string()
@@ -682,29 +668,6 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
     const clash = cfg.hosts.findIndex((h) => normaliseIp(h.address) === vip);
     if (clash >= 0) issue(["vip", "address"], `the VIP ${cfg.vip.address} is also the address of hosts[${clash}]`);
   }
-}
-
-export function ipv4ToInt(address: string): number {
-  return address.split(".").reduce((acc, octet) => ((acc << 8) | (Number(octet) & 255)) >>> 0, 0);
-}
-
-export function intToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 255).join(".");
-}
-
-function prefixMask(length: number): number {
-  return length === 0 ? 0 : (~0 << (32 - length)) >>> 0;
-}
-
-/** Canonical text of an IP address so that `::1` and `0:0::1` compare equal. */
-function normaliseIp(address: string): string {
-  if (!address.includes(":")) return address;
-  const [head = "", tail = ""] = address.split("::");
-  const parts = (s: string) => (s === "" ? [] : s.split(":"));
-  const h = parts(head);
-  const t = parts(tail);
-  const groups = address.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
-  return groups.map((g) => parseInt(g, 16).toString(16)).join(":");
 }
 
 // ---------------------------------------------------------------------------------------

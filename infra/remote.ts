@@ -111,12 +111,6 @@ export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, target
   ].join("\n");
 }
 
-/** `http://[v6]:port/path` or `http://v4:port/path`. */
-export function hostUrl(scheme: "http" | "https", address: string, port: number, path: string): string {
-  const host = address.includes(":") ? `[${address}]` : address;
-  return `${scheme}://${host}:${port}${path}`;
-}
-
 /**
  * Wait until the host answers its health check the way the L4 asks it (every port, the
  * same path and expected status), giving up after `timeoutSeconds`.

@@ -2,7 +2,9 @@
 // upstream member and path is derived here once; renderers and resources only read it.
 // Pure: no Pulumi, no I/O.
 import { KEEP_ALIVE_TIMEOUT_MS, serviceSchema, toEnv, type ServiceSettings } from "../resizer/src/settings.js";
-import { TLS_SYNC_PORT, intToIpv4, ipv4ToInt, timeMs, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
+import { intToIpv4, ipv4ToInt, urlHost } from "./address.js";
+import { timeMs } from "./units.js";
+import { TLS_SYNC_PORT, type Balance, type CacheConfig, type Certificate, type ClusterSpec, type Host, type NginxTuning, type Slave, type Vip } from "./config.js";
 
 // ---------------------------------------------------------------------------------------
 // Deployment targets
@@ -660,7 +662,7 @@ function planHostAcme(spec: ClusterSpec, target: Target, host: Host, master: Mas
       : { address: localBind(target, issuer.name), port: port(TLS_SYNC_PORT) };
   const url = (id: string) => {
     const at = publishedAt();
-    return `https://${at.address.includes(":") ? `[${at.address}]` : at.address}:${at.port}/${id}.pem`;
+    return `https://${urlHost(at.address)}:${at.port}/${id}.pem`;
   };
   const sources = acme.certificates.map(({ id }) => ({
     id,

@@ -5,7 +5,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { deliverImagesCommand, deliveredIds, healthGateCommand, hostUrl } from "../remote.js";
+import { hostUrl } from "../address.js";
+import { deliverImagesCommand, deliveredIds, healthGateCommand } from "../remote.js";
 import type { AcmePlan, HostPlan } from "../topology.js";
 import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { Certificate } from "./certificate.js";

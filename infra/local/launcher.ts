@@ -7,8 +7,9 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { hostPort } from "../address.js";
 import { ConfigError, type ClusterSpec } from "../config.js";
-import { timeSeconds } from "../nginx/common.js";
+import { timeSeconds } from "../units.js";
 import { instanceFiles, type InstanceFile } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
 import { planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
@@ -322,7 +323,6 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     }
 
     const ports: PortMapping[] = stackPorts.map((p) => ({ instance: p.instance, what: p.what, stackPort: p.listen.port, port: port(p.listen.port) }));
-    const hostPort = (l: Listen) => (l.address.includes(":") ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`);
 
     const cluster: LocalCluster = {
       stack,
@@ -332,7 +332,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
       imagesDir,
       ports,
       certificates,
-      urls: { http: `http://${hostPort(m.http)}`, ...(m.https && { https: `https://${hostPort(m.https)}` }) },
+      urls: { http: `http://${hostPort(m.http.address, m.http.port)}`, ...(m.https && { https: `https://${hostPort(m.https.address, m.https.port)}` }) },
       master,
       slaves,
       resizers,
@@ -366,7 +366,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
           const more = changed.indexOf(inst) < changed.length - 1 && changed[changed.indexOf(inst) + 1]!.role === "slave";
           if (inst.role === "slave" && more) {
             const member = host.master.slaves.members.find((mb) => mb.port === (inst.plan as { listen: Listen }).listen.port);
-            const address = member ? `${member.host.includes(":") ? `[${member.host}]` : member.host}:${member.port}` : "";
+            const address = member ? hostPort(member.host, member.port) : "";
             if (member && member.maxFails !== 0 && readFrom(master.errorLog, logFrom).includes(`upstream: "http://${address}/`)) {
               const seconds = timeSeconds(member.failTimeout ?? "10s");
               log(`${inst.name}: the master counted a failure during its reload; waiting fail_timeout (${seconds}s) before the next slave`);

@@ -1,5 +1,6 @@
 // What `npm start` prints to try: one line per behaviour of the seeds, as a URL or a curl
 // command that reaches the right server block on a loopback listener. Pure.
+import { hostPort } from "../address.js";
 import type { HostPlan, ServerPlan } from "../topology.js";
 
 export interface Examples {
@@ -20,10 +21,6 @@ export interface TryLine {
 
 /** Names that resolve to loopback by themselves (RFC 6761: `localhost` and `*.localhost`). */
 const loopbackName = (name: string) => name === "localhost" || name.endsWith(".localhost");
-
-function hostPort(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-}
 
 /** A request for `path` on `server`'s first name: a plain URL when the name is loopback, else curl with --resolve. */
 function reach(host: HostPlan, server: ServerPlan, path: string, scheme: "http" | "https", caPath?: string): string {

@@ -1,28 +1,15 @@
 // What master and slaves share: the main context, the http-level settings from the seeds
 // (mime types, log format, sendfile, keepalive, gzip), and the paths that let nginx run
 // as an unprivileged user. Pure.
+import { hostPort } from "../address.js";
 import type { NginxTuning } from "../config.js";
 import { NGINX_NAMES, type Listen, type NginxPaths } from "../topology.js";
 import { block, comment, d, expr, section, why, wrapped, type Node } from "./ast.js";
 
 type InstanceTuning = NginxTuning["master"];
 
-/** `address:port` for listen and upstream servers (IPv6 in brackets). */
-export function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 export function listenAddress(listen: Listen): string {
   return hostPort(listen.address, listen.port);
-}
-
-/** Seconds of a validated nginx time (`1h30m` -> 5400); `ms` parts round up to a second. */
-export function timeSeconds(time: string): number {
-  const scale: Record<string, number> = { y: 31_536_000, M: 2_592_000, w: 604_800, d: 86_400, h: 3600, m: 60, s: 1, ms: 0.001 };
-  if (/^\d+$/.test(time)) return Number(time);
-  let total = 0;
-  for (const [, n, unit] of time.matchAll(/(\d+)(ms|[yMwdhms])/g)) total += Number(n) * scale[unit!]!;
-  return Math.ceil(total);
 }
 
 /** The file's first lines: what it is and that it is generated. */

@@ -2,10 +2,11 @@
 // the resizer replicas behind a proxy cache, and the locations the seeds' master served
 // itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
 // plan only.
+import { hostPort } from "../address.js";
 import type { CacheConfig, NginxTuning } from "../config.js";
 import { HEALTH, NGINX_NAMES, type MasterPlan, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type Config, type Node } from "./ast.js";
-import { header, hostPort, httpCommon, listenAddress, mainContext } from "./common.js";
+import { header, httpCommon, listenAddress, mainContext } from "./common.js";
 import { print } from "./print.js";
 
 /** Variables the master defines with `map` and uses in the resize locations. */

@@ -1,8 +1,9 @@
 // A slave: the static /images tree of its host, as the seeds' nginx_slave01/02 served it,
 // on the port the plan gives it. Pure: SlavePlan in, nginx.conf text out.
 import { HEALTH, type SlavePlan } from "../topology.js";
+import { timeSeconds } from "../units.js";
 import { block, config, d, expr, regex, section, why, type Config, type Node } from "./ast.js";
-import { header, httpCommon, listenAddress, mainContext, timeSeconds } from "./common.js";
+import { header, httpCommon, listenAddress, mainContext } from "./common.js";
 import { print } from "./print.js";
 
 /** Extensions that get the image expiry (the seeds' list plus webp and avif). */

@@ -4,7 +4,7 @@
 // (the stack says 1m) so that "stale" is reached within the test.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { timeSeconds } from "../../infra/nginx/common.js";
+import { timeSeconds } from "../../infra/units.js";
 import { ERROR_PAGE_50X_HTML } from "../../infra/nginx/pages.js";
 import { describeFailures, get, localSpec, secondsUntil, secs, startE2E, steadyLoad, type E2E } from "../helpers/e2e.js";
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ERROR_PAGE_50X_HTML } from "../../infra/nginx/pages.js";
-import { timeSeconds } from "../../infra/nginx/common.js";
+import { timeSeconds } from "../../infra/units.js";
 import { accessLogCount, describeFailures, get, secondsUntil, secs, startE2E, steadyLoad, type E2E, type Target } from "../helpers/e2e.js";
 
 let e2e: E2E;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { renderMaster, upstreamIdleTimeout } from "../../infra/nginx/master.js";
 import { CONTAINER, NGINX_NAMES, planCluster } from "../../infra/topology.js";
-import { hostPort } from "../../infra/nginx/common.js";
+import { hostPort } from "../../infra/address.js";
 import { all, argsOf, deep, effective, mapValue, matchLocation, one, parseConf, type Stmt } from "../helpers/nginx-conf.js";
 import { masterOf, plan } from "../helpers/specs.js";
 import { stackSpec } from "../helpers/stage.js";

@@ -5,7 +5,8 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, hostUrl, nginxCheck, reloadCommand, shellQuote, sshArgs } from "../../infra/remote.js";
+import { hostUrl } from "../../infra/address.js";
+import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, nginxCheck, reloadCommand, shellQuote, sshArgs } from "../../infra/remote.js";
 
 const work = mkdtempSync(join(tmpdir(), "remote-"));
 after(() => rmSync(work, { recursive: true, force: true }));
