@@ -11,6 +11,7 @@ import { LaunchError, PROJECT_ROOT, startCluster, type LocalCluster } from "../l
 import { describeExit } from "../local/process.js";
 import { tryLines, type Examples } from "../local/urls.js";
 import { specFromStackYaml } from "../stack.js";
+import { hostImagesDir } from "../topology.js";
 
 const USAGE = `usage: npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports] [--config-dir <dir>]
 
@@ -80,7 +81,7 @@ function printCluster(c: LocalCluster): void {
 function imagesFor(stack: string, images: string | undefined): string | undefined {
   if (images !== undefined || stack === "local") return images;
   const local = specFromStackYaml(readFileSync(join(PROJECT_ROOT, "Pulumi.local.yaml"), "utf8"), "Pulumi.local.yaml");
-  return local.hosts[0]?.imagesDir ?? local.imagesDir;
+  return hostImagesDir(local, local.hosts[0]!);
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ISSUANCE_TIMEOUT_SECONDS, dnsCredentialsPath, issuanceGateCommand, parseRenewerStatus, renewerPaths, renewerScript, scriptBoot, scriptPath } from "../acme.js";
 import { certificateFacts } from "../certs.js";
-import type { Certificate as CertificateSpec } from "../config.js";
+import type { CertificateSpec } from "../config.js";
 import type { AcmeCertificatePlan, CertificatePlan, HostPlan } from "../topology.js";
 import { CERTBOT_IMAGE_VOLUMES } from "./acmeAgents.js";
 import { CONTAINER_USERS, hardened } from "./hardening.js";

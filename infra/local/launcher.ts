@@ -12,7 +12,7 @@ import { ConfigError, type ClusterSpec } from "../config.js";
 import { timeSeconds } from "../units.js";
 import { instanceFiles, type InstanceFile } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
-import { planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
+import { hostImagesDir, planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
 import { makeSelfSigned, MissingToolError } from "./certs.js";
 import { Instance, LaunchError, NginxInstance, ResizerInstance, type Probe } from "./instances.js";
 import { freePortMap, portProblem } from "./ports.js";
@@ -206,7 +206,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     port = await freePortMap(stackPorts.map((p) => p.listen.port), bindAddress);
   }
 
-  const imagesDir = resolve(opts.imagesDir ?? hostSpec.imagesDir ?? spec.imagesDir);
+  const imagesDir = resolve(opts.imagesDir ?? hostImagesDir(spec, hostSpec));
   if (!existsSync(imagesDir) || !statSync(imagesDir).isDirectory()) {
     throw new LaunchError(`images directory ${imagesDir} does not exist: run \`${SETUP_COMMAND} start\` (npm start runs it) or pass --images <dir>`);
   }

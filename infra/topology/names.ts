@@ -1,0 +1,44 @@
+// Names the plan gives things: containers and processes (from host and role), the nginx
+// names configs refer to, and the health check every master answers. Defined once so a
+// reference cannot drift from what it names. Pure.
+
+/**
+ * What a host answers to the L4's health check: every master renders it, the rollout gate
+ * and the VIP registration block ask it. 200 while the host can serve (see infra/nginx).
+ */
+export const HEALTH = { path: "/healthz", status: 200 } as const;
+
+/** Names nginx configs refer to; defined once so a reference cannot drift from its block. */
+export const NGINX_NAMES = {
+  slavesUpstream: "image_slaves",
+  resizersUpstream: "image_resizers",
+  cacheZone: "resize_cache",
+  /** Shared TLS session cache of the master (shared-memory names must not collide). */
+  tlsSessionCache: "tls_sessions",
+  logFormat: "main",
+} as const;
+
+export const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** An instance's role and index, without its host: `master`, `slave01`, `resizer02`. */
+export const instanceRole = {
+  master: "master",
+  slave: (index: number) => `slave${pad2(index)}`,
+  resizer: (index: number) => `resizer${pad2(index)}`,
+} as const;
+
+/** Container (and local process) names: the host, then the role. */
+export const instanceName = {
+  master: (host: string) => `${host}-${instanceRole.master}`,
+  slave: (host: string, index: number) => `${host}-${instanceRole.slave(index)}`,
+  resizer: (host: string, index: number) => `${host}-${instanceRole.resizer(index)}`,
+  acmeInit: (host: string) => `${host}-acme-init`,
+  tlsSync: (host: string) => `${host}-tls-sync`,
+  tlsPublish: (host: string) => `${host}-tls-publish`,
+  renewer: (host: string, certificate: string) => `${host}-certbot-${certificate}`,
+} as const;
+
+/** Names -> the TLS files of the certificate that covers them. */
+export function certificateFiles(id: string): { certFile: string; keyFile: string } {
+  return { certFile: `${id}.crt`, keyFile: `${id}.key` };
+}

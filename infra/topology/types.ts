@@ -1,0 +1,257 @@
+// The plan's shape: what `planCluster` returns, what renderers and components read, and
+// what `npm run render` writes as plan.json. Types only.
+import type { Balance, CacheConfig, CertificateSpec, ClusterSpec, NginxTuning, Vip } from "../config.js";
+import type { Target } from "./placement.js";
+
+export interface NginxPaths {
+  /** Where the rendered config goes. */
+  config: string;
+  mimeTypes: string;
+  pid: string;
+  /** Parent of client_body/proxy/fastcgi/uwsgi/scgi temp directories. */
+  tempDir: string;
+  accessLog: string;
+  errorLog: string;
+  htmlDir: string;
+  imagesRoot: string;
+}
+
+export interface Listen {
+  address: string;
+  port: number;
+}
+
+export interface UpstreamMember {
+  host: string;
+  port: number;
+  weight?: number;
+  maxFails?: number;
+  failTimeout?: string;
+  maxConns?: number;
+  backup: boolean;
+  down: boolean;
+}
+
+export interface UpstreamPlan {
+  name: string;
+  balance: Balance;
+  keepalive: number;
+  /** How long the members keep an idle connection open (the master must drop it sooner). */
+  memberKeepAliveMs: number;
+  /**
+   * The longest the master leaves a failed member out before trying it again
+   * (`fail_timeout`; 0 when no member counts failures). A rolling replacement waits this
+   * long after a member is back before taking down the next one.
+   */
+  memberRetryMs: number;
+  members: UpstreamMember[];
+}
+
+export interface TlsFiles {
+  certificate: string;
+  certPath: string;
+  keyPath: string;
+}
+
+export interface ServerPlan {
+  domain: string;
+  serverNames: string[];
+  notFoundStatus: number;
+  default: boolean;
+  tls?: TlsFiles;
+}
+
+export interface MasterPlan {
+  role: "master";
+  name: string;
+  /** Fixed address on the host's container network (container target only). */
+  ip?: string;
+  /** Rendered file name in `npm run render` output and in plan.json. */
+  file: string;
+  http: Listen;
+  https?: Listen;
+  /** Host ports the container publishes (container target only). */
+  publish?: { http: number; https?: number };
+  paths: NginxPaths & {
+    cacheDir: string;
+    /** The host's ACME volume (see `HostPlan.acme`); the webroot lies inside it. */
+    acmeDir: string;
+    acmeWebroot: string;
+    tlsDir: string;
+    /** While this file exists /healthz answers 503 and the L4 drains the host. */
+    drainFile: string;
+  };
+  tuning: NginxTuning;
+  cache: CacheConfig & { zone: string };
+  slaves: UpstreamPlan;
+  resizers: UpstreamPlan;
+  servers: ServerPlan[];
+  /**
+   * Where this master sends http-01 challenge requests it has no file for: the ACME
+   * issuer's master (the L4 may send the validation request to any host). Unset on the
+   * issuer itself and without http-01 certificates.
+   */
+  acmeFallback?: { address: string; port: number };
+  /** See `writableDirs`. */
+  writableDirs: string[];
+}
+
+export interface SlavePlan {
+  role: "slave";
+  name: string;
+  ip?: string;
+  index: number;
+  file: string;
+  listen: Listen;
+  paths: NginxPaths;
+  tuning: NginxTuning;
+  /**
+   * Directories that must exist, writable by nginx's (unprivileged) user, before it starts:
+   * the parent of the temp directories and pid, the cache, the directories of file logs.
+   * nginx creates only the leaves below them (temp subdirectories, cache levels). In a
+   * container these are the tmpfs and volume mounts; locally, directories to create.
+   */
+  writableDirs: string[];
+}
+
+export interface ResizerPlan {
+  role: "resizer";
+  name: string;
+  ip?: string;
+  index: number;
+  listen: Listen;
+  memoryMb: number;
+  cpus: number;
+  /** The process's whole configuration (RESIZER_*, and the libuv pool sharp runs on). */
+  env: Record<string, string>;
+  /** Time a stop may take: the resizer drains in-flight transforms (up to its timeout). */
+  stopGraceSeconds: number;
+}
+
+export interface NetworkPlan {
+  name: string;
+  subnet: string;
+  gateway: string;
+}
+
+export interface HostPlan {
+  name: string;
+  address: string;
+  docker: string;
+  sshOpts?: string[];
+  /** The images tree on the host (bind source for master, slaves, resizers). */
+  imagesDir: string;
+  network: NetworkPlan;
+  volumes: { cache: string; acme?: string };
+  master: MasterPlan;
+  slaves: SlavePlan[];
+  resizers: ResizerPlan[];
+  /** The containers that keep this host's acme certificates current (acme certificates only). */
+  acme?: HostAcmePlan;
+}
+
+/** Where a host's sync agent takes a certificate bundle from. */
+export type BundleSource =
+  /** The issuer: the bundle its own certbot published into the shared volume. */
+  | { kind: "file"; path: string }
+  /** The other hosts: the issuer's publisher, over mutual TLS. */
+  | { kind: "url"; url: string };
+
+export interface HostAcmePlan {
+  role: "issuer" | "follower";
+  /** Mount point of the host's acme volume in every container that uses it. */
+  dir: string;
+  webroot: string;
+  /** Bundles (key + chain in one file, swapped atomically) the master reads: `<id>.pem`. */
+  liveDir: string;
+  /** The issuer's published bundles, `<id>.pem` (what the sync agents install). */
+  outboxDir: string;
+  /** certbot's config, work and logs directories, per certificate (issuer). */
+  certbotDir: string;
+  /** One status file per certificate: the renewer's last result (issuer). */
+  statusDir: string;
+  /** One-shot before the master: volume layout and a bootstrap certificate (certbot image, for openssl). */
+  init: { name: string; runDir: string };
+  /**
+   * Installs new bundles into `liveDir` and reloads the master gracefully; shares the
+   * master's PID namespace in containers (the nginx master is PID 1 there).
+   */
+  sync: {
+    name: string;
+    runDir: string;
+    intervalSeconds: number;
+    /** The master's pid file when the master is not PID 1 of the agent's namespace (local target). */
+    masterPidFile?: string;
+    /**
+     * Source address for fetching from the issuer (local target: the host's own loopback
+     * address; in containers the kernel's choice, the host's address after Docker's NAT).
+     */
+    sourceAddress?: string;
+    sources: { id: string; from: BundleSource }[];
+  };
+  /** Issuer: one renewer per acme certificate. */
+  renewers: { id: string; name: string; runDir: string }[];
+  /** Issuer with followers: serves `outboxDir` to the other hosts over mutual TLS. */
+  publisher?: {
+    name: string;
+    listen: Listen;
+    /** Host port (container target). */
+    publish?: { address: string; port: number };
+    /** The other hosts' addresses: nginx refuses anyone else before TLS client auth. */
+    allow: string[];
+    runDir: string;
+    /** Who fetched what (stdout in containers). */
+    accessLog: string;
+  };
+}
+
+export interface AcmeCertificatePlan {
+  id: string;
+  names: string[];
+  email: string;
+  /** ACME directory URL: Let's Encrypt (production or staging) or the configured server. */
+  server: string;
+  challenge: "http-01" | "dns-01";
+  dnsPlugin?: string;
+  renewBeforeDays: number;
+  /** The renewer's image: certbot, or certbot's image with the DNS plugin. */
+  image: string;
+}
+
+export interface AcmePlan {
+  /** The one host that talks to the ACME server, for every acme certificate (the first host). */
+  issuer: string;
+  certificates: AcmeCertificatePlan[];
+  /** certbot's image (the bootstrap one-shot uses its openssl). */
+  image: string;
+  /** Every image the acme containers of any host may run. */
+  images: string[];
+}
+
+export interface CertificatePlan {
+  id: string;
+  mode: CertificateSpec["mode"];
+  /** Subject alternative names: every server name of the domains using it. */
+  names: string[];
+  /** Certificate and key file names inside the master's TLS directory. */
+  certFile: string;
+  keyFile: string;
+}
+
+export interface VipPlan {
+  address: string;
+  algorithm: Vip["algorithm"];
+  healthCheck: Vip["healthCheck"] & { path: string; expectStatus: number; ports: number[] };
+  members: { host: string; address: string; ports: number[] }[];
+}
+
+export interface ClusterPlan {
+  target: Target["kind"];
+  rollout: ClusterSpec["rollout"];
+  images: ClusterSpec["images"];
+  hosts: HostPlan[];
+  certificates: CertificatePlan[];
+  /** ACME issuance and renewal (acme certificates only). */
+  acme?: AcmePlan;
+  vip?: VipPlan;
+}
