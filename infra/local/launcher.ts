@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { hostPort } from "../address.js";
 import { ConfigError, type ClusterSpec } from "../config.js";
-import { timeSeconds } from "../units.js";
 import { instanceFiles, type InstanceFile } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
 import { hostImagesDir, planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
@@ -221,8 +220,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     throw new LaunchError(`images directory ${imagesDir} is not readable by ${user.name}, the user nginx and the resizers run as: make it world-readable`);
   }
 
-  const tuning = stackHost.master.tuning;
-  const nofile = Math.max(tuning.master.workerRlimitNofile, tuning.slave.workerRlimitNofile);
+  const nofile = Math.max(stackHost.master.tuning.master.workerRlimitNofile, ...stackHost.slaves.map((s) => s.tuning.slave.workerRlimitNofile));
   const hardLimit = raiseOpenFilesLimit(nofile);
   if (hardLimit < nofile) {
     notes.push(`open files are limited to ${hardLimit} here (worker_rlimit_nofile ${nofile} needs CAP_SYS_RESOURCE): nginx logs a setrlimit alert and keeps ${hardLimit}`);
@@ -249,8 +247,6 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
   try {
     let clusterPlan = planCluster({ ...spec, hosts: [hostSpec] }, target);
     let host = clusterPlan.hosts[0]!;
-    // The local target puts every instance under <root>/<host>/ (topology.ts).
-    const hostDir = join(root, host.name);
 
     const writeFiles = (files: InstanceFile[]) => {
       for (const f of files) {
@@ -278,7 +274,10 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     }
     const tlsDir = host.master.paths.tlsDir;
 
-    const resizerDirs = host.resizers.map((r) => join(hostDir, r.name.slice(host.name.length + 1)));
+    const resizerDirs = host.resizers.map((r) => {
+      if (r.workDir === undefined) throw new Error(`${r.name}: a local plan gives every resizer its work directory`);
+      return r.workDir;
+    });
     for (const dir of resizerDirs) mkdirSync(join(dir, "tmp"), { recursive: true });
 
     // Unprivileged, as in production: nginx and the resizers own only what they write.
@@ -364,13 +363,12 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
           writeFiles(files[inst.name] ?? []);
           await inst.reload();
           const more = changed.indexOf(inst) < changed.length - 1 && changed[changed.indexOf(inst) + 1]!.role === "slave";
-          if (inst.role === "slave" && more) {
-            const member = host.master.slaves.members.find((mb) => mb.port === (inst.plan as { listen: Listen }).listen.port);
-            const address = member ? hostPort(member.host, member.port) : "";
-            if (member && member.maxFails !== 0 && readFrom(master.errorLog, logFrom).includes(`upstream: "http://${address}/`)) {
-              const seconds = timeSeconds(member.failTimeout ?? "10s");
-              log(`${inst.name}: the master counted a failure during its reload; waiting fail_timeout (${seconds}s) before the next slave`);
-              await new Promise((r) => setTimeout(r, seconds * 1000 + 500));
+          if (inst.plan.role === "slave" && more) {
+            const { listen, retryPauseMs } = inst.plan;
+            const failed = readFrom(master.errorLog, logFrom).includes(`upstream: "http://${hostPort(listen.address, listen.port)}/`);
+            if (retryPauseMs > 0 && failed) {
+              log(`${inst.name}: the master counted a failure during its reload; waiting fail_timeout (${retryPauseMs / 1000}s) before the next slave`);
+              await new Promise((r) => setTimeout(r, retryPauseMs + 500));
             }
           }
         }

@@ -58,7 +58,7 @@ function tempPaths(tempDir: string): Node {
 }
 
 /** Settings both kinds of instance put first in their http block. */
-export function httpCommon(paths: NginxPaths, tuning: NginxTuning): Node[] {
+export function httpCommon(paths: NginxPaths, tuning: Pick<NginxTuning, "keepaliveTimeout" | "keepaliveHeaderTimeout" | "keepaliveRequests" | "clientMaxBodySize" | "gzip">): Node[] {
   return [
     d("include", paths.mimeTypes),
     d("default_type", "application/octet-stream"),

@@ -3,8 +3,8 @@
 // itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
 // plan only.
 import { hostPort } from "../address.js";
-import type { CacheConfig, NginxTuning } from "../config.js";
-import { HEALTH, NGINX_NAMES, type MasterPlan, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
+import type { CacheConfig } from "../config.js";
+import { HEALTH, NGINX_NAMES, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
 import { print } from "./print.js";
@@ -104,7 +104,7 @@ function upstream(up: UpstreamPlan, why_: string): Node {
 // Proxying
 
 /** Settings every proxied location shares; set once at http level (no location overrides them). */
-function proxyDefaults(tuning: NginxTuning): Node {
+function proxyDefaults(tuning: MasterTuning): Node {
   return section(
     "Proxying to slaves and resizers. HTTP/1.1 (with the empty Connection header each proxied\n" +
       "location sets) keeps the upstream keepalive pools in use. A dead member costs the\n" +

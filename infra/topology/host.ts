@@ -20,13 +20,13 @@ function resizerService(spec: ClusterSpec): ServiceSettings {
 /** What nginx assumes for a member that sets no `max_fails` / `fail_timeout`. */
 const NGINX_MEMBER_DEFAULTS = { maxFails: 1, failTimeout: "10s" } as const;
 
-function memberRetryMs(members: UpstreamMember[]): number {
-  const outFor = (m: UpstreamMember) => ((m.maxFails ?? NGINX_MEMBER_DEFAULTS.maxFails) === 0 ? 0 : timeMs(m.failTimeout ?? NGINX_MEMBER_DEFAULTS.failTimeout));
-  return Math.max(0, ...members.map(outFor));
+/** How long the master leaves a member out after a failure (see `RetryPause`). */
+function retryPauseMs(m: Pick<UpstreamMember, "maxFails" | "failTimeout">): number {
+  return (m.maxFails ?? NGINX_MEMBER_DEFAULTS.maxFails) === 0 ? 0 : timeMs(m.failTimeout ?? NGINX_MEMBER_DEFAULTS.failTimeout);
 }
 
 function upstream(name: string, balance: Balance, keepalive: number, memberKeepAliveMs: number, members: UpstreamMember[]): UpstreamPlan {
-  return { name, balance, keepalive, memberKeepAliveMs, memberRetryMs: memberRetryMs(members), members };
+  return { name, balance, keepalive, memberKeepAliveMs, memberRetryMs: Math.max(0, ...members.map(retryPauseMs)), members };
 }
 
 function slaveMember(host: string, port: number, slave: Slave): UpstreamMember {
@@ -51,6 +51,9 @@ function writableDirs(paths: NginxPaths, ...extra: string[]): string[] {
 
 export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs: Map<string, CertificatePlan>, acme: AcmePlan | undefined): HostPlan {
   const tuning = hostTuning(spec, host);
+  // Each instance gets its own part: the master never sees the slaves' limits, nor they its.
+  const { slave: _slaveInstances, ...masterTuning } = tuning;
+  const { master: _masterInstance, proxy: _masterProxy, ...slaveTuning } = tuning;
 
   const slaves: SlavePlan[] = spec.slaves.map((slave, i) => {
     const index = i + 1;
@@ -64,7 +67,8 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
       file: `${instanceRole.slave(index)}.conf`,
       listen: { address: place.bind, port: place.port(slave.port) },
       paths,
-      tuning,
+      tuning: slaveTuning,
+      retryPauseMs: retryPauseMs(slave),
       writableDirs: writableDirs(paths),
     };
   });
@@ -75,6 +79,7 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
     const index = i + 1;
     const listen = { address: place.bind, port: place.port(deployment.basePort + i) };
     const ip = place.ip(ADDRESS_OFFSET.resizer + index);
+    const workDir = place.workDir(instanceRole.resizer(index));
     return {
       role: "resizer",
       name: instanceName.resizer(host.name, index),
@@ -93,6 +98,9 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
         UV_THREADPOOL_SIZE: String(Math.max(4, service.concurrency + 2)),
       },
       stopGraceSeconds: Math.max(30, Math.ceil(service.timeoutMs / 1000) + 5),
+      // The master sets no max_fails / fail_timeout for resizers: nginx's defaults apply.
+      retryPauseMs: retryPauseMs({}),
+      ...(workDir !== undefined && { workDir }),
     };
   });
 
@@ -109,7 +117,7 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
     file: `${instanceRole.master}.conf`,
     ...place.masterListeners(hasTls),
     paths: masterPaths,
-    tuning,
+    tuning: masterTuning,
     cache: { ...spec.cache, zone: NGINX_NAMES.cacheZone },
     slaves: upstream(
       NGINX_NAMES.slavesUpstream,

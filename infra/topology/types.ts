@@ -39,9 +39,9 @@ export interface UpstreamPlan {
   /** How long the members keep an idle connection open (the master must drop it sooner). */
   memberKeepAliveMs: number;
   /**
-   * The longest the master leaves a failed member out before trying it again
-   * (`fail_timeout`; 0 when no member counts failures). A rolling replacement waits this
-   * long after a member is back before taking down the next one.
+   * The longest the master leaves a failed member out before trying it again: the largest
+   * of the members' `retryPauseMs`. A rolling replacement in containers waits this long
+   * after a member is back before taking down the next one.
    */
   memberRetryMs: number;
   members: UpstreamMember[];
@@ -60,6 +60,19 @@ export interface ServerPlan {
   default: boolean;
   tls?: TlsFiles;
 }
+
+/** The master's nginx tuning: the host's, without the slaves' instance settings. */
+export type MasterTuning = Omit<NginxTuning, "slave">;
+
+/** A slave's nginx tuning: the host's, without the master's instance settings and proxy timeouts. */
+export type SlaveTuning = Omit<NginxTuning, "master" | "proxy">;
+
+/**
+ * How long the master leaves this instance out after a failed request before trying it
+ * again (its `fail_timeout`, nginx's 10s when unset; 0 when it counts no failures): after
+ * reloading or replacing it, wait this long before taking down its next peer.
+ */
+type RetryPause = { retryPauseMs: number };
 
 export interface MasterPlan {
   role: "master";
@@ -81,7 +94,7 @@ export interface MasterPlan {
     /** While this file exists /healthz answers 503 and the L4 drains the host. */
     drainFile: string;
   };
-  tuning: NginxTuning;
+  tuning: MasterTuning;
   cache: CacheConfig & { zone: string };
   slaves: UpstreamPlan;
   resizers: UpstreamPlan;
@@ -96,7 +109,7 @@ export interface MasterPlan {
   writableDirs: string[];
 }
 
-export interface SlavePlan {
+export interface SlavePlan extends RetryPause {
   role: "slave";
   name: string;
   ip?: string;
@@ -104,7 +117,7 @@ export interface SlavePlan {
   file: string;
   listen: Listen;
   paths: NginxPaths;
-  tuning: NginxTuning;
+  tuning: SlaveTuning;
   /**
    * Directories that must exist, writable by nginx's (unprivileged) user, before it starts:
    * the parent of the temp directories and pid, the cache, the directories of file logs.
@@ -114,7 +127,7 @@ export interface SlavePlan {
   writableDirs: string[];
 }
 
-export interface ResizerPlan {
+export interface ResizerPlan extends RetryPause {
   role: "resizer";
   name: string;
   ip?: string;
@@ -126,6 +139,8 @@ export interface ResizerPlan {
   env: Record<string, string>;
   /** Time a stop may take: the resizer drains in-flight transforms (up to its timeout). */
   stopGraceSeconds: number;
+  /** The replica's own directory: temp files and its output (local target only). */
+  workDir?: string;
 }
 
 export interface NetworkPlan {
