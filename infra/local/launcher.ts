@@ -4,19 +4,20 @@
 // run as real processes in the seeds' order: slaves and resizers first, each healthy
 // before the next, the master last; stopped the other way round. `npm start` and the
 // end-to-end tests both use it. Not pure: writes files, binds ports, spawns processes.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { hostPort } from "../address.js";
 import { ConfigError, type ClusterSpec } from "../config.js";
-import { instanceFiles, type InstanceFile } from "../render.js";
+import { instanceFiles } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
-import { hostImagesDir, planCluster, type CertificatePlan, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../topology.js";
-import { makeSelfSigned, MissingToolError } from "./certs.js";
+import { hostImagesDir, planCluster, type ClusterPlan, type HostPlan, type LocalTarget } from "../topology.js";
+import { MissingToolError } from "./certs.js";
 import { Instance, LaunchError, NginxInstance, ResizerInstance, type Probe } from "./instances.js";
 import { freePortMap, portProblem } from "./ports.js";
 import type { Exit } from "./process.js";
 import { findJemalloc, findNginx, findOnPath, nginxCandidates, raiseOpenFilesLimit, SETUP_COMMAND, unprivilegedUser, type RunAs } from "./tools.js";
+import { chownTree, hostPorts, makeStandInCertificates, makeWritableDirs, writeFiles, type StandIn } from "./workdir.js";
 
 export { LaunchError } from "./instances.js";
 export type { Instance, NginxInstance, ResizerInstance } from "./instances.js";
@@ -56,10 +57,7 @@ export interface PortMapping {
   port: number;
 }
 
-export interface LocalCertificate {
-  plan: CertificatePlan;
-  certPath: string;
-  keyPath: string;
+export interface LocalCertificate extends StandIn {
   /** PEM of the self-signed stand-in: the CA a client verifies the master against. */
   pem: string;
 }
@@ -107,17 +105,6 @@ function readSpec(opts: LaunchOptions, stack: string): ClusterSpec {
   return specFromStackYaml(readFileSync(path, "utf8"), file);
 }
 
-/** Every listening port of a host plan, labelled. */
-function hostPorts(host: HostPlan): { instance: string; what: string; listen: Listen }[] {
-  const m = host.master;
-  return [
-    ...host.slaves.map((s) => ({ instance: s.name, what: "http", listen: s.listen })),
-    ...host.resizers.map((r) => ({ instance: r.name, what: "http", listen: r.listen })),
-    { instance: m.name, what: "http", listen: m.http },
-    ...(m.https ? [{ instance: m.name, what: "https", listen: m.https }] : []),
-  ];
-}
-
 /** Is `path` (and every directory above it) readable by `user`, judging by owner and mode bits? */
 function readableBy(path: string, user: RunAs): boolean {
   let p = resolve(path);
@@ -145,11 +132,6 @@ function readFrom(path: string, offset: number): string {
   } catch {
     return "";
   }
-}
-
-function chownTree(path: string, user: RunAs): void {
-  chownSync(path, user.uid, user.gid);
-  if (lstatSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), user);
 }
 
 /** Work directories left behind by a launcher that was killed; removed by the safety net below. */
@@ -248,26 +230,15 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     let clusterPlan = planCluster({ ...spec, hosts: [hostSpec] }, target);
     let host = clusterPlan.hosts[0]!;
 
-    const writeFiles = (files: InstanceFile[]) => {
-      for (const f of files) {
-        mkdirSync(dirname(f.path), { recursive: true });
-        writeFileSync(f.path, f.content);
-      }
-    };
     writeFiles(Object.values(instanceFiles(host)).flat());
-
-    const writable: string[] = [];
-    for (const inst of [host.master, ...host.slaves]) writable.push(...inst.writableDirs);
-    writable.push(host.master.paths.acmeWebroot);
-    for (const dir of writable) mkdirSync(dir, { recursive: true });
+    const writable = makeWritableDirs(host);
 
     // TLS: a self-signed stand-in for every certificate a server uses, whatever its mode.
-    const certificates: LocalCertificate[] = [];
-    for (const server of host.master.servers) {
-      if (server.tls === undefined || certificates.some((c) => c.certPath === server.tls!.certPath)) continue;
-      const cert = clusterPlan.certificates.find((c) => c.id === server.tls!.certificate)!;
-      makeSelfSigned({ certPath: server.tls.certPath, keyPath: server.tls.keyPath, names: cert.names, days: 30 }, SETUP_HINT);
-      certificates.push({ plan: cert, certPath: server.tls.certPath, keyPath: server.tls.keyPath, pem: readFileSync(server.tls.certPath, "utf8") });
+    const certificates: LocalCertificate[] = makeStandInCertificates(clusterPlan, host, { days: 30, setupHint: SETUP_HINT }).map((c) => ({
+      ...c,
+      pem: readFileSync(c.certPath, "utf8"),
+    }));
+    for (const { plan: cert } of certificates) {
       if (cert.mode !== "selfSigned") {
         notes.push(`certificate "${cert.id}" is ${cert.mode} in stack ${stack}: a local self-signed stand-in is used for ${cert.names.join(", ")}`);
       }

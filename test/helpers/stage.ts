@@ -5,7 +5,7 @@
 // certificates the bootstrap bundle the project's own init script makes (as each host gets
 // before its first issuance). Nothing rendered is edited.
 import { spawnSync } from "node:child_process";
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { ClusterSpec } from "../../infra/config.js";
@@ -14,8 +14,8 @@ import { specFromStackYaml } from "../../infra/stack.js";
 import { planCluster, type ClusterPlan, type LocalTarget } from "../../infra/topology.js";
 import { initScript } from "../../infra/acme.js";
 import { freePortMap as portMap } from "../../infra/local/ports.js";
-import { makeSelfSigned } from "./certs.js";
-import { unprivilegedUser } from "./nginx.js";
+import { chownTree, hostPorts, makeStandInCertificates, makeWritableDirs, writeFiles } from "../../infra/local/workdir.js";
+import { SETUP_HINT, unprivilegedUser } from "./nginx.js";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 
@@ -53,15 +53,10 @@ export function tempRoot(label: string): string {
   return mkdtempSync(join(tmpdir(), `image-origin-${label.replace(/[^A-Za-z0-9_.-]/g, "_")}-`));
 }
 
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  if (lstatSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
-}
-
 /** Gives the tree at `root` to the user nginx runs as in tests (no-op unless running as root). */
 export function handOver(root: string): void {
   const user = unprivilegedUser();
-  if (user !== undefined) chownTree(root, user.uid, user.gid);
+  if (user !== undefined) chownTree(root, user);
 }
 
 export { freePorts } from "../../infra/local/ports.js";
@@ -69,13 +64,7 @@ export { freePorts } from "../../infra/local/ports.js";
 /** Every port the stack listens on (master, slaves, resizers, ACME publisher of every host). */
 export function stackPorts(spec: ClusterSpec): number[] {
   const plan = planCluster(spec, { kind: "local", root: "/nonexistent" });
-  const ports = plan.hosts.flatMap((h) => [
-    h.master.http.port,
-    ...(h.master.https ? [h.master.https.port] : []),
-    ...h.slaves.map((s) => s.listen.port),
-    ...h.resizers.map((r) => r.listen.port),
-    ...(h.acme?.publisher ? [h.acme.publisher.listen.port] : []),
-  ]);
+  const ports = plan.hosts.flatMap((h) => hostPorts(h).map((p) => p.listen.port));
   return [...new Set(ports)].sort((a, b) => a - b);
 }
 
@@ -100,30 +89,19 @@ export async function stageCluster(spec: ClusterSpec, root: string, target: Part
   const port = target.port ?? (await freePortMap(spec, probe));
   const plan = planCluster(spec, { kind: "local", root, imagesDir: join(root, "images"), ...target, port });
   const files = plan.hosts.flatMap((h) => Object.values(instanceFiles(h)).flat());
-  for (const f of files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.content);
-  }
+  writeFiles(files);
 
   const instances: StagedInstance[] = [];
   for (const host of plan.hosts) {
     const m = host.master;
+    makeWritableDirs(host);
     for (const inst of [m, ...host.slaves]) {
-      for (const dir of inst.writableDirs) mkdirSync(dir, { recursive: true });
       instances.push({ host: host.name, name: inst.name, role: inst.role, conf: inst.paths.config, prefix: dirname(inst.paths.config) });
     }
-    mkdirSync(m.paths.acmeWebroot, { recursive: true });
     mkdirSync(m.paths.imagesRoot, { recursive: true });
-    const made = new Set<string>();
-    for (const server of m.servers) {
-      if (server.tls === undefined || made.has(server.tls.certPath)) continue;
-      const cert = plan.certificates.find((c) => c.id === server.tls!.certificate);
-      if (cert === undefined) throw new Error(`plan has no certificate "${server.tls.certificate}"`);
-      // acme certificates get what a host gets before its first issuance: the bootstrap
-      // bundle made by the project's own init script, below.
-      if (cert.mode !== "acme") makeSelfSigned({ certPath: server.tls.certPath, keyPath: server.tls.keyPath, names: cert.names });
-      made.add(server.tls.certPath);
-    }
+    // acme certificates get what a host gets before its first issuance: the bootstrap
+    // bundle made by the project's own init script, below.
+    makeStandInCertificates(plan, host, { wanted: (cert) => cert.mode !== "acme", setupHint: SETUP_HINT });
     if (host.acme !== undefined && plan.acme !== undefined) {
       const r = spawnSync("sh", ["-c", initScript(host.acme, plan.acme.certificates)], { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`${host.acme.init.name} failed (exit ${r.status}):\n${r.stderr}`);
