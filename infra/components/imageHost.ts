@@ -1,15 +1,16 @@
-// One Docker host of the cluster: its own provider (every child uses it), a private
-// network with fixed addresses, the proxy-cache volume, the images delivered to its
-// engine, the slaves and resizers, then the master, then a gate that waits for the host
+// One Docker host of the cluster: its engine (the provider every child uses, and the
+// images delivered to it), a private network with fixed addresses, the proxy-cache
+// volume, the slaves and resizers, then the master, then a gate that waits for the host
 // to answer the L4's health check.
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hostUrl } from "../address.js";
-import { deliverImagesCommand, deliveredIds, healthGateCommand } from "../remote.js";
+import { healthGateCommand } from "../remote.js";
 import type { AcmePlan, HostPlan } from "../topology.js";
 import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { Certificate } from "./certificate.js";
+import { DockerEngine, type EngineImage } from "./dockerEngine.js";
 import { CONTAINER_USERS } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
 import { Resizer } from "./resizer.js";
@@ -37,7 +38,13 @@ export interface ImageHostArgs {
   after?: pulumi.Resource;
 }
 
+/** The short name of an image in resource names: `certbot/dns-cloudflare:v4` -> `dns-cloudflare`. */
+function imageName(ref: string): string {
+  return ref.split("/").pop()!.split(/[:@]/)[0]!;
+}
+
 export class ImageHost extends pulumi.ComponentResource {
+  readonly engine: DockerEngine;
   readonly provider: docker.Provider;
   readonly healthGate: command.local.Command;
   readonly network: docker.Network;
@@ -58,11 +65,18 @@ export class ImageHost extends pulumi.ComponentResource {
       ...extra,
     });
 
-    this.provider = new docker.Provider(
-      `${plan.name}-docker`,
-      { host: plan.docker, ...(plan.sshOpts && { sshOpts: plan.sshOpts }) },
+    const { images } = args;
+    const wanted: EngineImage[] = [
+      { name: "resizer", ref: images.resizer },
+      { name: "nginx", ref: images.nginx },
+      ...images.acme.map((ref) => ({ name: imageName(ref), ref })),
+    ];
+    this.engine = new DockerEngine(
+      `${plan.name}-engine`,
+      { host: plan, images: wanted, delivery: images.kind === "push" ? { kind: "push", ready: images.ready } : { kind: "registry" }, formerParent: this },
       { parent: this },
     );
+    this.provider = this.engine.provider;
 
     const network = (this.network = new docker.Network(
       plan.network.name,
@@ -76,40 +90,12 @@ export class ImageHost extends pulumi.ComponentResource {
       child({ deleteBeforeReplace: true }),
     ));
 
-    // --- images on this host's engine
-    let nginxImage: pulumi.Input<string>;
-    let resizerImage: pulumi.Input<string>;
-    let imagesReady: pulumi.Resource[];
-    const acmeImages: Record<string, pulumi.Input<string>> = {};
-    if (args.images.kind === "registry") {
-      const pull = (ref: string, suffix: string) =>
-        new docker.RemoteImage(`${plan.name}-${suffix}-image`, { name: ref, keepLocally: true }, child());
-      const nginx = pull(args.images.nginx, "nginx");
-      const resizer = pull(args.images.resizer, "resizer");
-      const acme = args.images.acme.map((ref) => {
-        const image = pull(ref, ref.split("/").pop()!.split(/[:@]/)[0]!);
-        acmeImages[ref] = image.imageId;
-        return image;
-      });
-      nginxImage = nginx.imageId;
-      resizerImage = resizer.imageId;
-      this.resizerImageId = resizer.imageId;
-      imagesReady = [nginx, resizer, ...acme];
-    } else {
-      const refs = [args.images.resizer, args.images.nginx, ...args.images.acme];
-      const delivery = new command.local.Command(
-        `${plan.name}-images`,
-        { create: deliverImagesCommand(plan, refs), triggers: refs },
-        { parent: this, dependsOn: args.images.ready },
-      );
-      const ids = delivery.stdout.apply((out) => deliveredIds(out, refs));
-      for (const ref of args.images.acme) acmeImages[ref] = ids.apply((byRef) => byRef[ref]!);
-      const resizerId = ids.apply((byRef) => byRef[args.images.resizer]!);
-      nginxImage = ids.apply((byRef) => byRef[args.images.nginx]!);
-      resizerImage = resizerId;
-      this.resizerImageId = resizerId;
-      imagesReady = [delivery];
-    }
+    // --- images on this host's engine, by the id it reports
+    const nginxImage = this.engine.imageIds[images.nginx]!;
+    const resizerImage = this.engine.imageIds[images.resizer]!;
+    this.resizerImageId = resizerImage;
+    const acmeImages: Record<string, pulumi.Input<string>> = Object.fromEntries(images.acme.map((ref) => [ref, this.engine.imageIds[ref]!]));
+    const imagesReady = this.engine.ready;
 
     // --- the proxy cache (and the acme volume) outlive container replacements; nginx's uid
     // (101) must own them before the acme bootstrap or the master writes there. The acme
