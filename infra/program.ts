@@ -8,7 +8,8 @@ import { ConfigError, type ClusterSpec } from "./config.js";
 import { instanceFiles } from "./render.js";
 import { certificatePaths, planCluster, type ClusterPlan, type HostPlan, HEALTH } from "./topology.js";
 import type { HostPki } from "./components/acmeAgents.js";
-import { Certificate, type CertificateOutputs } from "./components/certificate.js";
+import { AcmeIssuer } from "./components/acmeIssuer.js";
+import { CERTIFICATE_TYPE, Certificate, certificateName, type CertificateOutputs } from "./components/certificate.js";
 import { TlsSyncPki } from "./components/tlsSyncPki.js";
 import { ImageHost, type ImageSource } from "./components/imageHost.js";
 import { ResizerImage } from "./components/resizerImage.js";
@@ -107,7 +108,7 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       const key = inputs.secrets.tlsPrivateKeys[certPlan.id];
       return [
         certPlan.id,
-        new Certificate(`cert-${certPlan.id}`, {
+        new Certificate(certificateName(certPlan.id), {
           plan: certPlan,
           spec: certSpec,
           paths: certificatePaths(plan, certPlan.id),
@@ -178,25 +179,27 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
 
   // acme: the renewers run on the issuer once every master is up and forwards challenges
   // (the first validation may reach any host).
-  const issuer = issuerPlan && built[plan.hosts.indexOf(issuerPlan)];
-  for (const acmeCert of plan.acme?.certificates ?? []) {
-    if (issuer?.acme === undefined || issuerPlan === undefined) throw new Error("acme certificates without an issuer host");
-    const credentials = inputs.secrets.acmeDnsCredentials[acmeCert.id];
-    certificates[acmeCert.id] = new Certificate(`cert-${acmeCert.id}`, {
-      plan: plan.certificates.find((c) => c.id === acmeCert.id)!,
-      spec: spec.certificates[acmeCert.id]!,
-      paths: certificatePaths(plan, acmeCert.id),
-      acme: {
-        certificate: acmeCert,
-        issuer: issuerPlan,
-        provider: issuer.provider,
-        network: issuer.network.name,
-        volume: issuer.acme.volume.name,
-        image: issuer.acme.images[acmeCert.image]!,
-        ...(credentials !== undefined && { dnsCredentials: pulumi.secret(credentials) }),
-        after: [issuer.acme.init, ...issuer.acme.ready, ...built.map((h) => h.healthGate)],
-      },
+  if (plan.acme !== undefined) {
+    const site = issuerPlan && built[plan.hosts.indexOf(issuerPlan)]?.acmeSite;
+    if (site === undefined) throw new Error("acme certificates without an issuer host");
+    const acmeIssuer = new AcmeIssuer(`${site.plan.name}-acme-issuer`, {
+      cluster: plan.acme,
+      site,
+      // Secret from here on: it reaches the renewer's environment only encrypted.
+      dnsCredentials: Object.fromEntries(Object.entries(inputs.secrets.acmeDnsCredentials).map(([id, text]) => [id, pulumi.secret(text)])),
+      after: built.map((h) => h.healthGate),
+      gateName: (id) => `${certificateName(id)}-issued`,
+      // Before the issuer component, each renewer was a child of its certificate's component.
+      formerParent: (id) => pulumi.createUrn(certificateName(id), CERTIFICATE_TYPE),
     });
+    for (const acmeCert of plan.acme.certificates) {
+      certificates[acmeCert.id] = new Certificate(certificateName(acmeCert.id), {
+        plan: plan.certificates.find((c) => c.id === acmeCert.id)!,
+        spec: spec.certificates[acmeCert.id]!,
+        paths: certificatePaths(plan, acmeCert.id),
+        acme: { certificate: acmeCert, issuer: site.plan.name, issuance: acmeIssuer.issuance[acmeCert.id]! },
+      });
+    }
   }
 
   return {

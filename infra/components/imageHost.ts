@@ -9,6 +9,7 @@ import { hostUrl } from "../address.js";
 import { healthGateCommand } from "../remote.js";
 import type { AcmePlan, HostPlan } from "../topology.js";
 import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
+import type { AcmeSite } from "./acmeIssuer.js";
 import type { Certificate } from "./certificate.js";
 import { DockerEngine, type EngineImage } from "./dockerEngine.js";
 import { CONTAINER_USERS } from "./hardening.js";
@@ -50,8 +51,8 @@ export class ImageHost extends pulumi.ComponentResource {
   readonly network: docker.Network;
   /** The master's container. */
   readonly master: NginxInstance;
-  /** acme only: the host's acme volume, its bootstrap one-shot and certbot's images on this engine. */
-  readonly acme?: { volume: docker.Volume; init: docker.Container; images: Record<string, pulumi.Input<string>>; ready: pulumi.Resource[] };
+  /** The ACME issuer host only: where the AcmeIssuer runs its renewers. */
+  readonly acmeSite?: AcmeSite;
   readonly containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]> };
   /** Image id of the resizer as the host's engine reports it. */
   readonly resizerImageId: pulumi.Output<string>;
@@ -238,7 +239,7 @@ export class ImageHost extends pulumi.ComponentResource {
         if (args.acme.pki === undefined) throw new Error(`${plan.name}: the issuer's publisher needs the internal CA`);
         tlsPublisher({ ...common, pki: args.acme.pki, opts: child({ dependsOn: [init, ...waitFor] }) });
       }
-      this.acme = { volume: acmeVolume, init, images: acmeImages, ready: imagesReady };
+      if (plan.acme.role === "issuer") this.acmeSite = { plan, engine: this.engine, network: network.name, volume: acmeVolume.name, ready: [init, ...imagesReady] };
     }
 
     // --- the gate: the host answers the L4's health check on every published port
