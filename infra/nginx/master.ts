@@ -2,10 +2,11 @@
 // the resizer replicas behind a proxy cache, and the locations the seeds' master served
 // itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
 // plan only.
+import { ROUTES, type Route, type RoutePattern } from "../../resizer/src/routes.js";
 import { hostPort } from "../address.js";
 import type { CacheConfig } from "../config.js";
 import { HEALTH, NGINX_NAMES, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
-import { block, config, d, entry, expr, regex, section, why, type Config, type Node } from "./ast.js";
+import { block, config, d, entry, expr, regex, section, why, type ArgLike, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
 import { print } from "./print.js";
 
@@ -201,8 +202,8 @@ function cachePolicy(master: MasterPlan): Node[] {
   ];
 }
 
-/** A resize location: the resizers, the normalised Accept, the cache. */
-function resizeBody(master: MasterPlan): Node[] {
+/** A resizer location: the resizers, the normalised Accept, and for a cached route the cache. */
+function resizeBody(master: MasterPlan, cached: boolean): (Node | false)[] {
   return [
     why(
       "A saturated resizer answers 503 + Retry-After at once: that answer goes to the client as\n" +
@@ -216,8 +217,21 @@ function resizeBody(master: MasterPlan): Node[] {
       why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
       why("One id in the master's and the resizer's logs for the same request.", d("proxy_set_header", "X-Request-Id", expr("$request_id"))),
     ]),
-    section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
+    cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
   ];
+}
+
+/** `location` arguments for a route pattern of the resizer's table. */
+function locationArgs(pattern: RoutePattern): ArgLike[] {
+  return pattern.kind === "exact" ? ["=", pattern.path] : ["~", regex(pattern.source)];
+}
+
+/** Every public route of the resizer (resizer/src/routes.ts), proxied to the replicas. */
+function resizerLocations(master: MasterPlan): Node[] {
+  return ROUTES.filter((r) => r.public).map((r: Route) => {
+    const location = block("location", locationArgs(r.pattern), resizeBody(master, r.cached));
+    return r.comment === undefined ? location : why(r.comment, location);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -359,8 +373,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
         ]),
       ),
 
-      why("Resizes, cached (see the cache policy above): the resizer's own API ...", block("location", ["=", "/resize"], resizeBody(master))),
-      why("... and the legacy TimThumb URLs (*.php?src=&w=&h=&zc=) php-fpm used to serve.", block("location", ["~", regex("\\.php$")], resizeBody(master))),
+      ...resizerLocations(master),
 
       why("Everything else: static files from the slaves.", block("location", ["/"], proxyTo(slaves, tuning.proxy.slaveReadTimeout))),
 

@@ -2,7 +2,7 @@
 // on SIGTERM/SIGINT (stop accepting, finish in-flight requests, exit 0).
 import { once } from "node:events";
 import { pino } from "pino";
-import { createResizer } from "./server.js";
+import { createResizerService } from "./server.js";
 import { fromEnv } from "./settings.js";
 import { ENGINE } from "./engine.js";
 
@@ -17,7 +17,7 @@ try {
 }
 
 async function main(settings: ReturnType<typeof fromEnv>): Promise<void> {
-  const resizer = await createResizer(settings, logger);
+  const resizer = await createResizerService(settings, logger);
   resizer.server.listen(settings.port, settings.host);
   await once(resizer.server, "listening");
   const { presets, ...limits } = settings;

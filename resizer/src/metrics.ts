@@ -1,11 +1,9 @@
 // Prometheus metrics (prom-client). One registry per service instance, so tests can run
-// several in one process. Label values are bounded: routes and status codes, error codes.
+// several in one process. Label values are bounded: routes (routes.ts) and status codes,
+// error codes.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import sharp from "sharp";
 import type { Limiter } from "./limiter.js";
-
-export const ROUTES = ["resize", "legacy", "healthz", "metrics", "other"] as const;
-export type Route = (typeof ROUTES)[number];
 
 const MB = 1024 * 1024;
 

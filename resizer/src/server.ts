@@ -10,9 +10,10 @@ import { ENGINE, configureEngine, probe, render } from "./engine.js";
 import { ResizeError, isResizeError } from "./errors.js";
 import { CONTENT_TYPES, outputFormat, requestedOutput, variantFor } from "./format.js";
 import { Limiter } from "./limiter.js";
-import { createMetrics, type Metrics, type Route } from "./metrics.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
 import { planTransform, planWithoutHeader } from "./plan.js";
+import { routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
 import { openSource, realRoot } from "./source.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
@@ -21,7 +22,8 @@ import { httpDate, notModified, strongEtag } from "./validators.js";
 export const MAX_URL_LENGTH = 2048;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export interface Resizer {
+/** The running HTTP service of one resizer replica. */
+export interface ResizerService {
   server: Server;
   metrics: Metrics;
   /** Stops accepting, lets in-flight requests finish (bounded by timeoutMs), closes sockets. */
@@ -30,14 +32,14 @@ export interface Resizer {
 
 /** What one request leaves for its log line. */
 interface Outcome {
-  route: Route;
+  route: RouteLabel;
   canonical?: string;
   variant?: string;
   sourceBytes?: number;
   error?: string;
 }
 
-export async function createResizer(settings: ServiceSettings & ProcessSettings, logger: Logger): Promise<Resizer> {
+export async function createResizerService(settings: ServiceSettings & ProcessSettings, logger: Logger): Promise<ResizerService> {
   const root = await realRoot(settings.root);
   configureEngine(settings);
   const limiter = new Limiter(settings.concurrency, settings.queue);
@@ -62,7 +64,7 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
     const started = process.hrtime.bigint();
     const header = req.headers["x-request-id"];
     const id = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
-    const outcome: Outcome = { route: "other" };
+    const outcome: Outcome = { route: UNROUTED };
     res.setHeader("X-Request-Id", id);
     if (closing) res.setHeader("Connection", "close");
     metrics.inFlight.inc();
@@ -99,27 +101,25 @@ export async function createResizer(settings: ServiceSettings & ProcessSettings,
       const q = url.indexOf("?");
       const path = q < 0 ? url : url.slice(0, q);
       const query = q < 0 ? "" : url.slice(q + 1);
-      if (path === "/healthz") {
-        outcome.route = "healthz";
-        await health(res);
-      } else if (path === "/metrics") {
-        outcome.route = "metrics";
-        const text = await metrics.registry.metrics();
-        send(res, 200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" }, Buffer.from(text));
-      } else if (path === "/resize") {
-        outcome.route = "resize";
-        await resize(req, res, parseResizeQuery(query, settings), outcome);
-      } else if (/\.php$/i.test(path)) {
-        outcome.route = "legacy";
-        await resize(req, res, parseTimthumbQuery(query, settings), outcome);
-      } else {
-        throw new ResizeError("not_found", "no such endpoint");
-      }
+      const route = routeFor(path);
+      if (route === undefined) throw new ResizeError("not_found", "no such endpoint");
+      outcome.route = route.label;
+      await handlers[route.handler](req, res, { query, legacy: route.legacy }, outcome);
     } catch (error) {
       outcome.error = isResizeError(error) ? error.code : "internal";
       sendError(res, error, id);
     }
   }
+
+  /** One per kind of route in routes.ts. */
+  const handlers: Record<RouteHandler, (req: IncomingMessage, res: ServerResponse, request: { query: string; legacy: boolean }, outcome: Outcome) => Promise<void>> = {
+    healthz: (_req, res) => health(res),
+    metrics: async (_req, res) => {
+      const text = await metrics.registry.metrics();
+      send(res, 200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" }, Buffer.from(text));
+    },
+    resize: (req, res, { query, legacy }, outcome) => resize(req, res, (legacy ? parseTimthumbQuery : parseResizeQuery)(query, settings), outcome),
+  };
 
   async function health(res: ServerResponse): Promise<void> {
     let ok = !closing;

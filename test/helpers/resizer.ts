@@ -6,14 +6,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { createResizer, type Resizer } from "../../resizer/src/server.js";
+import { createResizerService, type ResizerService } from "../../resizer/src/server.js";
 import { serviceSchema, type ServiceSettings } from "../../resizer/src/settings.js";
 import { writeFixtures } from "./images.js";
 
 export interface TestResizer {
   base: string;
   root: string;
-  resizer: Resizer;
+  resizer: ResizerService;
   /** Parsed JSON log lines, in order. */
   logs: Record<string, unknown>[];
   get(pathAndQuery: string, headers?: Record<string, string>): Promise<Response & { bytes: Buffer }>;
@@ -40,7 +40,7 @@ export async function startResizer(overrides: Partial<ServiceSettings> = {}, tre
     },
   });
   const settings = { ...serviceSchema.parse(overrides), host: "127.0.0.1", port: 0, root };
-  const resizer = await createResizer(settings, pino({ base: null }, sink));
+  const resizer = await createResizerService(settings, pino({ base: null }, sink));
   resizer.server.listen(0, "127.0.0.1");
   await once(resizer.server, "listening");
   const { port } = resizer.server.address() as AddressInfo;

@@ -1,0 +1,79 @@
+// The resizer's routes, in one table: the service dispatches on it, its metrics label
+// requests by it, and the master's nginx config (infra/nginx/master.ts) gives every public
+// route a location from it. A new endpoint is one entry here plus its handler in
+// server.ts (the compiler asks for it); the master cannot forget it. Pure.
+
+/** How a request path is matched. */
+export type RoutePattern =
+  /** The path exactly (nginx `location = <path>`). */
+  | { kind: "exact"; path: string }
+  /**
+   * A regular expression on the path (nginx `location ~ <source>`, case-sensitive as the
+   * seeds' master had it); the resizer itself matches it ignoring case.
+   */
+  | { kind: "regex"; source: string };
+
+/** What answers a route in the resizer (server.ts has one handler per kind). */
+export type RouteHandler = "healthz" | "metrics" | "resize";
+
+export interface Route {
+  /** The `route` label of the resizer's request metrics and log lines. */
+  label: string;
+  pattern: RoutePattern;
+  handler: RouteHandler;
+  /**
+   * Served to clients through the master (a location in its config); otherwise only on the
+   * replica's own port, for probes and Prometheus.
+   */
+  public: boolean;
+  /** The master keeps the responses in its resize cache. */
+  cached: boolean;
+  /** An old URL scheme kept working (TimThumb parameters instead of the resizer's own). */
+  legacy: boolean;
+  /** What the master's config says above the route's location (public routes). */
+  comment?: string;
+}
+
+/** In matching order: the first route whose pattern matches the path answers. */
+export const ROUTES = [
+  { label: "healthz", pattern: { kind: "exact", path: "/healthz" }, handler: "healthz", public: false, cached: false, legacy: false },
+  { label: "metrics", pattern: { kind: "exact", path: "/metrics" }, handler: "metrics", public: false, cached: false, legacy: false },
+  {
+    label: "resize",
+    pattern: { kind: "exact", path: "/resize" },
+    handler: "resize",
+    public: true,
+    cached: true,
+    legacy: false,
+    comment: "Resizes, cached (see the cache policy above): the resizer's own API ...",
+  },
+  {
+    label: "legacy",
+    pattern: { kind: "regex", source: "\\.php$" },
+    handler: "resize",
+    public: true,
+    cached: true,
+    legacy: true,
+    comment: "... and the legacy TimThumb URLs (*.php?src=&w=&h=&zc=) php-fpm used to serve.",
+  },
+] as const satisfies readonly Route[];
+
+/** The metric label of a request no route matched (answered 404). */
+export const UNROUTED = "other";
+
+/** Every value the `route` label takes. */
+export type RouteLabel = (typeof ROUTES)[number]["label"] | typeof UNROUTED;
+export const ROUTE_LABELS: readonly RouteLabel[] = [...ROUTES.map((r) => r.label), UNROUTED];
+
+const matchers = ROUTES.map((route) => {
+  const p: RoutePattern = route.pattern;
+  if (p.kind === "exact") return (path: string) => path === p.path;
+  const re = new RegExp(p.source, "i");
+  return (path: string) => re.test(path);
+});
+
+/** The route answering `path` (without its query), or undefined. */
+export function routeFor(path: string): (typeof ROUTES)[number] | undefined {
+  const i = matchers.findIndex((matches) => matches(path));
+  return i < 0 ? undefined : ROUTES[i];
+}
