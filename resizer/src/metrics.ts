@@ -2,10 +2,7 @@
 // several in one process. Label values are bounded: routes (routes.ts) and status codes,
 // error codes.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import sharp from "sharp";
 import type { Limiter } from "./limiter.js";
-
-const MB = 1024 * 1024;
 
 export function createMetrics(limiter: Limiter) {
   const registry = new Registry();
@@ -67,29 +64,6 @@ export function createMetrics(limiter: Limiter) {
     registers,
     collect() {
       this.set(limiter.queued);
-    },
-  });
-  new Gauge({
-    name: "resizer_vips_cache_memory_bytes",
-    help: "libvips operation cache: tracked memory (current, high water mark, max).",
-    labelNames: ["kind"] as const,
-    registers,
-    collect() {
-      const { memory } = sharp.cache();
-      this.set({ kind: "current" }, memory.current * MB);
-      this.set({ kind: "high" }, memory.high * MB);
-      this.set({ kind: "max" }, memory.max * MB);
-    },
-  });
-  new Gauge({
-    name: "resizer_vips_cache_items",
-    help: "libvips operation cache: operations cached (current, max).",
-    labelNames: ["kind"] as const,
-    registers,
-    collect() {
-      const { items } = sharp.cache();
-      this.set({ kind: "current" }, items.current);
-      this.set({ kind: "max" }, items.max);
     },
   });
   return metrics;
