@@ -1,5 +1,6 @@
-// The processes of a local cluster: an nginx instance (master or slave) and a resizer
-// replica, each started from the plan, health-checked, and stopped or faulted by pid.
+// The processes of a local cluster (LocalProcess): an nginx master or slave (NginxProcess)
+// and a resizer replica (ResizerProcess), each started from its plan, health-checked, and
+// stopped or faulted by pid. Not the Pulumi components of the same instances.
 // Not pure: spawns processes and talks HTTP on loopback.
 import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
@@ -63,7 +64,7 @@ const HEALTH_TIMEOUT_MS: Record<Role, number> = { slave: 10_000, master: 10_000,
 /** Graceful stop before SIGKILL for nginx, which finishes the requests in flight. */
 const STOP_GRACE_MS = 15_000;
 
-export interface InstanceOptions {
+export interface LocalProcessOptions {
   name: string;
   role: Role;
   /** Listening sockets, for messages. */
@@ -79,19 +80,19 @@ export interface InstanceOptions {
 }
 
 /** One process of the cluster; `start` again after a stop or kill restarts it. */
-export class Instance {
+export class LocalProcess {
   readonly name: string;
   readonly role: Role;
   readonly listens: Listen[];
   /** stdout and stderr of the process (nginx's own logs are in its plan's paths). */
   readonly logFile: string;
-  protected readonly opts: InstanceOptions;
+  protected readonly opts: LocalProcessOptions;
   #proc: Supervised | undefined;
   /** Called when the process exits without being asked to (the launcher reports it). */
-  onUnexpectedExit: ((instance: Instance, exit: Exit) => void) | undefined;
+  onUnexpectedExit: ((instance: LocalProcess, exit: Exit) => void) | undefined;
   #expectingExit = false;
 
-  constructor(opts: InstanceOptions) {
+  constructor(opts: LocalProcessOptions) {
     this.opts = opts;
     this.name = opts.name;
     this.role = opts.role;
@@ -203,7 +204,7 @@ function nginxArgs(config: string): string[] {
   return ["-p", `${dirname(config)}/`, "-c", config, "-e", "stderr"];
 }
 
-export class NginxInstance extends Instance {
+export class NginxProcess extends LocalProcess {
   readonly plan: MasterPlan | SlavePlan;
   readonly run: NginxRun;
 
@@ -286,7 +287,7 @@ export interface ResizerRun {
   jemalloc?: string;
 }
 
-export class ResizerInstance extends Instance {
+export class ResizerProcess extends LocalProcess {
   readonly plan: ResizerPlan;
 
   constructor(plan: ResizerPlan, run: ResizerRun, logFile: string) {

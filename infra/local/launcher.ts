@@ -13,14 +13,14 @@ import { instanceFiles } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
 import { hostImagesDir, planCluster, type ClusterPlan, type HostPlan, type LocalTarget } from "../topology.js";
 import { MissingToolError } from "./certs.js";
-import { Instance, LaunchError, NginxInstance, ResizerInstance, type Probe } from "./instances.js";
+import { LocalProcess, LaunchError, NginxProcess, ResizerProcess, type Probe } from "./instances.js";
 import { freePortMap, portProblem } from "./ports.js";
 import type { Exit } from "./process.js";
 import { findJemalloc, findNginx, findOnPath, nginxCandidates, raiseOpenFilesLimit, SETUP_COMMAND, unprivilegedUser, type RunAs } from "./tools.js";
 import { chownTree, hostPorts, makeStandInCertificates, makeWritableDirs, writeFiles, type StandIn } from "./workdir.js";
 
 export { LaunchError } from "./instances.js";
-export type { Instance, NginxInstance, ResizerInstance } from "./instances.js";
+export type { LocalProcess, NginxProcess, ResizerProcess } from "./instances.js";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 
@@ -47,7 +47,7 @@ export interface LaunchOptions {
   /** Progress lines ("started local-slave01 ..."). */
   log?: (line: string) => void;
   /** An instance exited while the cluster runs without being asked to. */
-  onUnexpectedExit?: (instance: Instance, exit: Exit) => void;
+  onUnexpectedExit?: (instance: LocalProcess, exit: Exit) => void;
 }
 
 export interface PortMapping {
@@ -74,11 +74,11 @@ export interface LocalCluster {
   certificates: LocalCertificate[];
   /** Base URLs of the master, e.g. `http://127.0.0.1:8080`. */
   urls: { http: string; https?: string };
-  master: NginxInstance;
-  slaves: NginxInstance[];
-  resizers: ResizerInstance[];
+  master: NginxProcess;
+  slaves: NginxProcess[];
+  resizers: ResizerProcess[];
   /** Every instance in start order (slaves, resizers, master). */
-  instances: Instance[];
+  instances: LocalProcess[];
   /** The user the processes run as (undefined: the current one). */
   user?: RunAs;
   /** Things worth telling the person who started it (stand-in certificates, ...). */
@@ -135,7 +135,7 @@ function readFrom(path: string, offset: number): string {
 }
 
 /** Work directories left behind by a launcher that was killed; removed by the safety net below. */
-const live = new Set<{ root: string; instances: Instance[] }>();
+const live = new Set<{ root: string; instances: LocalProcess[] }>();
 let exitHookInstalled = false;
 
 /**
@@ -212,7 +212,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
   const root = mkdtempSync(join(opts.workParent ?? tmpdir(), `image-origin-${stack}-`));
   chmodSync(root, 0o755);
   const target: LocalTarget = { kind: "local", root, imagesDir, bindAddress, port };
-  const started: Instance[] = [];
+  const started: LocalProcess[] = [];
   const entry = { root, instances: started };
   live.add(entry);
   installExitHook();
@@ -262,12 +262,12 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     // --- Instances ---------------------------------------------------------------------
     const run = { nginx, ...(user && { user }) };
     const slaves = host.slaves.map(
-      (s) => new NginxInstance(s, run, [{ listen: s.listen }], join(dirname(s.paths.config), "logs", "nginx.out")),
+      (s) => new NginxProcess(s, run, [{ listen: s.listen }], join(dirname(s.paths.config), "logs", "nginx.out")),
     );
     const jemalloc = findJemalloc();
     const resizers = host.resizers.map(
       (r, i) =>
-        new ResizerInstance(
+        new ResizerProcess(
           r,
           { projectRoot: PROJECT_ROOT, tmpDir: join(resizerDirs[i]!, "tmp"), ...(resizerUser && { user: resizerUser }), ...(jemalloc && { jemalloc }) },
           join(resizerDirs[i]!, "resizer.log"),
@@ -281,8 +281,8 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
       const ca = certificates.find((c) => c.plan.id === tlsServer.tls!.certificate)!.pem;
       masterProbes.push({ listen: m.https, tls: { servername: tlsServer.serverNames[0]!, ca } });
     }
-    const master = new NginxInstance(m, run, masterProbes, join(dirname(m.paths.config), "logs", "nginx.out"));
-    const instances: Instance[] = [...slaves, ...resizers, master];
+    const master = new NginxProcess(m, run, masterProbes, join(dirname(m.paths.config), "logs", "nginx.out"));
+    const instances: LocalProcess[] = [...slaves, ...resizers, master];
     for (const i of instances) if (opts.onUnexpectedExit) i.onUnexpectedExit = opts.onUnexpectedExit;
 
     // --- Start in the seeds' order: what the master proxies to first ------------------
