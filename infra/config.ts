@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
 import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
+import { hostResizer } from "./topology/hostConfig.js";
 import { sizeBytes } from "./units.js";
 
 export const PROJECT = "image-origin";
@@ -491,11 +492,35 @@ function relationChecks() {
   ] as const;
 }
 
-/** Relations between fields that a field schema alone cannot see. */
-function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+/** Reports one problem at a path of the config. */
+type Issue = (path: (string | number)[], message: string) => void;
 
-  // Hosts: unique names and addresses.
+/**
+ * Relations between fields that a field schema alone cannot see, one named check each, run
+ * in this order (problems are listed in it).
+ */
+export const RELATION_CHECKS = [
+  uniqueHosts,
+  resizerSettings,
+  noPlainTcpDocker,
+  sshOptsNeedSsh,
+  fileDescriptors,
+  upstreamMethod,
+  distinctPorts,
+  domains,
+  certificates,
+  tlsSyncPort,
+  subnetShadowsNothing,
+  vipIsNoHost,
+] as const;
+
+function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
+  const issue: Issue = (path, message) => ctx.addIssue({ code: "custom", path, message });
+  for (const check of RELATION_CHECKS) check(cfg, issue);
+}
+
+/** Hosts: unique names and addresses. */
+function uniqueHosts(cfg: ClusterSpec, issue: Issue): void {
   const firstHostByName = new Map<string, number>();
   const firstHostByAddress = new Map<string, number>();
   cfg.hosts.forEach((host, i) => {
@@ -507,31 +532,43 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
     if (byAddr !== undefined) issue(["hosts", i, "address"], `duplicate address ${host.address} (also hosts[${byAddr}])`);
     else firstHostByAddress.set(addr, i);
   });
+}
 
-  // The resizer's own relations (e.g. a preset larger than maxOutputDimension): checked here
-  // too, or the process would refuse to start after a successful `pulumi up`.
+/**
+ * The resizer's own relations (e.g. a preset larger than maxOutputDimension): checked here
+ * too, or the process would refuse to start after a successful `pulumi up`.
+ */
+function resizerSettings(cfg: ClusterSpec, issue: Issue): void {
   for (const problem of resizerSettingsProblems(cfg.resizer)) {
     const at = problem.indexOf(": ");
     issue(["resizer", ...problem.slice(0, at).split(".")], problem.slice(at + 2));
   }
+}
 
-  // Docker endpoints: tcp:// is the Docker API without TLS, root on the host for anyone
-  // who can reach the port; only a loopback one (an ssh tunnel, a local proxy) is allowed.
+/**
+ * Docker endpoints: tcp:// is the Docker API without TLS, root on the host for anyone who
+ * can reach the port; only a loopback one (an ssh tunnel, a local proxy) is allowed.
+ */
+function noPlainTcpDocker(cfg: ClusterSpec, issue: Issue): void {
   cfg.hosts.forEach((host, i) => {
     const tcp = /^tcp:\/\/([^:]+):/.exec(host.docker);
     if (tcp && !/^(127\.\d+\.\d+\.\d+|localhost)$/.test(tcp[1]!)) {
       issue(["hosts", i, "docker"], "tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address");
     }
   });
+}
 
-  // Docker endpoints: ssh options only mean something for ssh://.
+/** Docker endpoints: ssh options only mean something for ssh://. */
+function sshOptsNeedSsh(cfg: ClusterSpec, issue: Issue): void {
   cfg.hosts.forEach((host, i) => {
     if (host.sshOpts !== undefined && !host.docker.startsWith("ssh://")) {
       issue(["hosts", i, "sshOpts"], `sshOpts only apply to ssh:// endpoints, not ${host.docker.split(":")[0]}://`);
     }
   });
+}
 
-  // nginx needs a file descriptor per connection, two for a proxied one.
+/** nginx needs a file descriptor per connection, two for a proxied one (the master's). */
+function fileDescriptors(cfg: ClusterSpec, issue: Issue): void {
   const fdCheck = (t: { workerConnections?: number; workerRlimitNofile?: number }, base: { workerConnections: number; workerRlimitNofile: number }, path: (string | number)[], factor: number) => {
     const conns = t.workerConnections ?? base.workerConnections;
     const files = t.workerRlimitNofile ?? base.workerRlimitNofile;
@@ -545,8 +582,10 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
     if (host.nginx?.master) fdCheck(host.nginx.master, cfg.nginx.master, ["hosts", i, "nginx", "master"], 2);
     if (host.nginx?.slave) fdCheck(host.nginx.slave, cfg.nginx.slave, ["hosts", i, "nginx", "slave"], 1);
   });
+}
 
-  // Upstream: what nginx rejects or ignores for the chosen method.
+/** Upstream: what nginx rejects or ignores for the chosen method, and a member to send to. */
+function upstreamMethod(cfg: ClusterSpec, issue: Issue): void {
   const method = cfg.upstream.balance.method;
   cfg.slaves.forEach((slave, i) => {
     if (slave.backup && (method === "hash" || method === "ip_hash" || method === "random")) {
@@ -560,12 +599,17 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
   if (!cfg.slaves.some((s) => !s.backup && !s.down)) {
     issue(["slaves"], "at least one slave must be neither backup nor down, or the master has nothing to send requests to");
   }
+}
 
-  // Ports: everything that listens on a host must be distinct (in the local deployment all
-  // of them share one loopback address, and the master's are published on the host).
-  // Hosts differ only by their resizer override, so the cluster values are checked once.
+/**
+ * Ports: everything that listens on a host must be distinct (in the local deployment all
+ * of them share one loopback address, and the master's are published on the host). Hosts
+ * differ only by their resizer override, so the cluster values are checked once.
+ */
+function distinctPorts(cfg: ClusterSpec, issue: Issue): void {
   cfg.hosts.forEach((host, h) => {
-    if (h > 0 && host.resizer?.basePort === undefined && host.resizer?.replicas === undefined) return;
+    const overridden = host.resizer?.basePort !== undefined || host.resizer?.replicas !== undefined;
+    if (h > 0 && !overridden) return;
     const used = new Map<number, string>();
     const claim = (p: number, what: string, path: (string | number)[]) => {
       const holder = used.get(p);
@@ -581,9 +625,7 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
       used.set(cfg.master.httpsPort, "master.httpsPort");
       cfg.slaves.forEach((s, i) => used.set(s.port, `slaves[${i}]`));
     }
-    const overridden = host.resizer?.basePort !== undefined || host.resizer?.replicas !== undefined;
-    const replicas = host.resizer?.replicas ?? cfg.resizer.replicas;
-    const base = host.resizer?.basePort ?? cfg.resizer.basePort;
+    const { replicas, basePort: base } = hostResizer(cfg, host);
     const path = overridden ? ["hosts", h, "resizer", host.resizer?.basePort !== undefined ? "basePort" : "replicas"] : ["resizer", "basePort"];
     for (let r = 0; r < replicas; r++) {
       if (base + r > 65535) {
@@ -593,8 +635,10 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
       claim(base + r, `resizer replica ${r + 1}`, path);
     }
   });
+}
 
-  // Domains: unique ids and names, exactly one default, certificates that exist.
+/** Domains: unique ids and names, exactly one default, certificates that exist. */
+function domains(cfg: ClusterSpec, issue: Issue): void {
   const ids = new Map<string, number>();
   const names = new Map<string, number>();
   cfg.domains.forEach((d, i) => {
@@ -625,8 +669,10 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
   if (defaults.length > 1) {
     defaults.slice(1).forEach((i) => issue(["domains", i, "default"], `only one domain can be the default (domains[${defaults[0]}] already is)`));
   }
+}
 
-  // Certificates: every one is used, and dns-01 names its plugin.
+/** Certificates: every one is used, and dns-01 names its plugin. */
+function certificates(cfg: ClusterSpec, issue: Issue): void {
   for (const [id, cert] of Object.entries(cfg.certificates)) {
     if (!cfg.domains.some((d) => d.certificate === id)) {
       issue(["certificates", id], `certificate "${id}" is not used by any domain`);
@@ -641,8 +687,10 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
       issue(["certificates", id, "staging"], "staging picks Let's Encrypt's staging directory and server names another one: set only one");
     }
   }
+}
 
-  // The ACME issuer publishes certificate bundles to the other hosts on a fixed port.
+/** The ACME issuer publishes certificate bundles to the other hosts on a fixed port. */
+function tlsSyncPort(cfg: ClusterSpec, issue: Issue): void {
   if (cfg.hosts.length > 1 && Object.values(cfg.certificates).some((c) => c.mode === "acme")) {
     for (const key of ["httpPort", "httpsPort"] as const) {
       if (cfg.master[key] === TLS_SYNC_PORT) {
@@ -650,8 +698,10 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
       }
     }
   }
+}
 
-  // The container network must not shadow a host, the VIP or anything else on the LAN we know of.
+/** The container network must not shadow a host, the VIP or anything else on the LAN we know of. */
+function subnetShadowsNothing(cfg: ClusterSpec, issue: Issue): void {
   const [net = "", len = "0"] = cfg.network.subnet.split("/");
   const inSubnet = (address: string) =>
     !address.includes(":") && (ipv4ToInt(address) & prefixMask(Number(len))) === (ipv4ToInt(net) & prefixMask(Number(len)));
@@ -661,8 +711,10 @@ function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
   if (cfg.vip !== undefined && inSubnet(cfg.vip.address)) {
     issue(["network", "subnet"], `${cfg.network.subnet} contains the VIP ${cfg.vip.address}`);
   }
+}
 
-  // A VIP must not be one of the hosts.
+/** A VIP must not be one of the hosts. */
+function vipIsNoHost(cfg: ClusterSpec, issue: Issue): void {
   if (cfg.vip !== undefined) {
     const vip = normaliseIp(cfg.vip.address);
     const clash = cfg.hosts.findIndex((h) => normaliseIp(h.address) === vip);
