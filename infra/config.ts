@@ -18,18 +18,25 @@ export const PROJECT = "image-origin";
 /** Host names become container, volume and network names: keep them DNS-label-like. */
 const hostName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/, "2-24 characters: lowercase letters, digits, '-'; starts with a letter");
+  .regex(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/, "2-24 characters: lowercase letters, digits, '-'; starts with a letter")
+  .meta({ title: "name: 2–24 of a-z 0-9 -" });
 
 /** Certificate and domain ids: used in file names inside containers and in resource names. */
 const ident = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, "2-40 characters: lowercase letters, digits, '-'; starts with a letter");
+  .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, "2-40 characters: lowercase letters, digits, '-'; starts with a letter")
+  .meta({ title: "id: 2–40 of a-z 0-9 -" });
 
 const ipv4 = z.ipv4({ message: "invalid IPv4 address" });
 const ipv6 = z.ipv6({ message: "invalid IPv6 address" });
-const ipAddress = z.union([ipv4, ipv6], { message: "invalid IP address (IPv4 or IPv6)" });
+const ipAddress = z.union([ipv4, ipv6], { message: "invalid IP address (IPv4 or IPv6)" }).meta({ title: "IPv4 or IPv6 address" });
 
-const port = z.number({ message: "a TCP port number" }).int().min(1, "a TCP port (1-65535)").max(65535, "a TCP port (1-65535)");
+const port = z
+  .number({ message: "a TCP port number" })
+  .int()
+  .min(1, "a TCP port (1-65535)")
+  .max(65535, "a TCP port (1-65535)")
+  .meta({ title: "TCP port" });
 
 /**
  * nginx time, e.g. `500ms`, `10s`, `1h30m`: a plain number or units from the largest to the
@@ -41,7 +48,8 @@ const nginxTime = z
   .regex(
     /^(?=\d)(?:\d+|(?:\d+y)?(?:\d+M)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$/,
     "an nginx time such as 500ms, 10s, 5m, 1h30m (units largest first, each once)",
-  );
+  )
+  .meta({ title: "nginx time" });
 /**
  * An nginx time where nginx counts whole seconds (`expires`, `fail_timeout`, cache validity,
  * `inactive`, the keepalive header timeout): the same without `ms`, which nginx rejects there.
@@ -51,11 +59,12 @@ const nginxSeconds = z
   .regex(
     /^(?=\d)(?:\d+|(?:\d+y)?(?:\d+M)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?)$/,
     "an nginx time in seconds such as 10s, 5m, 1h30m (no ms; units largest first, each once)",
-  );
+  )
+  .meta({ title: "nginx time, whole seconds" });
 /** nginx size for offsets (`client_max_body_size`, `max_size`): `100m`, `1k`, `1g`. */
-const nginxSize = z.string().regex(/^\d+[kKmMgG]?$/, "an nginx size such as 8k, 100m, 1g");
+const nginxSize = z.string().regex(/^\d+[kKmMgG]?$/, "an nginx size such as 8k, 100m, 1g").meta({ title: "nginx size" });
 /** nginx size for memory (`gzip_min_length`, zone sizes): nginx accepts k and m only, no g. */
-const nginxMemSize = z.string().regex(/^\d+[kKmM]?$/, "an nginx size such as 1k, 100m (k or m; nginx takes no g here)");
+const nginxMemSize = z.string().regex(/^\d+[kKmM]?$/, "an nginx size such as 1k, 100m (k or m; nginx takes no g here)").meta({ title: "nginx size, k or m" });
 /** A server name nginx matches exactly, or a leading wildcard (`*.example.com`). */
 const serverName = z
   .string()
@@ -63,19 +72,21 @@ const serverName = z
   .regex(
     /^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
     "a DNS name (letters, digits, '-', '.'), optionally starting with '*.'",
-  );
+  )
+  .meta({ title: "DNS name, `*.` allowed" });
 
 /** An absolute URL path served by nginx (no spaces, quotes, regex or variable syntax). */
 const urlPath = z
   .string()
   .regex(/^\/[A-Za-z0-9._~/-]*$/, "an absolute URL path of letters, digits and . _ ~ / -")
-  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+  .refine((p) => !p.split("/").includes(".."), "must not contain '..'")
+  .meta({ title: "URL path" });
 
 /** An absolute filesystem path on a Docker host. */
-const hostPath = urlPath;
+const hostPath = urlPath.meta({ title: "absolute path" });
 
 /** A MIME type for gzip_types. */
-const mimeType = z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, "a MIME type such as text/css");
+const mimeType = z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, "a MIME type such as text/css").meta({ title: "MIME type" });
 
 /** A Docker image reference pinned to an exact tag or digest (never `latest`). */
 const imageRef = z
@@ -87,7 +98,8 @@ const imageRef = z
   .refine((ref) => /@sha256:/.test(ref) || /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref.split("/").pop() ?? ""), {
     message: "must be pinned: give an exact tag or a digest",
   })
-  .refine((ref) => !/:latest(?:@|$)/.test(ref), { message: "`latest` is not a pin: give an exact version tag or a digest" });
+  .refine((ref) => !/:latest(?:@|$)/.test(ref), { message: "`latest` is not a pin: give an exact version tag or a digest" })
+  .meta({ title: "image reference with a tag or digest" });
 
 // ---------------------------------------------------------------------------------------
 // Hosts
@@ -103,24 +115,37 @@ const dockerEndpoint = z.string().refine(
     /^unix:\/\/\/[A-Za-z0-9._/-]+$/.test(v) ||
     /^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(v),
   { message: "ssh://user@host[:port], unix:///path/to/docker.sock or tcp://host:port" },
-);
+).meta({ title: "Docker endpoint URL" });
 
 /** Extra ssh options for the provider (`-o` pairs, `-i` identity); no shell metacharacters. */
-const sshOpt = z.string().regex(/^[A-Za-z0-9@%+=:,./_~-]+$/, "one ssh argument without spaces or shell characters");
+const sshOpt = z.string().regex(/^[A-Za-z0-9@%+=:,./_~-]+$/, "one ssh argument without spaces or shell characters").meta({ title: "ssh argument" });
 
 // ---------------------------------------------------------------------------------------
 // nginx tuning (cluster-wide, overridable per host)
 
-const workerProcesses = z.union([z.literal("auto"), z.number().int().min(1).max(256)]);
-
 const instanceFields = {
-  workerProcesses: workerProcesses,
-  workerConnections: z.number().int().min(64).max(1_048_576),
-  /** Open files per worker; a proxied connection holds two (client + upstream). */
-  workerRlimitNofile: z.number().int().min(1024).max(1_048_576),
-  /** Container memory limit. */
-  memoryMb: z.number().int().min(32).max(65_536),
+  workerProcesses: z
+    .union([z.literal("auto"), z.number().int().min(1).max(256)])
+    .describe("nginx `worker_processes`; `auto` matches the cores the container gets (the seeds had 8 on every instance, 24 per host)"),
+  workerConnections: z.number().int().min(64).max(1_048_576).describe("nginx `worker_connections`"),
+  workerRlimitNofile: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1_048_576)
+    .describe("open files per worker, and the container's `nofile` ulimit; a proxied connection holds two (client and upstream), so the master needs at least 2 x connections"),
+  memoryMb: z.number().int().min(32).max(65_536).describe("container memory limit (MB)"),
 };
+
+/** Keys a host may override as well. */
+const keepaliveTimeout = nginxTime.describe("nginx `keepalive_timeout` (seed: `keepalive_timeout 5 5`)");
+const keepaliveHeaderTimeout = nginxSeconds.describe("the header timeout of `keepalive_timeout` (seed: 5)");
+const keepaliveRequests = z
+  .number()
+  .int()
+  .min(1)
+  .max(1_000_000)
+  .describe("requests per client connection; the seeds' 5 reconnected a client every five thumbnails (nginx's own default is 1000)");
 
 const instanceTuning = (defaults: { workerConnections: number; workerRlimitNofile: number; memoryMb: number }) =>
   z
@@ -137,21 +162,19 @@ const tuningSchema = z.strictObject({
   // matches the cores the container actually gets.
   master: instanceTuning({ workerConnections: 5120, workerRlimitNofile: 40960, memoryMb: 512 }),
   slave: instanceTuning({ workerConnections: 2560, workerRlimitNofile: 20480, memoryMb: 256 }),
-  /** keepalive_timeout <timeout> <header timeout> (seed: `5 5`). */
-  keepaliveTimeout: nginxTime.default("5s"),
-  keepaliveHeaderTimeout: nginxSeconds.default("5s"),
-  // Seed: 5, which closes a client's connection every five thumbnails; nginx's own
-  // default since 1.19.10 is 1000.
-  keepaliveRequests: z.number().int().min(1).max(1_000_000).default(1000),
-  clientMaxBodySize: nginxSize.default("100m"),
+  keepaliveTimeout: keepaliveTimeout.default("5s"),
+  keepaliveHeaderTimeout: keepaliveHeaderTimeout.default("5s"),
+  keepaliveRequests: keepaliveRequests.default(1000),
+  clientMaxBodySize: nginxSize.default("100m").describe("nginx `client_max_body_size` (seed)"),
   gzip: z
     .strictObject({
       types: z
         .array(mimeType)
         .min(1)
-        .default(["text/plain", "text/css", "application/javascript", "application/x-javascript", "application/json", "application/xml"]),
-      minLength: nginxMemSize.default("1k"),
-      compLevel: z.number().int().min(1).max(9).default(2),
+        .default(["text/plain", "text/css", "application/javascript", "application/x-javascript", "application/json", "application/xml"])
+        .describe("types gzip compresses besides text/html (the seeds' list plus JS and JSON); image types other than SVG are refused"),
+      minLength: nginxMemSize.default("1k").describe("`gzip_min_length` (seed)"),
+      compLevel: z.number().int().min(1).max(9).default(2).describe("`gzip_comp_level` (seed)"),
     })
     .superRefine((gzip, ctx) => {
       gzip.types.forEach((type, i) => {
@@ -171,25 +194,28 @@ const tuningSchema = z.strictObject({
       });
     })
     .prefault({}),
-  /** `expires` per kind of file (seed: thumbnails 5s, images 10s, js/css 5m). */
   expires: z
-    .strictObject({ thumbnail: nginxSeconds.default("5s"), image: nginxSeconds.default("10s"), script: nginxSeconds.default("5m") })
-    .prefault({}),
-  /** Missing profile pictures get a default image (seed: /upload/fe/profile/). */
-  profileFallback: z
     .strictObject({
-      prefix: urlPath.refine((p) => p.endsWith("/"), "a URL prefix ending in '/'").default("/upload/fe/profile/"),
-      image: urlPath.default("/theme/micro/common/img/player/profile_thmb_default.gif"),
+      thumbnail: nginxSeconds.default("5s").describe("`expires` of `/thumbnail/` files, served by the master (seed)"),
+      image: nginxSeconds.default("10s").describe("`expires` of images served by the slaves (seed)"),
+      script: nginxSeconds.default("5m").describe("`expires` of js, css and swf files (seed)"),
     })
     .prefault({}),
-  /** Timeouts of the master towards slaves and resizers. */
+  profileFallback: z
+    .strictObject({
+      prefix: urlPath
+        .refine((p) => p.endsWith("/"), "a URL prefix ending in '/'")
+        .default("/upload/fe/profile/")
+        .describe("a missing image under this prefix answers the fallback image (seed slave)"),
+      image: urlPath.default("/theme/micro/common/img/player/profile_thmb_default.gif").describe("the fallback image (seed slave)"),
+    })
+    .prefault({}),
   proxy: z
     .strictObject({
-      connectTimeout: nginxTime.default("1s"),
-      slaveReadTimeout: nginxTime.default("5s"),
-      resizerReadTimeout: nginxTime.default("15s"),
-      /** Attempts per request across upstream members (1 = no retry). */
-      nextUpstreamTries: z.number().int().min(1).max(10).default(2),
+      connectTimeout: nginxTime.default("1s").describe("connect timeout of the master towards slaves and resizers"),
+      slaveReadTimeout: nginxTime.default("5s").describe("read timeout of the master towards the slaves"),
+      resizerReadTimeout: nginxTime.default("15s").describe("read timeout of the master towards the resizers; concurrent misses of one variant wait this long for one resize"),
+      nextUpstreamTries: z.number().int().min(1).max(10).default(2).describe("attempts per request across upstream members (1: no retry)"),
     })
     .prefault({}),
 });
@@ -198,22 +224,22 @@ const tuningSchema = z.strictObject({
 const tuningOverride = z.strictObject({
   master: z.strictObject(instanceFields).partial().optional(),
   slave: z.strictObject(instanceFields).partial().optional(),
-  keepaliveTimeout: nginxTime.optional(),
-  keepaliveHeaderTimeout: nginxSeconds.optional(),
-  keepaliveRequests: z.number().int().min(1).max(1_000_000).optional(),
+  keepaliveTimeout: keepaliveTimeout.optional(),
+  keepaliveHeaderTimeout: keepaliveHeaderTimeout.optional(),
+  keepaliveRequests: keepaliveRequests.optional(),
 });
 
 // ---------------------------------------------------------------------------------------
 // Slaves and the upstream between master and slaves
 
 const slaveSchema = z.strictObject({
-  port,
-  weight: z.number().int().min(1).max(1000).optional(),
-  maxFails: z.number().int().min(0).max(1000).optional(),
-  failTimeout: nginxSeconds.optional(),
-  maxConns: z.number().int().min(0).max(1_000_000).optional(),
-  backup: z.boolean().default(false),
-  down: z.boolean().default(false),
+  port: port.describe("the slave's port (seed table: 8001/8002; the seed upstream's 8081/8082 was a bug)"),
+  weight: z.number().int().min(1).max(1000).optional().describe("upstream `weight` (seed 002/004); nginx's default 1"),
+  maxFails: z.number().int().min(0).max(1000).optional().describe("upstream `max_fails`; nginx's default 1, 0 turns failure accounting off"),
+  failTimeout: nginxSeconds.optional().describe("upstream `fail_timeout`, nginx's default 10s: how long a failed slave stays out, and how long a rollout waits between slaves"),
+  maxConns: z.number().int().min(0).max(1_000_000).optional().describe("upstream `max_conns`; nginx's default 0, no limit"),
+  backup: z.boolean().default(false).describe("upstream `backup`; refused with `ip_hash`, `hash` and `random` (nginx rejects it)"),
+  down: z.boolean().default(false).describe("upstream `down`"),
 });
 
 /** Load-balancing methods of open-source nginx (seed 004 lists them). */
@@ -233,10 +259,11 @@ const balanceSchema = z.discriminatedUnion(
         .regex(
           /^(?:[A-Za-z0-9_:/.-]|\$(?:[A-Za-z_][A-Za-z0-9_]*|[1-9]))+$/,
           "an nginx variable expression such as $request_uri ($ followed by a variable name)",
-        ),
-      consistent: z.boolean().default(false),
+        )
+        .meta({ title: "nginx variable expression", description: "what `hash` hashes, e.g. `$request_uri`" }),
+      consistent: z.boolean().default(false).describe("ketama consistent hashing: adding a slave moves few keys"),
     }),
-    z.strictObject({ method: z.literal("random"), two: z.boolean().default(false) }),
+    z.strictObject({ method: z.literal("random"), two: z.boolean().default(false).describe("`random two`: the less loaded of two random slaves") }),
   ],
   {
     error: (issue) =>
@@ -247,21 +274,20 @@ const balanceSchema = z.discriminatedUnion(
 );
 
 const upstreamSchema = z.strictObject({
-  balance: balanceSchema.prefault({ method: "round_robin" }),
-  /** Idle keepalive connections per worker to the slaves (seed: 10). */
-  keepalive: z.number().int().min(1).max(10_000).default(10),
+  balance: balanceSchema
+    .prefault({ method: "round_robin" })
+    .describe("how the master balances over its slaves (seed 004's list); `least_time` is NGINX Plus only and refused"),
+  keepalive: z.number().int().min(1).max(10_000).default(10).describe("idle connections per worker to the slaves (seed: `keepalive 10`)"),
 });
 
 // ---------------------------------------------------------------------------------------
 // Resizer: the service's own settings (resizer/src/settings.ts) plus deployment.
 
 const resizerDeployment = z.strictObject({
-  /** Processes per host (the seeds' PM2 section ran several node processes). */
-  replicas: z.number().int().min(1).max(32).default(2),
-  /** Replica i listens on basePort + i (seed: php-fpm on 9000). */
-  basePort: port.default(9000),
-  memoryMb: z.number().int().min(64).max(65_536).default(512),
-  cpus: z.number().min(0.1).max(64).default(1),
+  replicas: z.number().int().min(1).max(32).default(2).describe("resizer processes per host (seed 004: several node processes under PM2)"),
+  basePort: port.default(9000).describe("replica *i* listens on `basePort + i` (seed: php-fpm on 9000)"),
+  memoryMb: z.number().int().min(64).max(65_536).default(512).describe("container memory limit per replica (MB)"),
+  cpus: z.number().min(0.1).max(64).default(1).describe("container CPU limit per replica"),
 });
 const resizerSchema = resizerServiceSchema.extend(resizerDeployment.shape);
 
@@ -272,21 +298,29 @@ const resizerOverride = resizerDeployment.partial();
 // max_size=300M; valid 200 302 1m).
 
 const cacheValidity = z.strictObject({
-  statuses: z.union([z.array(z.number().int().min(200).max(599)).min(1), z.literal("any")]),
-  time: nginxSeconds,
+  statuses: z.union([z.array(z.number().int().min(200).max(599)).min(1), z.literal("any")]).describe("response statuses, or `any`"),
+  time: nginxSeconds.describe("how long such a response stays valid in the cache"),
 });
 
 const cacheSchema = z.strictObject({
-  levels: z.string().regex(/^[12](?::[12]){0,2}$/, "1 to 3 levels of 1 or 2 characters, e.g. 1:2").default("1:2"),
+  levels: z
+    .string()
+    .regex(/^[12](?::[12]){0,2}$/, "1 to 3 levels of 1 or 2 characters, e.g. 1:2")
+    .default("1:2")
+    .meta({ title: "1 to 3 of 1 or 2, `:`-separated", description: "directory levels of the resize cache (seed: `fastcgi_cache_path ... levels=1:2`)" }),
   // nginx needs a few pages for the zone's own bookkeeping (8k fails on 4k pages); 1m holds
   // about 8000 keys and is safe on every page size.
-  keysZoneSize: nginxMemSize.refine((v) => sizeBytes(v) >= 1024 ** 2, "at least 1m (about 8000 keys)").default("100m"),
-  inactive: nginxSeconds.default("60m"),
-  maxSize: nginxSize.default("300m"),
+  keysZoneSize: nginxMemSize
+    .refine((v) => sizeBytes(v) >= 1024 ** 2, "at least 1m (about 8000 keys)")
+    .default("100m")
+    .describe("shared memory for the cache keys, at least 1m, about 8000 keys per 1m (seed: `keys_zone=one:100m`)"),
+  inactive: nginxSeconds.default("60m").describe("entries unused this long are removed (seed)"),
+  maxSize: nginxSize.default("300m").describe("the cache's size limit on disk (seed: `max_size=300M`)"),
   valid: z
     .array(cacheValidity)
     .min(1)
     .default([{ statuses: [200, 302], time: "1m" }])
+    .describe("`proxy_cache_valid` per status, whatever the resizer's Cache-Control says (seed: `fastcgi_cache_valid 200 302 1m`)")
     .superRefine((valid, ctx) => {
       // nginx uses the first proxy_cache_valid that names a status: a later time for the
       // same status would be silently ignored.
@@ -306,17 +340,17 @@ const cacheSchema = z.strictObject({
 // Domains and certificates
 
 const domainSchema = z.strictObject({
-  id: ident,
-  serverNames: z.array(serverName).min(1),
-  /**
-   * Status for a missing `/thumbnail/` file. The stillshot domain answers 400 (seed 001:
-   * requested by its client team); everything else 404.
-   */
-  notFoundStatus: z.number().int().min(400).max(499).default(404),
-  /** Certificate id serving this domain on HTTPS; none = HTTP only. */
-  certificate: ident.optional(),
-  /** The server that answers requests for unknown names and the L4's health checks. */
-  default: z.boolean().default(false),
+  id: ident.describe("names the domain's server block"),
+  serverNames: z.array(serverName).min(1).describe("the names the domain answers; unique across domains"),
+  notFoundStatus: z
+    .number()
+    .int()
+    .min(400)
+    .max(499)
+    .default(404)
+    .describe("status for a missing `/thumbnail/` file; seed 001: `400` on stillshot-origin, asked for by its client team"),
+  certificate: ident.optional().describe("id in `certificates` serving the domain on HTTPS; none: HTTP only"),
+  default: z.boolean().default(false).describe("answers unknown names and the L4's health check; at most one domain (none marked: the first)"),
 });
 
 /** certbot's DNS plugins that have an official image (certbot/dns-<plugin>). */
@@ -336,67 +370,73 @@ const certificateSchema = z.discriminatedUnion(
   [
     z.strictObject({
       mode: z.literal("supplied"),
-      /**
-       * PEM chain (leaf first). Public; the private key is a secret in
-       * `image-origin:tlsPrivateKeys.<certificate id>`.
-       */
       certificate: z
         .string()
-        .refine((pem) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem), "a PEM certificate chain"),
+        .refine((pem) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem), "a PEM certificate chain")
+        .meta({
+          title: "PEM chain",
+          description:
+            "leaf first; public. The key is the secret `tlsPrivateKeys.<id>` (seed 001: `star.tving.com.pem/.key`); `preview` checks the pair and the server names",
+        }),
     }),
     z.strictObject({
       mode: z.literal("selfSigned"),
-      validityDays: z.number().int().min(1).max(3650).default(825),
+      validityDays: z.number().int().min(1).max(3650).default(825).describe("validity of the certificate Pulumi generates and keeps in state"),
     }),
     z.strictObject({
       mode: z.literal("acme"),
-      email: z.email({ message: "an e-mail address for the ACME account" }),
-      challenge: z.enum(["http-01", "dns-01"]).default("http-01"),
-      /**
-       * certbot DNS plugin for dns-01 (certbot-dns-<plugin>); its credentials file is the secret
-       * `image-origin:acmeDnsCredentials.<certificate id>`. Plugins with an official image only:
-       * the hosts cannot install anything.
-       */
+      email: z.email({ message: "an e-mail address for the ACME account" }).describe("the ACME account (seed 004: certbot)"),
+      challenge: z.enum(["http-01", "dns-01"]).default("http-01").describe("`dns-01` is needed for wildcard names"),
       dnsPlugin: z
         .enum(CERTBOT_DNS_PLUGINS, { message: `one of certbot's DNS plugins with an official image: ${CERTBOT_DNS_PLUGINS.join(", ")}` })
-        .optional(),
-      /** Let's Encrypt's staging directory (untrusted certificates, generous rate limits). */
-      staging: z.boolean().default(false),
-      /** ACME directory URL instead of Let's Encrypt (tests use a local pebble). */
-      server: z.url({ protocol: /^https$/, message: "an https:// ACME directory URL" }).optional(),
-      renewBeforeDays: z.number().int().min(1).max(60).default(30),
+        .optional()
+        .describe(
+          "dns-01 only, and required there: certbot's DNS plugin (one with an official image: the hosts install nothing); its credentials file is the secret `acmeDnsCredentials.<id>`",
+        ),
+      staging: z.boolean().default(false).describe("Let's Encrypt's staging directory (untrusted certificates, generous rate limits); not with `server`"),
+      server: z
+        .url({ protocol: /^https$/, message: "an https:// ACME directory URL" })
+        .optional()
+        .meta({ title: "https URL", description: "an ACME directory instead of Let's Encrypt (the tests use pebble); none: Let's Encrypt" }),
+      renewBeforeDays: z.number().int().min(1).max(60).default(30).describe("renew this many days before expiry; replaces seed 004's `@daily certbot renew`"),
     }),
   ],
   { error: () => "mode must be one of supplied, selfSigned, acme" },
-);
+).describe("how the certificate is obtained ([Certificates](#certificates))");
 
 // ---------------------------------------------------------------------------------------
 // VIP (the hardware L4 in front of the hosts; seed: 180.182.43.12, round robin, 80/443)
 
-const vipSchema = z.strictObject({
-  address: ipAddress,
-  algorithm: z.enum(["round_robin", "least_connections", "source_hash"]).default("round_robin"),
-  healthCheck: z
-    .strictObject({
-      // The path and expected status are the cluster's (topology.ts HEALTH), not options.
-      intervalSeconds: z.number().int().min(1).max(300).default(5),
-      timeoutSeconds: z.number().int().min(1).max(60).default(3),
-    })
-    .prefault({}),
-});
+const vipSchema = z
+  .strictObject({
+    address: ipAddress.describe("the VIP (seed: 180.182.43.12)"),
+    algorithm: z.enum(["round_robin", "least_connections", "source_hash"]).default("round_robin").describe("how the L4 should balance (seed: round robin)"),
+    healthCheck: z
+      .strictObject({
+        // The path and expected status are the cluster's (topology.ts HEALTH), not options.
+        intervalSeconds: z.number().int().min(1).max(300).default(5).describe("how often the L4 should check each host"),
+        timeoutSeconds: z.number().int().min(1).max(60).default(3).describe("how long a check may take"),
+      })
+      .prefault({})
+      .describe(
+        "what the L4 should use; the check itself is fixed: `GET /healthz` expecting 200, on HTTP and on HTTPS when any domain has a certificate (seed: 80/443), all in the `vip` output",
+      ),
+  })
+  .describe("the hardware L4 in front of the hosts, for the `vip` stack output; none: no VIP block");
 
 // ---------------------------------------------------------------------------------------
 // The whole stack
 
 const hostSchema = z.strictObject({
-  name: hostName,
-  address: ipAddress,
-  docker: dockerEndpoint,
-  sshOpts: z.array(sshOpt).optional(),
-  /** The `/images` tree on this host (bind-mounted read-only into slaves and resizers). */
-  imagesDir: hostPath.optional(),
-  nginx: tuningOverride.optional(),
-  resizer: resizerOverride.optional(),
+  name: hostName.describe("prefixes the host's container, network and volume names"),
+  address: ipAddress.describe("registered on the L4 (seed 001: 172.18.141.51–55)"),
+  docker: dockerEndpoint.describe(
+    "`ssh://user@host[:port]` (IPv6 as `[addr]`; the operator's ssh agent, config and known_hosts), `unix:///path`, or `tcp://127.0.0.1:port` (loopback only: tcp:// is the Docker API without TLS)",
+  ),
+  sshOpts: z.array(sshOpt).optional().describe("extra `ssh` arguments (ssh:// only), e.g. `[\"-i\", \"/keys/deploy\"]`"),
+  imagesDir: hostPath.optional().describe("this host's images tree, bind-mounted read-only into master, slaves and resizers; none: `imagesDir`"),
+  nginx: tuningOverride.optional().describe("this host's overrides of the nginx tuning, merged key by key"),
+  resizer: resizerOverride.optional().describe("this host's resizer deployment instead of the cluster's"),
 });
 
 /** IPv4 CIDR with the prefix length the fixed address layout needs (see topology.ts). */
@@ -410,23 +450,32 @@ const subnet4 = z
   .refine((cidr) => {
     const [ip = "", len = "0"] = cidr.split("/");
     return (ipv4ToInt(ip) & ~prefixMask(Number(len))) === 0;
-  }, "the address must be the network address of the prefix (host bits zero)");
+  }, "the address must be the network address of the prefix (host bits zero)")
+  .meta({ title: "IPv4 CIDR, /16 to /25" });
 
 const masterSchema = z.strictObject({
-  /** Ports the master publishes on each host (and the L4 health-checks). */
-  httpPort: port.default(80),
-  httpsPort: port.default(443),
+  httpPort: port.default(80).describe("HTTP port each host publishes and the L4 checks (seed: 80); the master listens on 8080 inside its unprivileged container"),
+  httpsPort: port
+    .default(443)
+    .describe("HTTPS port each host publishes (seed: 443; 8443 inside). With acme certificates and several hosts, 8444 is taken by the issuer's bundle publisher"),
 });
 
 export const clusterSpecSchema = z
   .strictObject({
-    hosts: z.array(hostSchema).min(1, "at least one host"),
-    /** Default `/images` directory on every host (per-host `imagesDir` overrides). */
-    imagesDir: hostPath.default("/images"),
-    domains: z.array(domainSchema).min(1, "at least one domain"),
-    certificates: z.record(ident, certificateSchema).default({}),
+    hosts: z.array(hostSchema).min(1, "at least one host").describe("one per Docker host, at least one; the first issues acme certificates"),
+    imagesDir: hostPath.default("/images").describe("the images tree on every host (seeds: `root /images`)"),
+    domains: z.array(domainSchema).min(1, "at least one domain").describe("one nginx `server` per domain on every master, at least one"),
+    certificates: z
+      .record(ident, certificateSchema)
+      .default({})
+      .meta({ keyName: "id", description: "TLS certificates by id, each used by at least one domain ([Certificates](#certificates))" }),
     master: masterSchema.prefault({}),
-    slaves: z.array(slaveSchema).min(1, "at least one slave").max(16).prefault([{ port: 8001 }, { port: 8002 }]),
+    slaves: z
+      .array(slaveSchema)
+      .min(1, "at least one slave")
+      .max(16)
+      .prefault([{ port: 8001 }, { port: 8002 }])
+      .describe("one nginx slave each, 1 to 16, serving the images tree; at least one neither `backup` nor `down`"),
     upstream: upstreamSchema.prefault({}),
     resizer: resizerSchema.prefault({}),
     cache: cacheSchema.prefault({}),
@@ -434,26 +483,27 @@ export const clusterSpecSchema = z
     vip: vipSchema.optional(),
     images: z
       .strictObject({
-        nginx: imageRef.default("nginx:1.28.0-bookworm"),
-        /** Registry image for the resizer; unset = built from resizer/Dockerfile and loaded on each host. */
-        resizer: imageRef.optional(),
-        /**
-         * certbot, for acme certificates (renewer, bootstrap). A dns-01 certificate runs the
-         * plugin's image of the same registry and tag (certbot/dns-<plugin>:<tag>).
-         */
-        certbot: imageRef.default("certbot/certbot:v4.0.0"),
+        nginx: imageRef.default("nginx:1.28.0-bookworm").describe("nginx's image for masters, slaves and the ACME helpers; `latest` is refused"),
+        resizer: imageRef.optional().describe("a registry image of the resizer, pulled by each host; none: built from `resizer/Dockerfile` and streamed to the hosts"),
+        certbot: imageRef
+          .default("certbot/certbot:v4.0.0")
+          .describe("acme certificates only (renewer, bootstrap); dns-01 runs `dns-<plugin>` of the same registry and tag. Delivered to the hosts like nginx"),
       })
       .prefault({}),
-    /**
-     * The private network of each host's containers. Fixed, so container addresses are
-     * fixed (nginx resolves upstream names only at start) and Docker never picks a pool
-     * that overlaps the LAN (its first default pool, 172.18.0.0/16, overlaps seed 001's).
-     */
-    network: z.strictObject({ subnet: subnet4.default("10.213.0.0/24") }).prefault({}),
-    /** serial: host N+1 changes only after host N is healthy again (the L4 loses one host at a time). */
-    rollout: z.enum(["serial", "parallel"]).default("serial"),
-    /** How long a host may take to answer its health check after a change before `up` fails. */
-    rolloutTimeoutSeconds: z.number().int().min(10).max(3600).default(180),
+    network: z
+      .strictObject({
+        subnet: subnet4
+          .default("10.213.0.0/24")
+          .describe(
+            "each host's private container network. Containers get fixed addresses (gateway .1, master .2, slaves .11+, resizers .41+) because nginx resolves upstream names only at start and Docker re-addresses containers on restart. Must not contain a host or the VIP: Docker's own first pool, 172.18.0.0/16, would shadow seed 001's LAN",
+          ),
+      })
+      .prefault({}),
+    rollout: z
+      .enum(["serial", "parallel"])
+      .default("serial")
+      .describe("`serial`: host N+1 changes only after host N is healthy again (the L4 loses one host at a time); `parallel`: all at once"),
+    rolloutTimeoutSeconds: z.number().int().min(10).max(3600).default(180).describe("how long a changed host may take to answer its health check before `pulumi up` fails"),
   })
   .superRefine(...relationChecks());
 
@@ -751,11 +801,16 @@ export function parseClusterSpec(raw: unknown): ClusterSpec {
 
 /** Keys of the stack config that are secrets and never part of the validated model. */
 export const SECRET_KEYS = {
-  /** `image-origin:tlsPrivateKeys.<certificate id>`: PEM private keys of supplied certificates. */
   tlsPrivateKeys: "tlsPrivateKeys",
-  /** `image-origin:acmeDnsCredentials.<certificate id>`: the certbot DNS plugin's credentials file (dns-01). */
   acmeDnsCredentials: "acmeDnsCredentials",
 } as const;
+
+/** What each secret key holds, per certificate id (the README's reference lists them). */
+export const SECRET_KEY_DOCS: Record<keyof typeof SECRET_KEYS, string> = {
+  tlsPrivateKeys:
+    "**secret** (`pulumi config set --secret --path`): the supplied certificate's PEM private key; never read by `render`",
+  acmeDnsCredentials: "**secret**: the dns-01 plugin's credentials file (for `route53`, an AWS credentials file)",
+};
 
 /**
  * Pulumi stack config (`{"image-origin:hosts": [...], ...}`) -> raw object for the schema.

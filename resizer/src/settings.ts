@@ -20,19 +20,20 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const dimension = z.number().int().min(1).max(MAX_DIMENSION);
 const cacheControlValue = z
   .string()
-  .regex(/^[A-Za-z0-9=,\- ]{1,200}$/, "a Cache-Control value (letters, digits, '=', ',', '-', spaces)");
+  .regex(/^[A-Za-z0-9=,\- ]{1,200}$/, "a Cache-Control value (letters, digits, '=', ',', '-', spaces)")
+  .meta({ title: "Cache-Control value" });
 const quality = z.number().int().min(1).max(100);
 
 /** A named transform (`?p=thumb_320x180`). At least one of w/h. */
 export const presetSchema = z
   .strictObject({
-    w: dimension.optional(),
-    h: dimension.optional(),
-    fit: z.enum(FITS).optional(),
-    position: z.enum(POSITIONS).optional(),
-    fmt: z.enum(FORMATS).optional(),
-    q: quality.optional(),
-    enlarge: z.boolean().optional(),
+    w: dimension.optional().describe("width (`w`)"),
+    h: dimension.optional().describe("height (`h`)"),
+    fit: z.enum(FITS).optional().describe("how the image fits the box (`fit`)"),
+    position: z.enum(POSITIONS).optional().describe("what a crop keeps (`position`)"),
+    fmt: z.enum(FORMATS).optional().describe("output format (`fmt`)"),
+    q: quality.optional().describe("quality (`q`)"),
+    enlarge: z.boolean().optional().describe("enlarge sources smaller than the box"),
   })
   .refine((p) => p.w !== undefined || p.h !== undefined, { message: "a preset needs w or h (or both)" });
 export type Preset = z.infer<typeof presetSchema>;
@@ -47,38 +48,45 @@ export const presetName = z
  * 512 MB container.
  */
 export const serviceSchema = z.strictObject({
-  /** Transforms running at once in this process (sharp/libvips threads do the work). */
-  concurrency: z.number().int().min(1).max(64).default(2),
-  /** Requests waiting for a slot; beyond it the answer is 503 + Retry-After. */
-  queue: z.number().int().min(0).max(10_000).default(64),
-  /** Whole-request budget; a transform still running after it is abandoned with 503. */
-  timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  /** Pixel limit checked from the image header before decoding (decompression bombs). */
-  maxInputPixels: z.number().int().min(1).max(1_000_000_000).default(50_000_000),
-  /** Source file size limit, checked with stat before reading. */
-  maxInputBytes: z.number().int().min(1).max(1024 * 1024 * 1024).default(32 * 1024 * 1024),
-  /** Largest width or height a response may have. */
-  maxOutputDimension: dimension.default(4096),
-  /** Cache-Control on successful responses (clients and the master's cache). */
-  cacheControl: cacheControlValue.default("public, max-age=60"),
-  /**
-   * Cache-Control on 4xx answers: short, so the master absorbs a burst of the same bad
-   * URL without keeping a mistake (a file uploaded a moment later) for long. 503s are
-   * always `no-store`.
-   */
-  errorCacheControl: cacheControlValue.default("public, max-age=10"),
-  /**
-   * Slow-client budget: time to receive the request headers, and the longest a socket
-   * may sit idle (a client that stops reading its response). Beyond it: 408 / closed.
-   */
-  clientTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  /** libvips worker threads per image (0 = sharp's default: 1 on glibc without jemalloc, else cores). */
-  vipsThreads: z.number().int().min(0).max(64).default(0),
-  presets: z.record(presetName, presetSchema).default({}),
-  /** When true only `?p=<preset>` requests are served (stops arbitrary-size abuse). */
-  presetsOnly: z.boolean().default(false),
-  /** SVG sources are refused unless enabled (librsvg widens the attack surface); PDF never decodes. */
-  allowVector: z.boolean().default(false),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe("transforms at once per process; about 2 per CPU uses the CPU fully (resizer/README.md, Benchmark), memory permitting"),
+  queue: z.number().int().min(0).max(10_000).default(64).describe("requests waiting for a slot; beyond it the answer is 503 + `Retry-After`"),
+  timeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe("whole-request budget (ms); a transform still running after it is abandoned with 503"),
+  maxInputPixels: z.number().int().min(1).max(1_000_000_000).default(50_000_000).describe("pixel limit, checked from the header before decoding (decompression bombs)"),
+  maxInputBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024 * 1024 * 1024)
+    .default(32 * 1024 * 1024)
+    .describe("source file size limit (bytes), checked before reading"),
+  maxOutputDimension: dimension.default(4096).describe("largest width or height a response may have"),
+  cacheControl: cacheControlValue.default("public, max-age=60").describe("`Cache-Control` on successful responses"),
+  errorCacheControl: cacheControlValue
+    .default("public, max-age=10")
+    .describe("`Cache-Control` on 4xx answers: short, so the master absorbs a burst of one bad URL without keeping a mistake long; 503s are always `no-store`"),
+  clientTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(10_000)
+    .describe("slow clients (ms): the time to send the request headers, and the longest a socket may sit idle; beyond it 408 or closed"),
+  vipsThreads: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe("libvips threads per image; 0: sharp's default (the cluster sets one per CPU of the replica's `cpus`)"),
+  presets: z.record(presetName, presetSchema).default({}).meta({ keyName: "name", description: "named transforms, requested as `?p=<name>`" }),
+  presetsOnly: z.boolean().default(false).describe("serve only `?p=<preset>` requests (stops arbitrary-size abuse)"),
+  allowVector: z.boolean().default(false).describe("decode SVG sources (librsvg widens the attack surface); PDF never decodes"),
 });
 export type ServiceSettings = z.infer<typeof serviceSchema>;
 
