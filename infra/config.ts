@@ -413,7 +413,7 @@ const vipSchema = z
     algorithm: z.enum(["round_robin", "least_connections", "source_hash"]).default("round_robin").describe("how the L4 should balance (seed: round robin)"),
     healthCheck: z
       .strictObject({
-        // The path and expected status are the cluster's (topology.ts HEALTH), not options.
+        // The path and expected status are the cluster's (topology/names.ts HEALTH), not options.
         intervalSeconds: z.number().int().min(1).max(300).default(5).describe("how often the L4 should check each host"),
         timeoutSeconds: z.number().int().min(1).max(60).default(3).describe("how long a check may take"),
       })
@@ -439,7 +439,7 @@ const hostSchema = z.strictObject({
   resizer: resizerOverride.optional().describe("this host's resizer deployment instead of the cluster's"),
 });
 
-/** IPv4 CIDR with the prefix length the fixed address layout needs (see topology.ts). */
+/** IPv4 CIDR with the prefix length the fixed address layout needs (topology/placement.ts ADDRESS_OFFSET). */
 const subnet4 = z
   .string()
   .regex(/^(?:\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "an IPv4 CIDR such as 10.213.0.0/24")

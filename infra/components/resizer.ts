@@ -1,5 +1,5 @@
 // A host's resizer replicas: the same image, each with its own port and fixed address;
-// their whole configuration is the RESIZER_* environment derived in topology.ts.
+// their whole configuration is the RESIZER_* environment derived in topology/host.ts.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResizerPlan } from "../topology.js";
