@@ -45,8 +45,8 @@ function imageName(ref: string): string {
 }
 
 export class ImageHost extends pulumi.ComponentResource {
+  /** The host's Docker provider and the images on it. */
   readonly engine: DockerEngine;
-  readonly provider: docker.Provider;
   readonly healthGate: command.local.Command;
   readonly network: docker.Network;
   /** The master's container. */
@@ -59,14 +59,7 @@ export class ImageHost extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("image-origin:cluster:ImageHost", name, {}, opts);
-    const { plan } = args;
-    const child = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({
-      parent: this,
-      provider: this.provider,
-      ...extra,
-    });
-
-    const { images } = args;
+    const { plan, images } = args;
     const wanted: EngineImage[] = [
       { name: "resizer", ref: images.resizer },
       { name: "nginx", ref: images.nginx },
@@ -77,7 +70,8 @@ export class ImageHost extends pulumi.ComponentResource {
       { host: plan, images: wanted, delivery: images.kind === "push" ? { kind: "push", ready: images.ready } : { kind: "registry" }, formerParent: this },
       { parent: this },
     );
-    this.provider = this.engine.provider;
+    const provider = this.engine.provider;
+    const child = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent: this, provider, ...extra });
 
     const network = (this.network = new docker.Network(
       plan.network.name,
@@ -148,7 +142,7 @@ export class ImageHost extends pulumi.ComponentResource {
         return new NginxInstance(
           slave.name,
           { plan: slave, engine: plan, image: nginxImage, network: network.name, files: filesOf(slave.name), mounts: [imagesMount] },
-          { parent: this, providers: [this.provider], dependsOn: [...waitFor, ...after] },
+          { parent: this, providers: [provider], dependsOn: [...waitFor, ...after] },
         );
       },
       (instance) => instance.container,
@@ -164,7 +158,7 @@ export class ImageHost extends pulumi.ComponentResource {
         nofile: 4096,
         retryMs: plan.master.resizers.memberRetryMs,
       },
-      { parent: this, providers: [this.provider], dependsOn: waitFor },
+      { parent: this, providers: [provider], dependsOn: waitFor },
     );
 
     // --- the master: TLS material next to its config, after everything it proxies to
@@ -223,7 +217,7 @@ export class ImageHost extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        providers: [this.provider],
+        providers: [provider],
         // The seeds' order: slaves (and resizers) first, the master last; deletion runs
         // the other way round, so the master stops first.
         dependsOn: [...slaves, resizers, cacheOwner, ...(init ? [init] : []), ...waitFor],
