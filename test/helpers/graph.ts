@@ -98,11 +98,20 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
   return value;
 }
 
-/** Key material (random per run) and the resizer image's content hash (changes with its code). */
+/** Key material (random per run), the resizer image's content hash (changes with its code) and the checkout's path. */
 function normaliser(): (s: string) => string {
   const ref = `${RESIZER_REPOSITORY}:${buildContextHash(projectRoot)}`;
   const id = mockImageId(ref);
-  return (s) => s.split(ref).join(`${RESIZER_REPOSITORY}:<build context hash>`).split(id).join("<resizer image id>").replace(PEM, "<PEM $1>");
+  // The checkout's own path (a build context) differs between clones.
+  return (s) =>
+    s
+      .split(ref)
+      .join(`${RESIZER_REPOSITORY}:<build context hash>`)
+      .split(id)
+      .join("<resizer image id>")
+      .split(projectRoot)
+      .join("<project root>")
+      .replace(PEM, "<PEM $1>");
 }
 
 /**
