@@ -283,15 +283,29 @@ const upstreamSchema = z.strictObject({
 // ---------------------------------------------------------------------------------------
 // Resizer: the service's own settings (resizer/src/settings.ts) plus deployment.
 
+// Without defaults here: a host's override must leave unset fields to the cluster's values
+// (zod applies a field's default even inside an optional, partial object).
+const resizerDeploymentFields = {
+  replicas: z.number().int().min(1).max(32),
+  basePort: port,
+  memoryMb: z.number().int().min(64).max(65_536),
+  cpus: z.number().min(0.1).max(64),
+};
+
 const resizerDeployment = z.strictObject({
-  replicas: z.number().int().min(1).max(32).default(2).describe("resizer processes per host (seed 004: several node processes under PM2)"),
-  basePort: port.default(9000).describe("replica *i* listens on `basePort + i` (seed: php-fpm on 9000)"),
-  memoryMb: z.number().int().min(64).max(65_536).default(512).describe("container memory limit per replica (MB)"),
-  cpus: z.number().min(0.1).max(64).default(1).describe("container CPU limit per replica"),
+  replicas: resizerDeploymentFields.replicas.default(2).describe("resizer processes per host (seed 004: several node processes under PM2)"),
+  basePort: resizerDeploymentFields.basePort.default(9000).describe("replica *i* listens on `basePort + i` (seed: php-fpm on 9000)"),
+  memoryMb: resizerDeploymentFields.memoryMb.default(512).describe("container memory limit per replica (MB)"),
+  cpus: resizerDeploymentFields.cpus.default(1).describe("container CPU limit per replica"),
 });
 const resizerSchema = resizerServiceSchema.extend(resizerDeployment.shape);
 
-const resizerOverride = resizerDeployment.partial();
+const resizerOverride = z.strictObject({
+  replicas: resizerDeploymentFields.replicas.optional().describe("this host's replicas; none: `resizer.replicas`"),
+  basePort: resizerDeploymentFields.basePort.optional().describe("this host's first resizer port; none: `resizer.basePort`"),
+  memoryMb: resizerDeploymentFields.memoryMb.optional().describe("this host's memory limit per replica (MB); none: `resizer.memoryMb`"),
+  cpus: resizerDeploymentFields.cpus.optional().describe("this host's CPU limit per replica; none: `resizer.cpus`"),
+});
 
 // ---------------------------------------------------------------------------------------
 // Proxy cache for resized images (seed: levels=1:2 keys_zone=one:100m inactive=60m

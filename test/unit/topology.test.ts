@@ -218,6 +218,23 @@ describe("derived facts", () => {
     assert.equal(small!.resizers[0]!.memoryMb, 512);
   });
 
+  test("a host's resizer override keeps the cluster's values for every field it does not set", () => {
+    const spec = parseClusterSpec({
+      hosts: [
+        { name: "wide", address: "10.0.0.1", docker: "unix:///var/run/docker.sock", resizer: { cpus: 2 } },
+        { name: "plain", address: "10.0.0.2", docker: "unix:///var/run/docker.sock" },
+      ],
+      domains: [{ id: "plain", serverNames: ["localhost"] }],
+      resizer: { replicas: 4, basePort: 9100, memoryMb: 1024 },
+    });
+    const [wide, plain] = planCluster(spec).hosts;
+    assert.deepEqual(
+      wide!.resizers.map((r) => [r.listen.port, r.memoryMb, r.cpus]),
+      [9100, 9101, 9102, 9103].map((port) => [port, 1024, 2]),
+    );
+    assert.deepEqual(plain!.resizers.map((r) => [r.listen.port, r.memoryMb, r.cpus]), [9100, 9101, 9102, 9103].map((port) => [port, 1024, 1]));
+  });
+
   test("the first domain is the default server unless one is marked", () => {
     const spec = parseClusterSpec({
       hosts: [{ name: "solo", address: "10.0.0.1", docker: "unix:///var/run/docker.sock" }],
