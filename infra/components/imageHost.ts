@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hostUrl } from "../address.js";
 import { healthGateCommand } from "../remote.js";
-import type { AcmePlan, HostPlan } from "../topology.js";
+import { instanceName, type AcmePlan, type HostPlan } from "../topology.js";
 import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { AcmeSite } from "./acmeIssuer.js";
 import type { Certificate } from "./certificate.js";
@@ -103,9 +103,9 @@ export class ImageHost extends pulumi.ComponentResource {
     const acmeMount: docker.types.input.ContainerMount | undefined = acmeVolume && { type: "volume", source: acmeVolume.name, target: plan.master.paths.acmeDir };
     const owned = [cacheMount, ...(acmeMount ? [acmeMount] : [])];
     const cacheOwner = new docker.Container(
-      `${plan.name}-cache-owner`,
+      instanceName.cacheOwner(plan.name),
       {
-        name: `${plan.name}-cache-owner`,
+        name: instanceName.cacheOwner(plan.name),
         image: nginxImage,
         entrypoints: ["chown"],
         command: [CONTAINER_USERS.nginx, ...owned.map((m) => m.target as string)],

@@ -14,7 +14,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
 import { nginxCheck, nginxServe, reloadCommand } from "../remote.js";
-import { CONTAINER, HEALTH, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
+import { CONTAINER, HEALTH, instanceName, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
 import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
 import { dependsOnPlus } from "./rolling.js";
 
@@ -55,7 +55,7 @@ export class NginxInstance extends pulumi.ComponentResource {
     const healthPort = plan.role === "master" ? plan.http.port : plan.listen.port;
     const configDir = CONTAINER.configDir;
     // The files volume and the one-shot that fills it share this name.
-    const filesName = `${plan.name}-files`;
+    const filesName = instanceName.installer(plan.name);
 
     const filesVolume = new docker.Volume(filesName, { name: filesName }, { parent: this });
 

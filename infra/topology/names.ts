@@ -36,6 +36,10 @@ export const instanceName = {
   tlsSync: (host: string) => `${host}-tls-sync`,
   tlsPublish: (host: string) => `${host}-tls-publish`,
   renewer: (host: string, certificate: string) => `${host}-certbot-${certificate}`,
+  /** The one-shot that installs an nginx instance's files into its volume (and the volume). */
+  installer: (instance: string) => `${instance}-files`,
+  /** The one-shot that hands a host's cache (and acme) volumes to nginx's uid. */
+  cacheOwner: (host: string) => `${host}-cache-owner`,
 } as const;
 
 /** Names -> the TLS files of the certificate that covers them. */
