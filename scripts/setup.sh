@@ -40,6 +40,8 @@ declare -A need=(
   [pebble-challtestsrv]=pebble
   [certbot]=certbot
   [busybox]=busybox
+  # The workflows' `run:` scripts are linted in the tests.
+  [shellcheck]=shellcheck
 )
 missing=()
 for probe in "${!need[@]}"; do
