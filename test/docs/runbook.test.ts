@@ -3,7 +3,8 @@
 // monitoring rules); it maps every seed command; its commands name real containers, the
 // real drain flag and the reload the program itself runs.
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
@@ -84,9 +85,15 @@ describe("RUNBOOK.md", () => {
     // The checker itself refuses a missing anchor and a link elsewhere.
     const sample = "groups:\n  - name: g\n    rules:\n      - alert: HostLost\n        annotations: { runbook_url: 'https://example/RUNBOOK.md#host-lost' }\n      - alert: Typo\n        annotations: { runbook_url: 'RUNBOOK.md#hostlost' }\n      - alert: Nowhere\n        annotations: {}\n      - record: not_an_alert\n";
     assert.deepEqual(brokenRunbookUrls(sample, anchors), ["Typo: RUNBOOK.md#hostlost does not exist", "Nowhere: runbook_url (none) does not point into RUNBOOK.md"]);
+    const isRules = (path: string) => /(^|\/)[^/]*rules\.ya?ml$/.test(path);
     for (const stack of ["prod", "local"]) {
       const files = renderCluster(planCluster(parseClusterSpec(fromStackConfig(stackConfig(stack)))));
-      for (const f of files.filter((f) => /(^|\/)rules\.ya?ml$/.test(f.path))) assert.deepEqual(brokenRunbookUrls(f.content, anchors), [], `${stack}: ${f.path}`);
+      for (const f of files.filter((f) => isRules(f.path))) assert.deepEqual(brokenRunbookUrls(f.content, anchors), [], `${stack}: ${f.path}`);
+    }
+    // And any rules file kept in the repository.
+    const tracked = execFileSync("git", ["-C", projectRoot, "ls-files", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" }).split("\n");
+    for (const f of tracked.filter((f) => isRules(f) && !f.startsWith("test/") && existsSync(join(projectRoot, f)))) {
+      assert.deepEqual(brokenRunbookUrls(readFileSync(join(projectRoot, f), "utf8"), anchors), [], f);
     }
   });
 
