@@ -23,6 +23,9 @@ function roleOf(e: Effect): string {
   return e.host !== undefined && e.container.startsWith(`${e.host}-`) ? e.container.slice(e.host.length + 1) : e.container;
 }
 
+/** The order effects are listed in: what interrupts first. */
+const EFFECT_ORDER: readonly Effect["kind"][] = ["restart", "reload", "create", "remove"];
+
 interface EffectLine {
   kind: Effect["kind"];
   what: string;
@@ -39,9 +42,8 @@ export function effectLines(stack: StackReport): EffectLine[] {
     if (e.host !== undefined) g.hosts.push(e.host);
     groups.set(key, g);
   }
-  const order: Effect["kind"][] = ["restart", "reload", "create", "remove"];
   return [...groups.values()]
-    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))
+    .sort((a, b) => EFFECT_ORDER.indexOf(a.kind) - EFFECT_ORDER.indexOf(b.kind))
     .map((g) => ({ kind: g.kind, what: g.bare ? g.role : `${g.role} on ${hostLabel(g.hosts, stack.hostOrder)}`, reason: g.reason }));
 }
 
@@ -117,7 +119,7 @@ export function formatText(report: DiffReport, sides: Sides): string {
     if (stack.status === "unchanged") continue;
     out.push(`  files:   ${fileList(stack)}`);
     const effects = effectLines(stack);
-    for (const kind of ["restart", "reload", "create", "remove"] as const) {
+    for (const kind of EFFECT_ORDER) {
       const lines = effects.filter((e) => e.kind === kind);
       if (lines.length === 0 && (kind === "create" || kind === "remove")) continue;
       out.push(`  ${`${kind}:`.padEnd(8)} ${lines.length === 0 ? "none" : lines.map((l) => `${l.what} (${l.reason})`).join("; ")}`);
@@ -156,10 +158,11 @@ function summaryMarkdown(report: DiffReport, sides: Sides): string {
     out.push(`Files: ${fileList(stack)}`, "");
     const effects = effectLines(stack);
     out.push("| effect | containers | why |", "|---|---|---|");
-    for (const kind of ["restart", "reload"] as const) {
-      if (!effects.some((e) => e.kind === kind)) out.push(`| ${kind} | none | |`);
+    for (const kind of EFFECT_ORDER) {
+      const lines = effects.filter((e) => e.kind === kind);
+      if (lines.length === 0 && (kind === "restart" || kind === "reload")) out.push(`| ${kind} | none | |`);
+      for (const e of lines) out.push(`| ${e.kind} | ${cell(e.what)} | ${cell(e.reason)} |`);
     }
-    for (const e of effects) out.push(`| ${e.kind} | ${cell(e.what)} | ${cell(e.reason)} |`);
     out.push("", `<sub>Restart/reload ${cell(stack.effectsSource)}</sub>`, "");
   }
   return out.join("\n");
