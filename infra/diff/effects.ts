@@ -66,8 +66,10 @@ interface HostLike {
  * the lifecycle model will read the program's real inputs instead of this list.
  */
 const CONTAINER_FIELDS = {
-  /** Of the host: network, bind sources and the engine itself concern every container. */
-  host: ["docker", "sshOpts", "imagesDir", "network", "volumes"],
+  /** Of the host: the engine, the network and the images bind concern every container. */
+  host: ["docker", "imagesDir", "network"],
+  /** Of the host, for the master only: the volumes it mounts (cache, acme). */
+  hostMaster: ["volumes"],
   master: ["ip", "publish", "http.port", "paths.config", "paths.tempDir", "tuning.master.memoryMb", "tuning.master.workerRlimitNofile"],
   slave: ["ip", "listen.port", "paths.config", "paths.tempDir", "tuning.slave.memoryMb", "tuning.slave.workerRlimitNofile"],
 } as const;
@@ -166,9 +168,10 @@ export const renderedFilesEstimate: EffectClassifier = {
         [before.master, after.master, CONTAINER_FIELDS.master],
         ...(after.slaves ?? []).map((s): [InstanceLike | undefined, InstanceLike, readonly string[]] => [before.slaves?.find((b) => b.name === s.name), s, CONTAINER_FIELDS.slave]),
       ];
+      const masterVolumes = changedFields(before, after, CONTAINER_FIELDS.hostMaster);
       for (const [b, a, fields] of nginx) {
         if (b === undefined || a === undefined) continue;
-        const changed = [...(imageChanged("nginx") ? ["images.nginx"] : []), ...changedFields(b, a, fields)];
+        const changed = [...(imageChanged("nginx") ? ["images.nginx"] : []), ...(a === after.master ? masterVolumes : []), ...changedFields(b, a, fields)];
         if (changed.length > 0) add({ kind: "restart", host: name, container: a.name, reason: `plan.json: ${changed.join(", ")} changed` });
       }
       for (const r of after.resizers ?? []) {

@@ -132,6 +132,17 @@ describe("diffing two render outputs", () => {
     );
   });
 
+  test("switching to ACME: the masters restart (a new volume), the ACME containers are created, slaves and resizers stay", () => {
+    const acme = { domains: [{ id: "main", serverNames: ["img.example.com"], certificate: "le" }], certificates: { le: { mode: "acme" as const, email: "a@example.com" } } };
+    const selfSigned = { domains: acme.domains, certificates: { le: { mode: "selfSigned" as const } } };
+    const r = diffStack({ stack: "prod", base: tree(selfSigned), head: tree(acme) });
+    const byKind = (kind: string) => r.effects.filter((e) => e.kind === kind).map((e) => e.container.replace(/^img0\d-/, ""));
+    assert.deepEqual(new Set(byKind("restart")), new Set(["master"]));
+    assert.ok(r.effects.filter((e) => e.kind === "restart").every((e) => e.reason === "plan.json: volumes changed"));
+    assert.deepEqual(new Set(byKind("create")), new Set(["acme-init", "tls-sync", "certbot-le", "tls-publish"]));
+    assert.deepEqual(byKind("reload"), []);
+  });
+
   test("a stack only the working tree has is all new; one only the base had is all removed", () => {
     const added = diffStack({ stack: "new", head: tree() });
     assert.equal(added.status, "added");
