@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { graphViolations, contextOf } from "../helpers/policy.js";
-import { ofType, runProgram, runProgramInChild, stackConfig } from "../helpers/pulumi.js";
+import { ofType, runProgram, stackConfig } from "../helpers/pulumi.js";
 
 function acmeConfig(certificate: Record<string, unknown>): Record<string, unknown> {
   const config = stackConfig("prod");
@@ -21,10 +21,10 @@ test("acme http-01: every resource passes every rule", async () => {
   assert.deepEqual(graphViolations(run, contextOf(config)), []);
 });
 
-test("acme dns-01: every resource passes every rule, the credentials included", () => {
+test("acme dns-01: every resource passes every rule, the credentials included", async () => {
   const config = acmeConfig({ challenge: "dns-01", dnsPlugin: "cloudflare" });
   config["image-origin:acmeDnsCredentials"] = { "star-tving": "dns_cloudflare_api_token = 0123456789abcdef" };
-  const run = runProgramInChild(config, ["image-origin:acmeDnsCredentials"]);
+  const run = await runProgram(config, ["image-origin:acmeDnsCredentials"]);
   if (run.error) throw run.error;
   const renewer = ofType(run, "Container").find((c) => c.inputs.name === "img01-certbot-star-tving")!;
   assert.ok(JSON.stringify(renewer.inputs.envs).includes("0123456789abcdef"), "the credentials reach the renewer");
