@@ -430,6 +430,8 @@ const vipSchema = z
         // The path and expected status are the cluster's (topology/names.ts HEALTH), not options.
         intervalSeconds: z.number().int().min(1).max(300).default(5).describe("how often the L4 should check each host"),
         timeoutSeconds: z.number().int().min(1).max(60).default(3).describe("how long a check may take"),
+        rise: z.number().int().min(1).max(10).default(2).describe("consecutive passed checks before the L4 sends a host traffic again (HAProxy's default: 2)"),
+        fall: z.number().int().min(1).max(10).default(3).describe("consecutive failed checks before the L4 takes a host out (HAProxy's default: 3)"),
       })
       .prefault({})
       .describe(
