@@ -22,8 +22,12 @@ export interface InFlight {
   done: Promise<InFlightResult>;
 }
 
-/** GET `path` from `address:port` (Host `host`), pausing after the first chunk. */
-export function pausedDownload(address: string, port: number, path: string, host: string): InFlight {
+/**
+ * GET `path` from `address:port` (Host `host`), pausing after the first chunk. Once resumed,
+ * an answer that stalls for `stallMs` counts as broken: a server killed without closing its
+ * connection (a container whose network namespace vanished) sends no FIN or RST at all.
+ */
+export function pausedDownload(address: string, port: number, path: string, host: string, stallMs = 15_000): InFlight {
   let markStarted!: () => void;
   let failStart!: (err: Error) => void;
   const started = new Promise<void>((resolve, reject) => ((markStarted = resolve), (failStart = reject)));
@@ -59,7 +63,13 @@ export function pausedDownload(address: string, port: number, path: string, host
     });
     req.end();
   });
-  return { started, resume: () => paused?.resume(), done };
+  const resume = () => {
+    if (paused === undefined) return;
+    const stream = paused;
+    stream.setTimeout(stallMs, () => stream.destroy(new Error(`no data for ${stallMs / 1000} s`)));
+    stream.resume();
+  };
+  return { started, resume, done };
 }
 
 export const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
