@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   bad_param: 400,
   output_too_large: 400,
   not_found: 404,
+  /** A storyboard episode whose stills skip or repeat a number (storyboard/stills.ts). */
+  still_numbering: 404,
   method_not_allowed: 405,
   client_timeout: 408,
   source_too_large: 413,
@@ -14,6 +16,8 @@ export const ERROR_CODES = {
   uri_too_long: 414,
   not_an_image: 422,
   busy: 503,
+  /** A storyboard still changed between its listing (the ETag) and its decoding. */
+  source_changed: 503,
   timeout: 503,
   shutting_down: 503,
 } as const;

@@ -42,12 +42,12 @@ const DIGITS = /^[0-9]{1,6}$/;
  * Digits only: no sign, exponent, hex or fraction, so `w=1e3` cannot sneak past. Plain
  * checks rather than a zod schema built per call: this runs several times per request.
  */
-function parseWhole(param: string, text: string, min: number, max: number): number {
+export function parseWhole(param: string, text: string, min: number, max: number): number {
   const value = DIGITS.test(text) ? Number(text) : NaN;
   return value >= min && value <= max ? value : fail(param, `a whole number from ${min} to ${max}`);
 }
 
-function parseChoice<T extends string>(param: string, text: string, choices: readonly T[], aliases: Record<string, NoInfer<T>> = {}): T {
+export function parseChoice<T extends string>(param: string, text: string, choices: readonly T[], aliases: Record<string, NoInfer<T>> = {}): T {
   const lower = text.toLowerCase();
   const value = Object.hasOwn(aliases, lower) ? aliases[lower] : lower;
   return (choices as readonly string[]).includes(value as string) ? (value as T) : fail(param, `one of ${choices.join(", ")}`);
@@ -65,15 +65,16 @@ const POSITION_ALIASES: Record<string, Position> = {
  * The source path, confined to the images root by construction: a leading '/' means
  * "from the root" (as in the old TimThumb URLs); '..', '.', empty segments, backslashes,
  * control characters and URLs are refused before anything touches the filesystem.
+ * `param` names the parameter in the refusal (the storyboard's path segments use it too).
  */
-export function parseSrc(text: string): string {
-  if (text.length === 0) fail("src", "required");
-  if (text.length > MAX_SRC_LENGTH) fail("src", `at most ${MAX_SRC_LENGTH} characters`);
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(text)) fail("src", "a path under the images root, not a URL");
-  if (/[\u0000-\u001f\u007f\\]/.test(text)) fail("src", "control characters and backslashes are not allowed");
+export function parseSrc(text: string, param = "src"): string {
+  if (text.length === 0) fail(param, "required");
+  if (text.length > MAX_SRC_LENGTH) fail(param, `at most ${MAX_SRC_LENGTH} characters`);
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(text)) fail(param, "a path under the images root, not a URL");
+  if (/[\u0000-\u001f\u007f\\]/.test(text)) fail(param, "control characters and backslashes are not allowed");
   const rel = text.startsWith("/") ? text.slice(1) : text;
   for (const segment of rel.split("/")) {
-    if (segment === "" || segment === "." || segment === "..") fail("src", "empty, '.' and '..' path segments are not allowed");
+    if (segment === "" || segment === "." || segment === "..") fail(param, "empty, '.' and '..' path segments are not allowed");
   }
   return rel;
 }
@@ -85,7 +86,7 @@ export function parseSrc(text: string): string {
  * refused: `w=100&w=2000` must not mean one thing here and another in a cache key.
  * Empty values count as absent (`h=&w=100`, common in old links).
  */
-function readQuery(query: string, names: Record<string, string>): Map<string, string> {
+export function readQuery(query: string, names: Record<string, string>): Map<string, string> {
   const seen = new Set<string>();
   const values = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(query)) {
