@@ -30,8 +30,25 @@ const notFound = () => new ResizeError("not_found", "no such source image");
 /** Errors that mean "there is nothing servable at this path". */
 const MISSING = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "EACCES", "EPERM", "EISDIR", "ENXIO"]);
 
-function missing(e: unknown): boolean {
+export function missing(e: unknown): boolean {
   return typeof e === "object" && e !== null && MISSING.has((e as NodeJS.ErrnoException).code ?? "");
+}
+
+/**
+ * The real path of `rel` (already validated by `parseSrc`) when it exists and stays inside
+ * `root` (a real path, see `realRoot`) once every symlink is resolved; undefined when there
+ * is nothing servable there. The one confinement rule for files and directories alike.
+ */
+export async function resolveInside(root: string, rel: string): Promise<string | undefined> {
+  let real: string;
+  try {
+    real = await realpath(path.join(root, rel));
+  } catch (e) {
+    if (missing(e)) return undefined;
+    throw e;
+  }
+  const inside = root.endsWith(path.sep) ? root : root + path.sep;
+  return real.startsWith(inside) ? real : undefined; // else a symlink leading out of the root
 }
 
 /**
@@ -40,15 +57,8 @@ function missing(e: unknown): boolean {
  * (it is then refused as not a regular file).
  */
 export async function openSource(root: string, src: string, maxInputBytes: number): Promise<Source> {
-  let real: string;
-  try {
-    real = await realpath(path.join(root, src));
-  } catch (e) {
-    if (missing(e)) throw notFound();
-    throw e;
-  }
-  const inside = root.endsWith(path.sep) ? root : root + path.sep;
-  if (!real.startsWith(inside)) throw notFound(); // a symlink leading out of the root
+  const real = await resolveInside(root, src);
+  if (real === undefined) throw notFound();
 
   let handle: fsp.FileHandle;
   try {

@@ -18,8 +18,12 @@ export interface EtagInputs {
 
 /** Strong: equal tags mean byte-identical bodies (libvips output is deterministic). */
 export function strongEtag(i: EtagInputs): string {
-  const identity = JSON.stringify([PIPELINE_REVISION, i.engine, i.src, i.mtimeNs, i.size, i.canonical, i.variant ?? ""]);
-  return `"${createHash("sha256").update(identity).digest("base64url").slice(0, 32)}"`;
+  return etagOf([PIPELINE_REVISION, i.engine, i.src, i.mtimeNs, i.size, i.canonical, i.variant ?? ""]);
+}
+
+/** A strong ETag from everything that determines a body (JSON-serialisable values). */
+export function etagOf(identity: readonly unknown[]): string {
+  return `"${createHash("sha256").update(JSON.stringify(identity)).digest("base64url").slice(0, 32)}"`;
 }
 
 /**
