@@ -63,26 +63,30 @@ export function planSheet(sheet: number, stills: number, grid: Grid, format: She
 export const SHEET_AVIF_EFFORT = 2;
 
 /**
- * What libvips holds for one still being decoded to tile size, beyond the tile itself:
- * JPEG shrink-on-load decodes at 1/2..1/8 scale and the pipeline runs on strips, so
- * this does not grow with the tile count. Measured with bench/storyboard.ts (RSS growth
- * of one decode of a 1920x1080 JPEG, see resizer/README.md); generous for larger stills
- * up to 4K, where shrink-on-load leaves at most 4x the tile's area.
+ * What libvips holds for one still being decoded to tile size, beyond the tile: measured
+ * as the peak RSS growth over 100 sequential decodes of 1920x1080 JPEGs (~14 MB with
+ * jemalloc, ~16 MB with glibc malloc; see bench/storyboard.ts).
  */
-export const DECODE_WORKING_BYTES = 8 * 1024 * 1024;
-/** Encoder state beyond the output: mozjpeg and libwebp need little; aom (AVIF) much more. */
-export const ENCODER_WORKING_BYTES: Record<SheetFormat, number> = { jpeg: 2 << 20, webp: 8 << 20, avif: 48 << 20 };
+export const DECODE_WORKING_BYTES = 16 * 1024 * 1024;
+/**
+ * Encoder state per byte of raw canvas, from the peak RSS growth of encoding a 1600x900
+ * canvas with jemalloc (the image's allocator): mozjpeg ~1.6x, aom (AVIF, effort 2) ~8x,
+ * and of whole sheets (bench/storyboard.ts: +33..39 MB as JPEG/WebP, +76..77 MB as AVIF).
+ * glibc malloc grows more (up to +55 MB / +90 MB): its per-thread arenas keep memory.
+ */
+export const ENCODER_BYTES_PER_CANVAS_BYTE: Record<SheetFormat, number> = { jpeg: 2, webp: 2, avif: 9 };
 
 /**
  * Memory a sheet needs while it is made, in bytes: the raw canvas, the encoded output
  * (bounded by the canvas), the encoder's state, and per still being decoded its tile
- * and the decoder's working set. For memory-based admission (issue 14); today a sheet
- * takes one slot of the count-based limiter.
+ * and the decoder's working set. For a 10x10 sheet of 160x90: ~49 MB as JPEG or WebP,
+ * ~78 MB as AVIF (bench/storyboard.ts measures the real growth next to it). For
+ * memory-based admission (issue 14); today a sheet takes one count-based limiter slot.
  */
 export function estimateSheetBytes(plan: SheetPlan): number {
   const canvas = plan.width * plan.height * CHANNELS;
   const tile = plan.grid.w * plan.grid.h * CHANNELS;
-  return 2 * canvas + ENCODER_WORKING_BYTES[plan.format] + plan.parallelism * (tile + DECODE_WORKING_BYTES);
+  return (2 + ENCODER_BYTES_PER_CANVAS_BYTE[plan.format]) * canvas + plan.parallelism * (tile + DECODE_WORKING_BYTES);
 }
 
 export interface ComposeOptions {
