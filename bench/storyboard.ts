@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       `\`npm run bench:storyboard\` on ${new Date().toISOString().slice(0, 10)}: ${cpu}, ${cpus().length} CPUs, 1-min load average ${load} at start.`,
       `One 1600x900 sheet of 10x10 tiles of 160x90 from ${STILLS} stills of 1920x1080 (JPEG q85), every process pinned to one CPU`,
       `(\`taskset -c 0\`), through the storyboard service's handler in-process (no HTTP), ${RUNS} runs after one warm-up.`,
-      "CPU ms: user + system of the whole process per sheet (median), which a busy machine does not inflate as it does wall time.",
+      "CPU ms: user + system of the whole process per sheet (median), which a busy machine inflates far less than wall time.",
       "Track ms: the same episode's `.vtt` (100 cues, no decoding). RSS: VmRSS once a one-still sheet has loaded the codecs,",
       "then the peak (VmHWM) over all runs; estimate: `estimateSheetBytes` of the plan.",
       "",
