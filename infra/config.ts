@@ -605,10 +605,7 @@ function uniqueHosts(cfg: ClusterSpec, issue: Issue): void {
  * too, or the process would refuse to start after a successful `pulumi up`.
  */
 function resizerSettings(cfg: ClusterSpec, issue: Issue): void {
-  for (const problem of resizerSettingsProblems(cfg.resizer)) {
-    const at = problem.indexOf(": ");
-    issue(["resizer", ...problem.slice(0, at).split(".")], problem.slice(at + 2));
-  }
+  for (const problem of resizerSettingsProblems(cfg.resizer)) issue(["resizer", ...problem.path], problem.message);
 }
 
 /**

@@ -2,6 +2,7 @@
 // environment) and by the cluster config (infra/config.ts embeds `serviceSchema`), so a
 // limit or a preset is defined once and reaches the process through `toEnv`.
 import { z } from "zod";
+import { storyboardProblems, storyboardSchema, type SettingsProblem } from "./storyboard/settings.js";
 
 export const FITS = ["cover", "contain", "fill", "inside", "outside"] as const;
 /** Output formats a client may ask for; `auto` negotiates from `Accept`. */
@@ -87,6 +88,9 @@ export const serviceSchema = z.strictObject({
   presets: z.record(presetName, presetSchema).default({}).meta({ keyName: "name", description: "named transforms, requested as `?p=<name>`" }),
   presetsOnly: z.boolean().default(false).describe("serve only `?p=<preset>` requests (stops arbitrary-size abuse)"),
   allowVector: z.boolean().default(false).describe("decode SVG sources (librsvg widens the attack surface); PDF never decodes"),
+  storyboard: storyboardSchema
+    .prefault({})
+    .describe("storyboards for players (`GET /storyboard/...`: a WebVTT thumbnails track and its sprite sheets from an episode's stills; resizer/README.md, Storyboards)"),
 });
 export type ServiceSettings = z.infer<typeof serviceSchema>;
 
@@ -105,6 +109,7 @@ export const ENV_NAMES = {
   presets: "RESIZER_PRESETS",
   presetsOnly: "RESIZER_PRESETS_ONLY",
   allowVector: "RESIZER_ALLOW_VECTOR",
+  storyboard: "RESIZER_STORYBOARD",
 } as const satisfies Record<keyof ServiceSettings, string>;
 
 /** Where the process listens and what it serves; set per replica by the deployment. */
@@ -137,21 +142,27 @@ export function toEnv(settings: ServiceSettings, proc: ProcessSettings): Record<
 const envBool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const envInt = z.coerce.number().int();
 
+/** Settings the environment holds as JSON (objects and maps). */
+const JSON_SETTINGS = new Set<keyof ServiceSettings>(["presets", "storyboard"]);
+
 /**
  * Limits that span two settings, which the per-field schema cannot see: a preset larger
- * than `maxOutputDimension` would answer 400 to every request that names it. Returned as
- * messages so the cluster config can list them next to its own problems.
+ * than `maxOutputDimension` would answer 400 to every request that names it; a storyboard
+ * default its own limits refuse would answer 400 to every URL relying on it. By path (from
+ * a setting's key), so the cluster config can list them next to its own problems.
  */
-export function settingsProblems(settings: ServiceSettings): string[] {
-  const problems: string[] = [];
+export function settingsProblems(settings: ServiceSettings): SettingsProblem[] {
+  const problems: SettingsProblem[] = [];
+  const issue = (path: string[], message: string) => problems.push({ path, message });
   for (const [name, preset] of Object.entries(settings.presets)) {
     for (const side of ["w", "h"] as const) {
       const value = preset[side];
       if (value !== undefined && value > settings.maxOutputDimension) {
-        problems.push(`presets.${name}.${side}: ${value} exceeds maxOutputDimension (${settings.maxOutputDimension})`);
+        issue(["presets", name, side], `${value} exceeds maxOutputDimension (${settings.maxOutputDimension})`);
       }
     }
   }
+  problems.push(...storyboardProblems(settings.storyboard).map((p) => ({ ...p, path: ["storyboard", ...p.path] })));
   return problems;
 }
 
@@ -167,7 +178,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): ServiceSettings & ProcessSettin
     if (text === undefined || text === "") continue;
     const shape = serviceSchema.shape[key];
     try {
-      if (key === "presets") raw[key] = JSON.parse(text);
+      if (JSON_SETTINGS.has(key)) raw[key] = JSON.parse(text);
       else if (shape.def.innerType instanceof z.ZodString) raw[key] = text;
       else if (shape.def.innerType instanceof z.ZodBoolean) raw[key] = envBool.parse(text);
       else raw[key] = envInt.parse(text);
@@ -177,7 +188,8 @@ export function fromEnv(env: NodeJS.ProcessEnv): ServiceSettings & ProcessSettin
   }
   const service = serviceSchema.safeParse(raw);
   if (service.success) {
-    problems.push(...settingsProblems(service.data).map((p) => `${ENV_NAMES.presets}: ${p}`));
+    // `RESIZER_PRESETS: presets.big.w: ...`: the variable to fix, then where in it.
+    problems.push(...settingsProblems(service.data).map((p) => `${ENV_NAMES[p.path[0] as keyof ServiceSettings]}: ${p.path.join(".")}: ${p.message}`));
   } else {
     for (const issue of service.error.issues) {
       const key = issue.path[0] as keyof ServiceSettings;

@@ -189,6 +189,7 @@ describe("settings contract (toEnv -> fromEnv)", () => {
       concurrency: 3, queue: 7, timeoutMs: 2500, presetsOnly: true, allowVector: true, vipsThreads: 1,
       cacheControl: "public, max-age=3600", errorCacheControl: "no-store", clientTimeoutMs: 4000,
       presets: { thumb_320x180: { w: 320, h: 180, fmt: "auto" } },
+      storyboard: { intervals: { "news-daily": 2.5 }, maxSheets: 60, defaults: { w: 128, h: 72 } },
     });
     const env = toEnv(settings, { host: "0.0.0.0", port: 9001, root: "/images" });
     assert.deepEqual(Object.keys(env).filter((k) => k.startsWith("RESIZER_")).sort(), [
@@ -215,7 +216,14 @@ describe("settings contract (toEnv -> fromEnv)", () => {
   it("refuses a preset larger than maxOutputDimension at start", () => {
     assert.throws(
       () => fromEnv({ RESIZER_MAX_OUTPUT_DIMENSION: "1000", RESIZER_PRESETS: '{"big":{"w":2000}}' }),
-      /presets\.big\.w: 2000 exceeds maxOutputDimension/,
+      /RESIZER_PRESETS: presets\.big\.w: 2000 exceeds maxOutputDimension/,
     );
+  });
+
+  it("reads RESIZER_STORYBOARD as JSON and names it in every storyboard problem", () => {
+    assert.deepEqual(fromEnv({ RESIZER_STORYBOARD: '{"intervals":{"news-daily":5}}' }).storyboard.intervals, { "news-daily": 5 });
+    assert.throws(() => fromEnv({ RESIZER_STORYBOARD: '{"defaults":{"w":700}}' }), /RESIZER_STORYBOARD: storyboard\.defaults\.w: 700 exceeds maxTileDimension \(640\)/);
+    assert.throws(() => fromEnv({ RESIZER_STORYBOARD: '{"maxSheets":0}' }), /RESIZER_STORYBOARD\.maxSheets: /);
+    assert.throws(() => fromEnv({ RESIZER_STORYBOARD: "{maxSheets: 5}" }), /RESIZER_STORYBOARD: cannot parse/);
   });
 });

@@ -198,12 +198,12 @@ describe("storyboard settings", () => {
 
   it("refuse defaults their own limits would refuse, naming both settings", () => {
     const s = storyboardSchema.parse({ defaults: { w: 500, cols: 20, every: 900 }, intervals: { drama: 700 }, maxTileDimension: 480 });
-    assert.deepEqual(storyboardProblems(s), [
+    assert.deepEqual(storyboardProblems(s).map((p) => `${p.path.join(".")}: ${p.message}`), [
       "defaults.w: 500 exceeds maxTileDimension (480)",
-      "defaults: cols × rows = 200 exceeds maxStillsPerSheet (100)",
-      "defaults: cols × w = 10000 exceeds maxSheetDimension (4096)",
-      "defaults.every: 900 exceeds maxEvery (600)",
-      "intervals.drama: 700 exceeds maxEvery (600)",
+      "defaults.cols: cols × rows = 200 exceeds maxStillsPerSheet (100)",
+      "defaults.cols: cols × w = 10000 exceeds maxSheetDimension (4096)",
+      "defaults.every: the default interval 900 exceeds maxEvery (600)",
+      "intervals.drama: this programme's interval 700 exceeds maxEvery (600)",
     ]);
   });
 

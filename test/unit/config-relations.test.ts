@@ -48,6 +48,16 @@ const cases: [string, (c: ReturnType<typeof base>) => void, string[]][] = [
   ["two hosts with one address", (c) => (c.hosts[1]!.address = "172.18.141.51"), ["hosts[1].address: duplicate address 172.18.141.51 (also hosts[0])"]],
   ["a resizer preset beyond maxOutputDimension (the resizer's own check)", (c) => (c.resizer = { maxOutputDimension: 1000, presets: { big: { w: 2000 } } }),
     ["resizer.presets.big.w: 2000 exceeds maxOutputDimension (1000)"]],
+  ["a storyboard default tile beyond maxTileDimension (the resizer's own check)", (c) => (c.resizer = { storyboard: { maxTileDimension: 120 } }),
+    ["resizer.storyboard.defaults.w: 160 exceeds maxTileDimension (120)"]],
+  ["a storyboard default grid beyond maxStillsPerSheet", (c) => (c.resizer = { storyboard: { maxStillsPerSheet: 50 } }),
+    ["resizer.storyboard.defaults.cols: cols × rows = 100 exceeds maxStillsPerSheet (50)"]],
+  ["a storyboard default sheet wider and higher than maxSheetDimension", (c) => (c.resizer = { storyboard: { maxSheetDimension: 1000, defaults: { h: 160 } } }),
+    ["resizer.storyboard.defaults.cols: cols × w = 1600 exceeds maxSheetDimension (1000)", "resizer.storyboard.defaults.rows: rows × h = 1600 exceeds maxSheetDimension (1000)"]],
+  ["a storyboard default interval beyond maxEvery", (c) => (c.resizer = { storyboard: { maxEvery: 5 } }),
+    ["resizer.storyboard.defaults.every: the default interval 10 exceeds maxEvery (5)"]],
+  ["a programme's storyboard interval beyond maxEvery", (c) => (c.resizer = { storyboard: { maxEvery: 20, intervals: { "news-daily": 5, "docu-ocean": 30 } } }),
+    ["resizer.storyboard.intervals.docu-ocean: this programme's interval 30 exceeds maxEvery (20)"]],
   ["the Docker API over plain tcp to another machine", (c) => (c.hosts[0]!.docker = "tcp://172.18.141.51:2375"),
     ["hosts[0].docker: tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address"]],
   ["ssh options on a unix socket", (c) => Object.assign(c.hosts[0]!, { docker: "unix:///var/run/docker.sock", sshOpts: ["-i", "/root/.ssh/id"] }),
@@ -95,10 +105,10 @@ const cases: [string, (c: ReturnType<typeof base>) => void, string[]][] = [
 ];
 
 // ---------------------------------------------------------------------------------------
-// The checks as written: every `issue(<path>, <message>)` call in infra/, its message as a
+// The checks as written: every `issue(<path>, <message>)` call in infra/ and in the
+// resizer's settings (resizer/src/, whose problems the config forwards), its message as a
 // pattern (a template's `${...}` parts match anything). A message that is not a literal
-// (the resizer's own problems, forwarded) is a wildcard call site: it covers what no
-// literal one does.
+// (the forwarding call) is a wildcard call site: a case of a resizer check covers it.
 
 interface CallSite {
   where: string;
@@ -122,9 +132,12 @@ function tsFiles(dir: string): string[] {
   );
 }
 
+/** Where the checks live: the config's own, and the resizer's (forwarded by the config). */
+const CHECK_DIRS = ["infra", "resizer/src"];
+
 function relationCallSites(): CallSite[] {
   const sites: CallSite[] = [];
-  for (const file of tsFiles(join(PROJECT_ROOT, "infra"))) {
+  for (const file of CHECK_DIRS.flatMap((dir) => tsFiles(join(PROJECT_ROOT, dir)))) {
     const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
     const visit = (node: ts.Node) => {
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "issue" && node.arguments.length === 2) {
@@ -166,6 +179,8 @@ describe("every relation check reports its path and message", () => {
         const from = siteOf(problem, sites);
         assert.equal(from.length, 1, `case "${name}": "${problem}" matches ${from.length} checks (${from.map((s) => s.where).join(", ")})`);
         covered.add(from[0]!.where);
+        // A resizer check reaches the operator through the config's forwarding call.
+        if (from[0]!.where.startsWith("resizer/")) for (const s of sites.filter((s) => s.pattern === undefined)) covered.add(s.where);
       }
     }
     const missing = sites.filter((s) => !covered.has(s.where)).map((s) => `${s.where} ${s.pattern ?? "(forwarded message)"}`);
