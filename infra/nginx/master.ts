@@ -2,7 +2,7 @@
 // the resizer replicas behind a proxy cache, and the locations the seeds' master served
 // itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
 // plan only.
-import { ROUTES, type Route, type RoutePattern } from "../../resizer/src/routes.js";
+import { NOT_FOUND_STATUS_HEADER, ROUTES, type Route, type RoutePattern } from "../../resizer/src/routes.js";
 import { hostPort } from "../address.js";
 import type { CacheConfig } from "../config.js";
 import { HEALTH, NGINX_NAMES, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
@@ -18,6 +18,8 @@ export const MASTER_VARIABLES = {
   accept: "resize_accept",
   /** The variant when the response can depend on Accept, else empty: part of the cache key. */
   keyVariant: "resize_variant",
+  /** Non-empty unless the resizer answered 200: where only 200s may be stored (proxy_no_cache). */
+  notStored: "resize_not_stored",
 } as const;
 
 const v = (name: string) => `$${name}`;
@@ -199,11 +201,24 @@ function cachePolicy(master: MasterPlan): Node[] {
         d("proxy_cache_lock_age", lockTime),
       ],
     ),
+    ...(ROUTES.some(storesOnly200)
+      ? [
+          why(
+            "Routes that store only 200s (the storyboards): their redirects name one of endless\n" +
+              "spellings, and their not-found answers carry the asking domain's status, which a shared\n" +
+              "entry would hand to every domain. A retried request ends with the status that counts.",
+            block("map", [expr("$upstream_status"), expr(v(MASTER_VARIABLES.notStored))], [entry("default", "1"), entry(regex("~(^|\\s)200$"), "")]),
+          ),
+        ]
+      : []),
   ];
 }
 
+/** A route whose answers other than 200 must not be stored (see Route in routes.ts). */
+const storesOnly200 = (r: Route): boolean => r.cached && (r.redirectsToCanonical || r.domainNotFound);
+
 /** A resizer location: the resizers, the normalised Accept, and for a cached route the cache. */
-function resizeBody(master: MasterPlan, cached: boolean): (Node | false)[] {
+function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | false)[] {
   return [
     why(
       "A saturated resizer answers 503 + Retry-After at once: that answer goes to the client as\n" +
@@ -216,8 +231,12 @@ function resizeBody(master: MasterPlan, cached: boolean): (Node | false)[] {
       why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
       why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
       why("One id in the master's and the resizer's logs for the same request.", d("proxy_set_header", "X-Request-Id", expr("$request_id"))),
+      ...(route.domainNotFound
+        ? [why(`A missing episode or sheet answers ${s.notFoundStatus} on ${s.domain}, as its thumbnails do.`, d("proxy_set_header", NOT_FOUND_STATUS_HEADER, s.notFoundStatus))]
+        : []),
     ]),
-    cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
+    route.cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
+    storesOnly200(route) && d("proxy_no_cache", expr(v(MASTER_VARIABLES.notStored))),
   ];
 }
 
@@ -227,9 +246,9 @@ function locationArgs(pattern: RoutePattern): ArgLike[] {
 }
 
 /** Every public route of the resizer (resizer/src/routes.ts), proxied to the replicas. */
-function resizerLocations(master: MasterPlan): Node[] {
+function resizerLocations(master: MasterPlan, s: ServerPlan): Node[] {
   return ROUTES.filter((r) => r.public).map((r: Route) => {
-    const location = block("location", locationArgs(r.pattern), resizeBody(master, r.cached));
+    const location = block("location", locationArgs(r.pattern), resizeBody(master, r, s));
     return r.comment === undefined ? location : why(r.comment, location);
   });
 }
@@ -373,7 +392,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
         ]),
       ),
 
-      ...resizerLocations(master),
+      ...resizerLocations(master, s),
 
       why("Everything else: static files from the slaves.", block("location", ["/"], proxyTo(slaves, tuning.proxy.slaveReadTimeout))),
 

@@ -2,6 +2,7 @@
 // requests by it, and the master's nginx config (infra/nginx/master.ts) gives every public
 // route a location from it. A new endpoint is one entry here plus its handler in
 // server.ts (the compiler asks for it); the master cannot forget it. Pure.
+import { SHEET_PATH, TRACK_PATH } from "./storyboard/request.js";
 
 /** How a request path is matched. */
 export type RoutePattern =
@@ -14,7 +15,7 @@ export type RoutePattern =
   | { kind: "regex"; source: string };
 
 /** What answers a route in the resizer (server.ts has one handler per kind). */
-export type RouteHandler = "healthz" | "metrics" | "resize";
+export type RouteHandler = "healthz" | "metrics" | "resize" | "storyboard";
 
 export interface Route {
   /** The `route` label of the resizer's request metrics and log lines. */
@@ -30,14 +31,34 @@ export interface Route {
   cached: boolean;
   /** An old URL scheme kept working (TimThumb parameters instead of the resizer's own). */
   legacy: boolean;
+  /**
+   * Any other spelling of a request is answered 301 to its one canonical URL. The master
+   * never stores those redirects: spellings are unbounded (a client could fill the cache
+   * with them) and where they lead depends on the configured defaults.
+   */
+  redirectsToCanonical: boolean;
+  /**
+   * A missing resource is answered with the status of the domain it was asked on (a
+   * domain's `notFoundStatus`: 400 on seed 001's stillshot-origin), which the master sends
+   * in NOT_FOUND_STATUS_HEADER. The master then stores only 200s of the route: its cache
+   * is shared by all domains, and nginx rewrites no stored answer per domain.
+   */
+  domainNotFound: boolean;
   /** What the master's config says above the route's location (public routes). */
   comment?: string;
 }
 
+/**
+ * Request header carrying the status a missing resource is answered with on the domain
+ * asked (400-499), on `domainNotFound` routes; 404 without it. The master always sets it
+ * there (a client's own never reaches the resizer).
+ */
+export const NOT_FOUND_STATUS_HEADER = "X-Not-Found-Status";
+
 /** In matching order: the first route whose pattern matches the path answers. */
 export const ROUTES = [
-  { label: "healthz", pattern: { kind: "exact", path: "/healthz" }, handler: "healthz", public: false, cached: false, legacy: false },
-  { label: "metrics", pattern: { kind: "exact", path: "/metrics" }, handler: "metrics", public: false, cached: false, legacy: false },
+  { label: "healthz", pattern: { kind: "exact", path: "/healthz" }, handler: "healthz", public: false, cached: false, legacy: false, redirectsToCanonical: false, domainNotFound: false },
+  { label: "metrics", pattern: { kind: "exact", path: "/metrics" }, handler: "metrics", public: false, cached: false, legacy: false, redirectsToCanonical: false, domainNotFound: false },
   {
     label: "resize",
     pattern: { kind: "exact", path: "/resize" },
@@ -45,6 +66,8 @@ export const ROUTES = [
     public: true,
     cached: true,
     legacy: false,
+    redirectsToCanonical: false,
+    domainNotFound: false,
     comment: "Resizes, cached (see the cache policy above): the resizer's own API ...",
   },
   {
@@ -54,7 +77,33 @@ export const ROUTES = [
     public: true,
     cached: true,
     legacy: true,
+    redirectsToCanonical: false,
+    domainNotFound: false,
     comment: "... and the legacy TimThumb URLs (*.php?src=&w=&h=&zc=) php-fpm used to serve.",
+  },
+  {
+    label: "storyboard_track",
+    pattern: { kind: "regex", source: TRACK_PATH },
+    handler: "storyboard",
+    public: true,
+    cached: true,
+    legacy: false,
+    redirectsToCanonical: true,
+    domainNotFound: true,
+    comment:
+      "Storyboards for players, cached: an episode's WebVTT thumbnails track (made from the\n" +
+      "stills' names, nothing decoded) ...",
+  },
+  {
+    label: "storyboard_sheet",
+    pattern: { kind: "regex", source: SHEET_PATH },
+    handler: "storyboard",
+    public: true,
+    cached: true,
+    legacy: false,
+    redirectsToCanonical: true,
+    domainNotFound: true,
+    comment: "... and the sprite sheets its cues point into (fmt=auto: one entry per format variant).",
   },
 ] as const satisfies readonly Route[];
 

@@ -1,6 +1,7 @@
 // The HTTP service: routing, the resize flow (parse -> resolve -> validate -> queue ->
-// read -> [probe] -> plan -> render -> respond), the one place where errors become
-// responses, metrics, one log line per request, and graceful shutdown.
+// read -> [probe] -> plan -> render -> respond), storyboards (storyboard/service.ts), the
+// one place where errors become responses, metrics, one log line per request, and
+// graceful shutdown.
 import { KEEP_ALIVE_TIMEOUT_MS } from "./settings.js";
 import { randomUUID } from "node:crypto";
 import { access, constants } from "node:fs/promises";
@@ -13,9 +14,10 @@ import { Limiter } from "./limiter.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
 import { planTransform, planWithoutHeader } from "./plan.js";
-import { routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
+import { NOT_FOUND_STATUS_HEADER, routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
 import { openSource, realRoot } from "./source.js";
+import { createStoryboardService } from "./storyboard/service.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
 
 /** Longer request targets are refused (414) before any parsing. */
@@ -36,7 +38,15 @@ interface Outcome {
   canonical?: string;
   variant?: string;
   sourceBytes?: number;
+  /** A storyboard sheet's memory estimate (bytes). */
+  estimatedBytes?: number;
   error?: string;
+}
+
+/** What a route's handler gets besides the request and response. */
+interface Routed {
+  query: string;
+  legacy: boolean;
 }
 
 export async function createResizerService(settings: ServiceSettings & ProcessSettings, logger: Logger): Promise<ResizerService> {
@@ -44,6 +54,8 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
   configureEngine(settings);
   const limiter = new Limiter(settings.concurrency, settings.queue);
   const metrics = createMetrics(limiter);
+  // Sheets share the resizes' limiter: one slot each, so a burst of either is bounded alike.
+  const storyboards = createStoryboardService({ root, storyboard: settings.storyboard, resizer: settings, limiter });
   let closing = false;
 
   const server = createServer(
@@ -85,6 +97,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
           ...(outcome.canonical !== undefined && { params: outcome.canonical }),
           ...(outcome.variant !== undefined && { variant: outcome.variant }),
           ...(outcome.sourceBytes !== undefined && { sourceBytes: outcome.sourceBytes }),
+          ...(outcome.estimatedBytes !== undefined && { estimatedBytes: outcome.estimatedBytes }),
           ...(outcome.error !== undefined && { error: outcome.error }),
           ...(!res.writableFinished && { aborted: true }),
         },
@@ -92,6 +105,8 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       );
     });
 
+    // A missing resource answers the domain's status on domainNotFound routes (routes.ts).
+    let notFoundStatus = 404;
     try {
       if (req.method !== "GET" && req.method !== "HEAD") {
         throw new ResizeError("method_not_allowed", "only GET and HEAD are served");
@@ -104,22 +119,42 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       const route = routeFor(path);
       if (route === undefined) throw new ResizeError("not_found", "no such endpoint");
       outcome.route = route.label;
+      if (route.domainNotFound) notFoundStatus = domainNotFoundStatus(req.headers[NOT_FOUND_STATUS_HEADER.toLowerCase()]);
       await handlers[route.handler](req, res, { query, legacy: route.legacy }, outcome);
     } catch (error) {
       outcome.error = isResizeError(error) ? error.code : "internal";
-      sendError(res, error, id);
+      sendError(res, error, id, notFoundStatus);
     }
   }
 
   /** One per kind of route in routes.ts. */
-  const handlers: Record<RouteHandler, (req: IncomingMessage, res: ServerResponse, request: { query: string; legacy: boolean }, outcome: Outcome) => Promise<void>> = {
+  const handlers: Record<RouteHandler, (req: IncomingMessage, res: ServerResponse, request: Routed, outcome: Outcome) => Promise<void>> = {
     healthz: (_req, res) => health(res),
     metrics: async (_req, res) => {
       const text = await metrics.registry.metrics();
       send(res, 200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" }, Buffer.from(text));
     },
     resize: (req, res, { query, legacy }, outcome) => resize(req, res, (legacy ? parseTimthumbQuery : parseResizeQuery)(query, settings), outcome),
+    storyboard: (req, res, _routed, outcome) => storyboard(req, res, outcome),
   };
+
+  /**
+   * One controller per request for both ends of its life: the deadline (queueing + work)
+   * and the client hanging up. Not AbortSignal.any/timeout: in node 20 those composed
+   * signals are retained (nodejs/node#54614, #55328), a leak per request.
+   */
+  function requestDeadline(res: ServerResponse): AbortSignal {
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })),
+      settings.timeoutMs,
+    );
+    res.once("close", () => {
+      clearTimeout(timer);
+      abort.abort(new ResizeError("timeout", "client went away"));
+    });
+    return abort.signal;
+  }
 
   async function health(res: ServerResponse): Promise<void> {
     let ok = !closing;
@@ -135,20 +170,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     const variant = variantFor(transform.fmt, accept);
     if (variant !== undefined) outcome.variant = variant;
 
-    // One controller per request for both ends of its life: the deadline (queueing +
-    // transform) and the client hanging up. Not AbortSignal.any/timeout: in node 20 those
-    // composed signals are retained (nodejs/node#54614, #55328), a leak per request.
-    const abort = new AbortController();
-    const deadline = abort.signal;
-    const timer = setTimeout(
-      () => abort.abort(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })),
-      settings.timeoutMs,
-    );
-    res.once("close", () => {
-      clearTimeout(timer);
-      abort.abort(new ResizeError("timeout", "client went away"));
-    });
-
+    const deadline = requestDeadline(res);
     const source = await openSource(root, src, settings.maxInputBytes);
     const etag = strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: ENGINE });
     const validators: Record<string, string> = {
@@ -188,8 +210,23 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     send(res, 200, { ...validators, "Content-Type": CONTENT_TYPES[result.plan.format], "X-Content-Type-Options": "nosniff" }, result.data);
   }
 
+  /**
+   * A track or a sheet. The service answers 200, 301 or 304 as it is and throws everything
+   * else; its work is bounded by the request's deadline like a resize's.
+   */
+  async function storyboard(req: IncomingMessage, res: ServerResponse, outcome: Outcome): Promise<void> {
+    const deadline = requestDeadline(res);
+    const reply = await untilDeadline(storyboards.handle(req.url ?? "/", req.headers, deadline), deadline);
+    outcome.canonical = reply.canonical;
+    if (reply.variant !== undefined) outcome.variant = reply.variant;
+    if (reply.estimatedBytes !== undefined) outcome.estimatedBytes = reply.estimatedBytes;
+    if (reply.status === 304) metrics.notModified.inc();
+    if (reply.status === 200 && reply.kind === "sheet") metrics.responseBytes.inc(reply.body.length);
+    send(res, reply.status, reply.headers, reply.status === 304 ? undefined : reply.body);
+  }
+
   /** The one place where a failure becomes a response. */
-  function sendError(res: ServerResponse, error: unknown, id: string): void {
+  function sendError(res: ServerResponse, error: unknown, id: string, notFoundStatus = 404): void {
     if (res.headersSent) {
       res.destroy();
       return;
@@ -199,7 +236,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     if (known === undefined) {
       logger.error({ id, err: error }, "internal error");
     }
-    const status = known?.status ?? 500;
+    const status = known?.status === 404 ? notFoundStatus : (known?.status ?? 500);
     metrics.errors.inc({ code: known?.code ?? "internal" });
     const body = Buffer.from(JSON.stringify({ error: known?.code ?? "internal", message: known?.message ?? "internal error" }));
     const headers: Record<string, string> = {
@@ -231,6 +268,11 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
   }
 
   return { server, metrics, close };
+}
+
+/** The domain's not-found status from NOT_FOUND_STATUS_HEADER: 400-499, else 404. */
+function domainNotFoundStatus(header: string | string[] | undefined): number {
+  return typeof header === "string" && /^4[0-9]{2}$/.test(header) ? Number(header) : 404;
 }
 
 /** Resolves with `work`, or rejects when `signal` aborts first (the work keeps its slot). */

@@ -20,6 +20,16 @@ export const STORYBOARD_PREFIX = "/storyboard/";
 /** Sheet encodings, by their file extension in the sheet's URL. */
 export const SHEET_EXTENSIONS = { jpeg: "jpg", webp: "webp", avif: "avif" } as const;
 export type SheetFormat = keyof typeof SHEET_EXTENSIONS;
+/** Extensions a sheet URL may end with (`jpeg` is redirected to `jpg`). */
+const EXTENSION_FORMATS: Record<string, SheetFormat> = { jpg: "jpeg", jpeg: "jpeg", webp: "webp", avif: "avif" };
+
+/**
+ * The paths of a track and of a sheet, as the route table matches them (the resizer, and
+ * the master's locations): anything under the prefix shaped otherwise is not a storyboard.
+ * Finer rules (segments, the sheet number's digits) are the parser's.
+ */
+export const TRACK_PATH = `^${STORYBOARD_PREFIX}[^/]+/[^/]+\\.vtt$`;
+export const SHEET_PATH = `^${STORYBOARD_PREFIX}[^/]+/[^/]+/sprite-[0-9]+\\.(${Object.keys(EXTENSION_FORMATS).join("|")})$`;
 /** What a request asks for: a format, or `auto` (negotiated per `Accept`, served as `.jpg`). */
 export type SheetFormatChoice = SheetFormat | "auto";
 const TRACK_FORMATS = ["jpeg", "webp", "avif", "auto"] as const satisfies readonly SheetFormatChoice[];
@@ -70,8 +80,7 @@ function fail(param: string, reason: string): never {
 }
 
 const NAMES: Record<string, string> = { w: "w", h: "h", cols: "cols", rows: "rows", every: "every", fmt: "fmt" };
-const SHEET_FILE = /^sprite-([0-9]{1,6})\.(jpg|jpeg|webp|avif)$/;
-const EXTENSION_FORMATS: Record<string, SheetFormat> = { jpg: "jpeg", jpeg: "jpeg", webp: "webp", avif: "avif" };
+const SHEET_FILE = new RegExp(`^sprite-([0-9]{1,6})\\.(${Object.keys(EXTENSION_FORMATS).join("|")})$`);
 const SECONDS = /^([0-9]{1,6})(?:\.([0-9]{1,3}))?$/;
 
 /** `10`, `2.5`, `0.040` -> whole milliseconds; no sign, exponent or float rounding. */
