@@ -5,6 +5,7 @@
 // bad value fails `pulumi preview` and `npm run render` before anything is created.
 import { z } from "zod";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
+import { largestSheetBytes, PROCESS_BASELINE_BYTES } from "../resizer/src/storyboard/memory.js";
 import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
 import { hostResizer } from "./topology/hostConfig.js";
 import { sizeBytes } from "./units.js";
@@ -568,6 +569,7 @@ type Issue = (path: (string | number)[], message: string) => void;
 export const RELATION_CHECKS = [
   uniqueHosts,
   resizerSettings,
+  storyboardMemory,
   noPlainTcpDocker,
   sshOptsNeedSsh,
   fileDescriptors,
@@ -606,6 +608,31 @@ function uniqueHosts(cfg: ClusterSpec, issue: Issue): void {
  */
 function resizerSettings(cfg: ClusterSpec, issue: Issue): void {
   for (const problem of resizerSettingsProblems(cfg.resizer)) issue(["resizer", ...problem.path], problem.message);
+}
+
+/**
+ * Storyboard limits vs a replica's memory: `concurrency` sheets at once of the largest the
+ * limits allow (as AVIF, the costliest encoder; estimateSheetBytes), on top of the process
+ * itself, must fit the container's memory limit. Otherwise one request for a huge sheet
+ * gets the replica OOM-killed, which no 4xx can prevent once it is deployed.
+ */
+function storyboardMemory(cfg: ClusterSpec, issue: Issue): void {
+  const MB = 1024 * 1024;
+  const { concurrency, storyboard } = cfg.resizer;
+  const sheetMb = Math.ceil(largestSheetBytes(storyboard) / MB);
+  const needMb = concurrency * sheetMb + Math.ceil(PROCESS_BASELINE_BYTES / MB);
+  if (needMb > cfg.resizer.memoryMb) {
+    issue(
+      ["resizer", "storyboard", "maxSheetDimension"],
+      `the largest sheet these limits allow needs ~${sheetMb} MB as AVIF; ${concurrency} at once (concurrency) and the process make ~${needMb} MB, over memoryMb (${cfg.resizer.memoryMb}): lower maxSheetDimension or maxTileDimension, or raise memoryMb`,
+    );
+  }
+  cfg.hosts.forEach((host, i) => {
+    const memoryMb = host.resizer?.memoryMb;
+    if (memoryMb !== undefined && needMb > memoryMb) {
+      issue(["hosts", i, "resizer", "memoryMb"], `${memoryMb} MB per replica cannot hold ${concurrency} of the largest storyboard sheets (~${sheetMb} MB each as AVIF) and the process: ~${needMb} MB needed`);
+    }
+  });
 }
 
 /**

@@ -201,7 +201,7 @@ describe("storyboard settings", () => {
     assert.deepEqual(storyboardProblems(s).map((p) => `${p.path.join(".")}: ${p.message}`), [
       "defaults.w: 500 exceeds maxTileDimension (480)",
       "defaults.cols: cols × rows = 200 exceeds maxStillsPerSheet (100)",
-      "defaults.cols: cols × w = 10000 exceeds maxSheetDimension (4096)",
+      "defaults.cols: cols × w = 10000 exceeds maxSheetDimension (2048)",
       "defaults.every: the default interval 900 exceeds maxEvery (600)",
       "intervals.drama: this programme's interval 700 exceeds maxEvery (600)",
     ]);

@@ -12,25 +12,20 @@ import { ResizeError, isResizeError } from "../errors.js";
 import { DEFAULT_QUALITY } from "../params.js";
 import type { Source } from "../source.js";
 import { placeStill, sheetSize, stillsOnSheet } from "./layout.js";
+import { SHEET_CHANNELS as CHANNELS, type SheetShape } from "./memory.js";
 import type { StillFile } from "./listing.js";
 import type { Grid, SheetFormat } from "./request.js";
 
-const CHANNELS = 3;
-
-export interface SheetPlan {
+/** One sheet to make: its shape (memory.ts) and what the compositor needs besides. */
+export interface SheetPlan extends SheetShape {
   grid: Grid;
   sheet: number;
   /** Index (in the episode) of the sheet's first still, and how many it holds. */
   first: number;
   tiles: number;
-  width: number;
-  height: number;
-  format: SheetFormat;
   quality: number;
   /** AVIF encoder effort (see SHEET_AVIF_EFFORT). */
   avifEffort: number;
-  /** Stills decoded at once. */
-  parallelism: number;
 }
 
 /** Sheet `sheet` of an episode of `stills` stills, or 404 when the episode has no such sheet. */
@@ -61,33 +56,6 @@ export function planSheet(sheet: number, stills: number, grid: Grid, format: She
  * 58 KB vs WebP's 86 KB; effort 4: 43 KB).
  */
 export const SHEET_AVIF_EFFORT = 2;
-
-/**
- * What libvips holds for one still being decoded to tile size, beyond the tile: measured
- * as the peak RSS growth over 100 sequential decodes of 1920x1080 JPEGs (~14 MB with
- * jemalloc, ~16 MB with glibc malloc; see bench/storyboard.ts).
- */
-export const DECODE_WORKING_BYTES = 16 * 1024 * 1024;
-/**
- * Encoder state per byte of raw canvas, from the peak RSS growth of encoding a 1600x900
- * canvas with jemalloc (the image's allocator): mozjpeg ~1.6x, aom (AVIF, effort 2) ~8x,
- * and of whole sheets (bench/storyboard.ts: +33..39 MB as JPEG/WebP, +76..77 MB as AVIF).
- * glibc malloc grows more (up to +55 MB / +90 MB): its per-thread arenas keep memory.
- */
-export const ENCODER_BYTES_PER_CANVAS_BYTE: Record<SheetFormat, number> = { jpeg: 2, webp: 2, avif: 9 };
-
-/**
- * Memory a sheet needs while it is made, in bytes: the raw canvas, the encoded output
- * (bounded by the canvas), the encoder's state, and per still being decoded its tile
- * and the decoder's working set. For a 10x10 sheet of 160x90: ~49 MB as JPEG or WebP,
- * ~78 MB as AVIF (bench/storyboard.ts measures the real growth next to it). For
- * memory-based admission (issue 14); today a sheet takes one count-based limiter slot.
- */
-export function estimateSheetBytes(plan: SheetPlan): number {
-  const canvas = plan.width * plan.height * CHANNELS;
-  const tile = plan.grid.w * plan.grid.h * CHANNELS;
-  return (2 + ENCODER_BYTES_PER_CANVAS_BYTE[plan.format]) * canvas + plan.parallelism * (tile + DECODE_WORKING_BYTES);
-}
 
 export interface ComposeOptions {
   /** Opens a still for decoding (confined to the root, size-limited). */

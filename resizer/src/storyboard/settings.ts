@@ -70,7 +70,11 @@ export const storyboardSchema = z.strictObject({
     .default(100)
     .describe("M: the most sheets per episode; an episode with more than `cols × rows × M` stills is refused (413) while its directory is read, before any still is opened"),
   maxTileDimension: side.default(640).describe("largest tile width or height a request may ask for"),
-  maxSheetDimension: side.default(4096).describe("largest sheet side (`cols × w`, `rows × h`)"),
+  maxSheetDimension: side
+    .default(2048)
+    .describe(
+      "largest sheet side (`cols × w`, `rows × h`); with the tile limits it bounds a sheet's memory, which the config checks against the replicas' `memoryMb` (a 2048x2048 AVIF sheet needs ~170 MB while it is made, a 4096x4096 one ~590 MB)",
+    ),
   maxEvery: seconds.default(600).describe("longest interval between stills a request may ask for (seconds)"),
   decodeParallelism: count(16)
     .default(2)
