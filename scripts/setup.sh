@@ -43,6 +43,8 @@ declare -A need=(
   # The workflows' `run:` scripts are linted in the tests.
   [shellcheck]=shellcheck
 )
+# A real player for the storyboard tests (headless; `npm start` does not need it).
+if [ "$purpose" = test ]; then need[chromium]=chromium; fi
 missing=()
 for probe in "${!need[@]}"; do
   if [[ $probe == /* ]]; then [ -e "$probe" ] && continue
