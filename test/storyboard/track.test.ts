@@ -5,6 +5,8 @@ import { describe, it } from "node:test";
 import { ResizeError } from "../../resizer/src/errors.js";
 import { placeStill, sheetCount, sheetSize, stillsOnSheet } from "../../resizer/src/storyboard/layout.js";
 import type { Grid, TrackRequest } from "../../resizer/src/storyboard/request.js";
+import { parseSeconds } from "../../resizer/src/storyboard/request.js";
+import { toMs } from "../../resizer/src/storyboard/settings.js";
 import { orderStills, stillNumber } from "../../resizer/src/storyboard/stills.js";
 import { buildTrack, trackCues, vttTimestamp } from "../../resizer/src/storyboard/webvtt.js";
 
@@ -93,6 +95,61 @@ describe("cue timing", () => {
     assert.ok(text.includes("59:50.000 --> 01:00:00.000\n"), "the cue that ends on the hour");
     assert.ok(text.includes("01:00:00.000 --> 01:00:10.000\n"), "the first cue past it");
     assert.ok(text.trimEnd().split("\n").at(-2)!.endsWith("--> 01:06:40.000"));
+  });
+});
+
+describe("a whole track, read back as the WebVTT syntax reads it", () => {
+  /** The cues of a track file: `WEBVTT`, then blocks of a timing line and one payload line. */
+  function readTrack(text: string): { start: number; end: number; payload: string }[] {
+    assert.ok(text.startsWith("WEBVTT\n\n"), "the signature line, then a blank line");
+    assert.ok(text.endsWith("\n"), "ends with a line terminator");
+    return text
+      .slice("WEBVTT\n\n".length)
+      .split("\n\n")
+      .filter((block) => block !== "")
+      .map((block) => {
+        const lines = block.replace(/\n$/, "").split("\n");
+        assert.equal(lines.length, 2, `one timing line and one payload line: ${JSON.stringify(block)}`);
+        const m = /^(\S+) --> (\S+)$/.exec(lines[0]!);
+        assert.ok(m, `a timing line: ${lines[0]}`);
+        const [start, end] = [specTimestamp(m[1]!), specTimestamp(m[2]!)];
+        assert.ok(start !== undefined && end !== undefined, `WebVTT timestamps: ${lines[0]}`);
+        assert.ok(!lines[1]!.includes("-->"), "a payload never holds -->");
+        return { start, end, payload: lines[1]! };
+      });
+  }
+
+  const cases: [string, number, number, Grid][] = [
+    ["10 s over 10,000 stills (past 27 hours)", 10_000, 10_000, { w: 160, h: 90, cols: 10, rows: 10 }],
+    ["600 s over 1,000 stills (166 hours: three digits of hours)", 600_000, 1000, { w: 160, h: 90, cols: 10, rows: 10 }],
+    ["0.333 s over 12,013 stills (a fraction of a second, past the hour)", 333, 12_013, grid],
+    ["2.5 s over 13 stills (a partial last sheet)", 2500, 13, grid],
+    ["0.1 s, one still", 100, 1, grid],
+  ];
+  for (const [name, everyMs, stills, g] of cases) {
+    it(name, () => {
+      const cues = readTrack(buildTrack(track({ everyMs, grid: g }), stills));
+      assert.equal(cues.length, stills);
+      cues.forEach((cue, k) => {
+        assert.equal(cue.start, k * everyMs, `cue ${k} starts at k × every`);
+        assert.equal(cue.end, (k + 1) * everyMs, `cue ${k} ends at (k + 1) × every`);
+        const m = /sprite-(\d+)\.jpg\?[^#]*#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(cue.payload)!;
+        const [sheet, x, y, w, h] = m.slice(1).map(Number) as [number, number, number, number, number];
+        const { first, end } = stillsOnSheet(sheet, stills, g);
+        const size = sheetSize(end - first, g);
+        assert.ok(k >= first && k < end && x + w <= size.width && y + h <= size.height, `cue ${k} lies on sheet ${sheet} (${size.width}x${size.height})`);
+      });
+      const last = buildTrack(track({ everyMs, grid: g }), stills).trimEnd().split("\n").at(-2)!;
+      assert.equal(/ --> (\d+:)?\d\d:\d\d\.\d{3}$/.exec(last)![1] !== undefined, stills * everyMs >= 3_600_000, `hours written exactly when not zero: ${last}`);
+    });
+  }
+
+  it("takes intervals from the config and the URL as whole milliseconds, without floating-point error", () => {
+    // 1.005 × 1000 is 1004.9999999999999 in floating point; 2.675 × 1000 is 2674.9999999999995.
+    assert.deepEqual([toMs(1.005), toMs(2.675), toMs(0.1 + 0.2), toMs(600)], [1005, 2675, 300, 600_000]);
+    assert.deepEqual(["1.005", "2.675", "0.3", "600", "0.100"].map((t) => parseSeconds("every", t, 100, 600_000)), [1005, 2675, 300, 600_000, 100]);
+    const cues = trackCues(track({ everyMs: toMs(1.005) }), 3600);
+    assert.equal(vttTimestamp(cues.at(-1)!.endMs), "01:00:18.000", "3600 × 1.005 s, exactly");
   });
 });
 
