@@ -6,6 +6,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { fromEnv } from "../../resizer/src/settings.js";
+import { parseStoryboard, STORYBOARD_PREFIX } from "../../resizer/src/storyboard/request.js";
 import { ConfigError } from "../config.js";
 import { LaunchError, PROJECT_ROOT, startCluster, type LocalCluster } from "../local/launcher.js";
 import { describeExit } from "../local/process.js";
@@ -49,7 +51,33 @@ function examples(cluster: LocalCluster): Examples {
   const still = firstFile(root, "stillshot", image) ?? firstFile(root, "images", image);
   const source = firstFile(root, "images", /\.jpe?g$/i) ?? still;
   const caPath = cluster.certificates[0]?.certPath;
-  return { ...(thumbnail && { thumbnail: `/${thumbnail}` }), ...(still && { still: `/${still}` }), ...(source && { source: `/${source}` }), ...(caPath && { caPath }) };
+  const storyboard = storyboardExample(cluster);
+  return {
+    ...(thumbnail && { thumbnail: `/${thumbnail}` }),
+    ...(still && { still: `/${still}` }),
+    ...(source && { source: `/${source}` }),
+    ...(storyboard && { storyboard }),
+    ...(caPath && { caPath }),
+  };
+}
+
+/**
+ * The canonical track URL of the first episode with a numbered still, as the resizers
+ * answer it: their own storyboard settings (read from their environment as they read it)
+ * fill in the parameters.
+ */
+function storyboardExample(cluster: LocalCluster): string | undefined {
+  const resizer = cluster.host.resizers[0];
+  if (resizer === undefined) return undefined;
+  const settings = fromEnv(resizer.env).storyboard;
+  const still = firstFile(cluster.imagesDir, settings.stillsDir, /^[0-9]+\.(jpe?g|png|webp)$/i, 2);
+  const [programme, episode, file] = still?.slice(settings.stillsDir.length + 1).split("/") ?? [];
+  if (programme === undefined || episode === undefined || file === undefined) return undefined;
+  try {
+    return parseStoryboard(`${STORYBOARD_PREFIX}${encodeURIComponent(programme)}/${encodeURIComponent(episode)}.vtt`, settings).canonicalTarget;
+  } catch {
+    return undefined; // a directory name the endpoint refuses: no example
+  }
 }
 
 function printCluster(c: LocalCluster): void {

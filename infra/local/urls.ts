@@ -10,6 +10,8 @@ export interface Examples {
   still?: string;
   /** A source for the resizer. */
   source?: string;
+  /** An episode's storyboard track, as its canonical URL (path and query). */
+  storyboard?: string;
   /** The CA (the stand-in certificate) for HTTPS. */
   caPath?: string;
 }
@@ -54,6 +56,7 @@ export function tryLines(host: HostPlan, ex: Examples): TryLine[] {
     add("resize", `${http(`/resize?src=${src}&w=320&h=180&fmt=auto`)}   (X-Cache-Status MISS, then HIT)`);
     add("timthumb", `${http(`/timthumb.php?src=/${src}&w=320&h=180`)}   (legacy URL, same image)`);
   }
+  if (ex.storyboard) add("storyboard", `${http(ex.storyboard)}   (WebVTT thumbnails track; its cues name the sprite sheets)`);
   const tls = m.https ? m.servers.find((s) => s.tls) : undefined;
   if (tls) add("https", reach(host, tls, ex.thumbnail ?? "/", "https", ex.caPath));
   add("healthz", `http://${hostPort(m.http.address, m.http.port)}/healthz   (what the L4 asks)`);

@@ -137,7 +137,7 @@ describe("npm start", () => {
       ["local-slave01", "local-slave02", "local-resizer01", "local-resizer02", "local-master"],
       "the seeds' order: slaves (and the resizers) first, the master last",
     );
-    for (const label of ["index", "static", "thumbnail", "resize", "timthumb", "https", "healthz", "metrics"]) {
+    for (const label of ["index", "static", "thumbnail", "resize", "timthumb", "storyboard", "https", "healthz", "metrics"]) {
       assert.match(out, new RegExp(`^  ${label} `, "m"), `prints a ${label} line`);
     }
     const workDir = /work dir\s+(\S+)/.exec(out)![1]!;
@@ -148,6 +148,9 @@ describe("npm start", () => {
     assert.equal(await fetchVia(url("thumbnail")), 200);
     assert.equal(await fetchVia(url("static")), 200);
     assert.equal(await fetchVia(url("resize")), 200);
+    // The canonical track URL of the first episode (no redirect): the resizers' own defaults.
+    assert.match(url("storyboard"), /\/storyboard\/docu-ocean\/E001\.vtt\?w=160&h=90&cols=10&rows=10&every=10$/);
+    assert.equal(await fetchVia(url("storyboard")), 200);
     assert.equal(await fetchVia(url("healthz")), 200);
 
     // Requests in flight when Ctrl-C arrives: each client has its answer started and has

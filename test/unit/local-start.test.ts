@@ -12,7 +12,13 @@ import { stackSpec } from "../helpers/stage.js";
 
 describe("what npm start prints to try", () => {
   const local = planCluster(stackSpec("Pulumi.local.yaml"), { kind: "local", root: "/w" }).hosts[0]!;
-  const ex = { thumbnail: "/thumbnail/2024/01/1.jpg", still: "/stillshot/a/1.jpg", source: "/images/a.jpg", caPath: "/w/local/tls/local.crt" };
+  const ex = {
+    thumbnail: "/thumbnail/2024/01/1.jpg",
+    still: "/stillshot/a/1.jpg",
+    source: "/images/a.jpg",
+    storyboard: "/storyboard/a/E001.vtt?w=160&h=90&cols=10&rows=10&every=10",
+    caPath: "/w/local/tls/local.crt",
+  };
   const lines = new Map(tryLines(local, ex).map((l) => [l.label, l.text]));
 
   it("*.localhost names as plain URLs on the stack's ports; the stillshot domain for its 400", () => {
@@ -20,6 +26,7 @@ describe("what npm start prints to try", () => {
     assert.match(lines.get("stillshot")!, /^http:\/\/stillshot-origin\.localhost:8080\/thumbnail\/none\.jpg\s+\(400 on stillshot-origin\)/);
     assert.match(lines.get("resize")!, /\/resize\?src=images\/a\.jpg&w=320&h=180&fmt=auto/);
     assert.match(lines.get("timthumb")!, /\/timthumb\.php\?src=\/images\/a\.jpg&w=320&h=180/);
+    assert.match(lines.get("storyboard")!, /^http:\/\/image-origin\.localhost:8080\/storyboard\/a\/E001\.vtt\?w=160&h=90&cols=10&rows=10&every=10 /);
   });
 
   it("HTTPS with the run's certificate as CA; healthz on the master, metrics on a resizer", () => {
