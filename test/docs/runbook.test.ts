@@ -53,6 +53,7 @@ describe("RUNBOOK.md", () => {
       "acme-renewal-failures",
       "draining-a-host",
       "resizer-overloaded",
+      "storyboard-episode",
       "host-lost",
       "rollback",
       "restoring-a-state-backup",
