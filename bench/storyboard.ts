@@ -98,11 +98,13 @@ async function main(): Promise<void> {
         }
       }
     }
+    const loadAtEnd = loadavg().map((l) => l.toFixed(2)).join(" / ");
     const cpu = cpus()[0]?.model ?? "unknown CPU";
     const md = [
       "# Storyboard sheet benchmark",
       "",
-      `\`npm run bench:storyboard\` on ${new Date().toISOString().slice(0, 10)}: ${cpu}, ${cpus().length} CPUs, 1-min load average ${load} at start.`,
+      `\`npm run bench:storyboard\` on ${new Date().toISOString().slice(0, 10)}: ${cpu}, ${cpus().length} CPUs, 1-min load average ${load} at start,`,
+      `${loadAtEnd} (1 / 5 / 15 min) at the end: the machine is shared, so wall times are inflated; CPU time is the measure.`,
       `One 1600x900 sheet of 10x10 tiles of 160x90 from ${STILLS} stills of 1920x1080 (JPEG q85), every process pinned to one CPU`,
       `(\`taskset -c 0\`), through the storyboard service's handler in-process (no HTTP), ${RUNS} runs after one warm-up.`,
       "CPU ms: user + system of the whole process per sheet (median), which a busy machine inflates far less than wall time.",
