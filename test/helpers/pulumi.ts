@@ -33,7 +33,13 @@ export interface Registered {
   /** URNs this resource waits for: explicit dependsOn plus input-implied dependencies. */
   dependencies: string[];
   deleteBeforeReplace: boolean;
+  /** Whether the program set `deleteBeforeReplace` at all (unset: the provider decides). */
+  deleteBeforeReplaceDefined: boolean;
   retainOnDelete: boolean;
+  /** Per input property, the URNs its value was computed from (what the engine's replacement cascade follows). */
+  propertyDependencies: Record<string, string[]>;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
   /** What the (mocked) provider returned for it, secrets revealed: the program reads these. */
   state: Record<string, any>;
   /** Earlier identities the resource claims (`aliases`), as the monitor receives them. */
@@ -72,7 +78,7 @@ export function resolve<T>(value: pulumi.Input<T> | undefined): Promise<T> {
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
-function reveal(value: unknown, path: string, secrets: string[]): unknown {
+export function reveal(value: unknown, path: string, secrets: string[]): unknown {
   if (Array.isArray(value)) return value.map((v, i) => reveal(v, path ? `${path}.${i}` : String(i), secrets));
   if (value !== null && typeof value === "object") {
     const obj = value as Record<string, unknown>;
@@ -83,6 +89,50 @@ function reveal(value: unknown, path: string, secrets: string[]): unknown {
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, reveal(v, path ? `${path}.${k}` : k, secrets)]));
   }
   return value;
+}
+
+/**
+ * What the engine is told by one RegisterResource request (inputs, dependencies, parent,
+ * provider, replacement options, aliases) and what the (mocked) provider answered
+ * (`state`), secrets revealed and their input paths listed in `secretPaths`.
+ */
+export function registration(req: any, urn: string, state: Record<string, unknown>): Registered {
+  const secretPaths: string[] = [];
+  const inputs = reveal(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, any>;
+  const propertyDependencies: Record<string, string[]> = {};
+  for (const [key, deps] of req.getPropertydependenciesMap().entries()) propertyDependencies[key] = deps.getUrnsList();
+  return {
+    type: req.getType(),
+    name: req.getName(),
+    urn,
+    custom: req.getCustom(),
+    inputs,
+    secretPaths,
+    provider: req.getProvider(),
+    parent: req.getParent(),
+    dependencies: req.getDependenciesList(),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+    deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined(),
+    retainOnDelete: req.getRetainondelete(),
+    propertyDependencies,
+    ignoreChanges: req.getIgnorechangesList(),
+    replaceOnChanges: req.getReplaceonchangesList(),
+    state: reveal(state, "", []) as Record<string, any>,
+    aliases: (req.getAliasesList() as any[]).map((a): AliasRequest => {
+      if (!a.hasSpec()) return { urn: a.getUrn() };
+      const spec = a.getSpec();
+      return {
+        spec: {
+          name: spec.getName(),
+          type: spec.getType(),
+          stack: spec.getStack(),
+          project: spec.getProject(),
+          ...(spec.hasParenturn() && { parentUrn: spec.getParenturn() }),
+          noParent: spec.getNoparent(),
+        },
+      };
+    }),
+  };
 }
 
 /** What a renewer's first check prints in the mocks (see infra/acme.ts `status`). */
@@ -107,7 +157,7 @@ export function mockImageId(ref: string): string {
 }
 
 /** Plausible provider outputs for the resources the program reads back. */
-function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const state = { ...args.inputs };
   switch (args.type) {
     case "docker:index/container:Container":
@@ -212,37 +262,8 @@ export function runProgramInThisProcess(config: Record<string, unknown>, secretK
     monitor.registerResource = (req, cb) =>
       original(req, (err, res) => {
         if (!err && res) {
-          const urn: string = res.getUrn();
-          const secretPaths: string[] = [];
-          const inputs = reveal(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, any>;
-          byUrn.set(urn, {
-            type: req.getType(),
-            name: req.getName(),
-            urn,
-            custom: req.getCustom(),
-            inputs,
-            secretPaths,
-            provider: req.getProvider(),
-            parent: req.getParent(),
-            dependencies: req.getDependenciesList(),
-            deleteBeforeReplace: req.getDeletebeforereplace(),
-            retainOnDelete: req.getRetainondelete(),
-            state: reveal(res.getObject()?.toJavaScript() ?? {}, "", []) as Record<string, any>,
-            aliases: (req.getAliasesList() as any[]).map((a): AliasRequest => {
-              if (!a.hasSpec()) return { urn: a.getUrn() };
-              const spec = a.getSpec();
-              return {
-                spec: {
-                  name: spec.getName(),
-                  type: spec.getType(),
-                  stack: spec.getStack(),
-                  project: spec.getProject(),
-                  ...(spec.hasParenturn() && { parentUrn: spec.getParenturn() }),
-                  noParent: spec.getNoparent(),
-                },
-              };
-            }),
-          });
+          const record = registration(req, res.getUrn(), res.getObject()?.toJavaScript() ?? {});
+          byUrn.set(record.urn, record);
         }
         cb(err, res);
       });
