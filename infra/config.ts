@@ -7,6 +7,7 @@ import { z } from "zod";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
 import { largestSheetBytes, PROCESS_BASELINE_BYTES } from "../resizer/src/storyboard/memory.js";
 import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
+import { cpusKeptByProvider, providerCpus } from "./providerForm.js";
 import { hostResizer } from "./topology/hostConfig.js";
 import { sizeBytes } from "./units.js";
 
@@ -290,7 +291,18 @@ const resizerDeploymentFields = {
   replicas: z.number().int().min(1).max(32),
   basePort: port,
   memoryMb: z.number().int().min(64).max(65_536),
-  cpus: z.number().min(0.1).max(64),
+  // The provider stores cpus in its own spelling (providerForm.ts); a value it would spell
+  // as another one would change the limit and replace the resizers on every `up`.
+  cpus: z
+    .number()
+    .min(0.1)
+    .max(64)
+    .refine(cpusKeptByProvider, {
+      error: (issue) => {
+        const v = issue.input as number;
+        return `${v} CPUs is stored by the Docker provider as "${providerCpus(v)}", another limit, and would replace the resizers on every \`up\`: use a value it keeps, such as ${Math.round(v * 10) / 10}`;
+      },
+    }),
 };
 
 const resizerDeployment = z.strictObject({

@@ -1,7 +1,7 @@
 // The thin Pulumi shell: a validated spec -> plan -> rendered files -> resources. All
 // decisions were taken by the pure modules; this only wires resources and outputs.
 import { join } from "node:path";
-import * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
@@ -12,7 +12,8 @@ import { AcmeIssuer } from "./components/acmeIssuer.js";
 import { CERTIFICATE_TYPE, Certificate, certificateName, type CertificateOutputs } from "./components/certificate.js";
 import { TlsSyncPki } from "./components/tlsSyncPki.js";
 import { ImageHost, type ImageSource } from "./components/imageHost.js";
-import { ResizerImage } from "./components/resizerImage.js";
+import { RESIZER_BUILD, resizerImageRef } from "./components/resizerImage.js";
+import { shellQuote } from "./remote.js";
 
 export const projectRoot = join(__dirname, "..");
 
@@ -119,22 +120,33 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
     }),
   );
 
-  // Images: from the operator's registry when configured; otherwise built and pulled on
-  // the operator's engine and streamed to every host (certbot's too, with acme certificates).
-  let images: ImageSource;
-  let resizerRef: string;
+  // Images: from the operator's registry when configured; otherwise each host's deliveries
+  // stream them from the operator's engine, which builds the resizer from this checkout or
+  // pulls nginx (and certbot, with acme certificates) when it lacks them.
   const acmeRefs = plan.acme?.images ?? [];
-  if (spec.images.resizer !== undefined) {
-    resizerRef = spec.images.resizer;
-    images = { kind: "registry", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs };
-  } else {
-    const operatorEngine = new docker.Provider("operator-docker", {});
-    const resizer = new ResizerImage("resizer-image", { projectRoot, provider: operatorEngine });
-    const nginx = new docker.RemoteImage("nginx-image", { name: spec.images.nginx, keepLocally: true }, { provider: operatorEngine });
-    const acme = acmeRefs.map((ref) => new docker.RemoteImage(`${ref.split("/").pop()!.split(/[:@]/)[0]}-image`, { name: ref, keepLocally: true }, { provider: operatorEngine }));
-    resizerRef = resizer.ref;
-    images = { kind: "push", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs, ready: [resizer, nginx, ...acme] };
-  }
+  const resizerRef = spec.images.resizer ?? resizerImageRef(projectRoot);
+  const images: ImageSource =
+    spec.images.resizer !== undefined
+      ? { kind: "registry", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs }
+      : { kind: "push", nginx: spec.images.nginx, resizer: resizerRef, acme: acmeRefs, resizerBuild: { kind: "build", ...RESIZER_BUILD } };
+
+  // A changed subnet replaces every host's network, and the engine deletes a network's
+  // containers before it. Serial rollout takes the hosts one at a time (ImageHost); with
+  // `parallel` and several hosts that would empty the VIP, so `up` stops here first.
+  const networkGuard =
+    spec.rollout === "parallel" && plan.hosts.length > 1
+      ? new command.local.Command("network-guard", {
+          environment: { SUBNET: spec.network.subnet },
+          // Runs only when the subnet changed (an update), never on the first `up`.
+          update: [
+            `echo ${shellQuote(
+              `network.subnet changed to ${spec.network.subnet}: with rollout: parallel every host's containers would be deleted at once, emptying the VIP. ` +
+                "Run this change host by host: `pulumi config set rollout serial`, `pulumi up`, then set rollout back (RUNBOOK.md#network-change).",
+            )} >&2`,
+            "exit 1",
+          ].join("\n"),
+        })
+      : undefined;
 
   // acme with several hosts: the internal CA of the issuer's bundle channel.
   const issuerPlan = plan.hosts.find((h) => h.name === plan.acme?.issuer);
@@ -164,8 +176,11 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
         path: HEALTH.path,
         expectStatus: HEALTH.status,
         timeoutSeconds: spec.rolloutTimeoutSeconds,
+        ...(spec.vip && { l4: spec.vip.healthCheck }),
       },
       ...(spec.rollout === "serial" && previous !== undefined && { after: previous.healthGate }),
+      ...(previous && { previousEngine: previous.engine }),
+      ...(networkGuard && { networkGuard }),
     });
     previous = host;
     built.push(host);

@@ -46,30 +46,55 @@ export function dockerOnHost(host: Pick<HostPlan, "docker" | "sshOpts">, args: r
   }
 }
 
+/** Where the operator's engine gets an image it does not hold yet. */
+export type ImageOrigin =
+  /** A pinned tag from the operator's registry (nginx, certbot). */
+  | { kind: "pull" }
+  /**
+   * Built from the checkout. Paths are relative to the directory commands run in: the
+   * program's (`main` of Pulumi.yaml; pulumi/pulumi pkg/engine/project.go getPwdMain starts
+   * every plugin there, and pulumi-command runs without `dir` in its provider's working
+   * directory, commandOutputs.go), so the text is the same on every operator's machine.
+   */
+  | { kind: "build"; dockerfile: string; context: string };
+
 /**
- * Stream images from the operator's engine into the host's engine (hosts sit in a closed
- * network without registry access), then print the image id of every ref, one per line in
- * the refs' order: containers must name images by id, since the provider stores the id it
- * reads back and would otherwise see a change (a replacement) on every `up`. `docker load`
- * keeps ids, so they are the same on every host. A `unix://` host is the operator's own
- * engine, which already has the images.
+ * Deliver one image to a host's engine and print its id there. A host that already holds
+ * the ref is left alone; otherwise the operator's engine gets the image first when it
+ * lacks it (pulled, or built from the checkout: any machine with the repository can
+ * deliver, not only the one that ran the first `up`), then streams it over (the hosts sit
+ * in a closed network without registry access). The id is what containers name: the
+ * provider stores the id it reads back, so a tag would differ from state on every `up`.
+ * A `unix://` host is the operator's own engine: it pulls or builds directly.
  */
-export function deliverImagesCommand(host: Pick<HostPlan, "docker" | "sshOpts">, refs: readonly string[]): string {
-  if (refs.length === 0) throw new Error("no image to deliver");
+export function deliverImageCommand(host: Pick<HostPlan, "docker" | "sshOpts">, ref: string, origin: ImageOrigin): string {
+  const onHost = (args: string[]) => dockerOnHost(host, args);
+  const local = engineKind(host.docker) === "unix";
+  const docker = (args: string[]) => (local ? onHost(args) : shellJoin(["docker", ...args]));
+  const obtain = origin.kind === "pull" ? docker(["pull", "--quiet", ref]) : docker(["build", "--quiet", "-f", origin.dockerfile, "-t", ref, origin.context]);
+  const has = (inspect: string) => `${inspect} >/dev/null 2>&1`;
   return [
     "set -eu",
-    ...(engineKind(host.docker) === "unix" ? [] : [`docker save ${shellJoin(refs)} | ${dockerOnHost(host, ["load", "--quiet"])} >&2`]),
-    dockerOnHost(host, ["image", "inspect", "--format", "{{.Id}}", ...refs]),
+    `if ! ${has(onHost(["image", "inspect", ref]))}; then`,
+    ...(local
+      ? [`  ${obtain} >&2`]
+      : [
+          `  if ! ${has(docker(["image", "inspect", ref]))}; then`,
+          `    ${obtain} >&2`,
+          "  fi",
+          // `docker load` fails on an empty stream, so a failed save fails the command too.
+          `  docker save ${shellQuote(ref)} | ${onHost(["load", "--quiet"])} >&2`,
+        ]),
+    "fi",
+    onHost(["image", "inspect", "--format", "{{.Id}}", ref]),
   ].join("\n");
 }
 
-/** The ids `deliverImagesCommand` printed, by ref. */
-export function deliveredIds(stdout: string, refs: readonly string[]): Record<string, string> {
-  const ids = stdout.trim().split("\n").map((l) => l.trim());
-  if (ids.length !== refs.length || !ids.every((id) => /^sha256:[0-9a-f]{64}$/.test(id))) {
-    throw new Error(`expected ${refs.length} image ids from the delivery, got: ${stdout.trim().slice(0, 300)}`);
-  }
-  return Object.fromEntries(refs.map((ref, i) => [ref, ids[i]!]));
+/** The id `deliverImageCommand` printed. */
+export function deliveredId(stdout: string, ref: string): string {
+  const id = stdout.trim();
+  if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`expected the image id of ${ref} from its delivery, got: ${id.slice(0, 300)}`);
+  return id;
 }
 
 /** How nginx reads a config in a container (`-e stderr`: an unprivileged nginx cannot open the compiled-in log). */
@@ -111,20 +136,81 @@ export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, target
   ].join("\n");
 }
 
+/** The L4's health check as the `vip` config describes it (config.ts `vip.healthCheck`). */
+export interface L4Check {
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  /** Consecutive passed checks before the L4 sends a host traffic again. */
+  rise: number;
+  /** Consecutive failed checks before the L4 takes a host out. */
+  fall: number;
+}
+
+/**
+ * Seconds after which the L4 has taken out a host that started failing its check: the
+ * first failing check comes within one interval, the fall-th one `fall - 1` intervals
+ * later, and may take up to the timeout.
+ */
+export const secondsToTakeOut = (l4: L4Check): number => l4.fall * l4.intervalSeconds + l4.timeoutSeconds;
+
+/** Seconds after which the L4 has taken back a host that answers again: rise checks, the same way. */
+export const secondsToTakeBack = (l4: L4Check): number => l4.rise * l4.intervalSeconds + l4.timeoutSeconds;
+
 /**
  * Wait until the host answers its health check the way the L4 asks it (every port, the
- * same path and expected status), giving up after `timeoutSeconds`.
+ * same path and expected status), giving up after `timeoutSeconds`. With an L4, the gate
+ * then keeps checking at the L4's interval until `rise` rounds in a row passed (a failure
+ * starts the count again) and one check's timeout more: by then the L4 has taken the host
+ * back, so the next host may leave it (serial rollout: never two hosts out at once).
  */
-export function healthGateCommand(urls: readonly string[], expectStatus: number, timeoutSeconds: number): string {
+export function healthGateCommand(urls: readonly string[], expectStatus: number, timeoutSeconds: number, l4?: L4Check): string {
+  const maxTime = l4?.timeoutSeconds ?? 5;
+  const answers = `[ "$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' --max-time ${maxTime} "$url" || true)" = ${expectStatus} ]`;
+  const late = (what: string) => `if [ "$(date +%s)" -ge "$deadline" ]; then echo "${what}" >&2; exit 1; fi`;
   return [
     "set -u",
     `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
     `for url in ${shellJoin(urls)}; do`,
-    `  until [ "$(curl --silent --insecure --output /dev/null --write-out '%{http_code}' --max-time 5 "$url" || true)" = ${expectStatus} ]; do`,
-    `    if [ "$(date +%s)" -ge "$deadline" ]; then echo "$url did not answer ${expectStatus} within ${timeoutSeconds}s" >&2; exit 1; fi`,
+    `  until ${answers}; do`,
+    `    ${late(`$url did not answer ${expectStatus} within ${timeoutSeconds}s`)}`,
     "    sleep 2",
     "  done",
     `  echo "$url answers ${expectStatus}"`,
     "done",
+    ...(l4 === undefined
+      ? []
+      : [
+          `# The L4 takes the host back after ${l4.rise} passed checks ${l4.intervalSeconds}s apart.`,
+          "passed=0",
+          `while [ "$passed" -lt ${l4.rise} ]; do`,
+          `  sleep ${l4.intervalSeconds}`,
+          "  failed=''",
+          `  for url in ${shellJoin(urls)}; do ${answers} || failed="$url"; done`,
+          `  if [ -n "$failed" ]; then passed=0; echo "$failed failed again: counting the L4's ${l4.rise} checks anew" >&2; else passed=$((passed + 1)); fi`,
+          `  ${late(`the host did not pass ${l4.rise} checks in a row within ${timeoutSeconds}s`)}`,
+          "done",
+          `sleep ${l4.timeoutSeconds}`,
+          `echo "passed ${l4.rise} checks ${l4.intervalSeconds}s apart: the L4 has taken the host back"`,
+        ]),
+  ].join("\n");
+}
+
+/**
+ * Take a host out of the L4 before its master goes (the `delete` of `<host>-master-drain`,
+ * which the engine runs before it deletes the master: a replacement, a network change, a
+ * removed host). The drain flag makes /healthz answer 503; the L4 takes the host out after
+ * its failed checks while requests in flight complete, and only then may the master stop.
+ * A master that is not running has nothing to drain.
+ */
+export function drainCommand(host: Pick<HostPlan, "docker" | "sshOpts">, master: { container: string; drainFile: string }, l4: L4Check): string {
+  const wait = secondsToTakeOut(l4);
+  return [
+    "set -u",
+    `if ${dockerOnHost(host, ["exec", master.container, "touch", master.drainFile])}; then`,
+    `  echo ${shellQuote(`${master.container} drained: waiting ${wait}s for the L4 to take its host out`)} >&2`,
+    `  sleep ${wait}`,
+    "else",
+    `  echo ${shellQuote(`${master.container} is not running: nothing to drain`)} >&2`,
+    "fi",
   ].join("\n");
 }

@@ -8,7 +8,7 @@ import { initScript, scriptBoot, scriptPath, syncClientFiles, syncScript, contai
 import { publisherFiles, renderPublisher } from "../nginx/publisher.js";
 import { nginxServe } from "../remote.js";
 import type { AcmePlan, HostAcmePlan } from "../topology.js";
-import { CONTAINER_USERS, hardened } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, hardened } from "./hardening.js";
 import type { Party } from "./tlsSyncPki.js";
 
 /** What a host's agents get of the internal CA: the CA, and its own certificate. */
@@ -70,12 +70,12 @@ export function acmeInit(args: AgentArgs & { image: pulumi.Input<string> }): doc
       mustRun: false,
       restart: "no",
     },
-    { ...args.opts, deleteBeforeReplace: true },
+    { ...args.opts, ...FIXED_NAME_CONTAINER },
   );
 }
 
 /** Seconds between the sync agent's health checks (it also reports overdue renewals). */
-const SYNC_HEALTH_INTERVAL = "5m";
+const SYNC_HEALTH_INTERVAL_SECONDS = 300;
 
 /**
  * The sync agent: installs new bundles into the volume the master reads and reloads the
@@ -110,12 +110,12 @@ export function tlsSync(args: AgentArgs & { image: pulumi.Input<string>; master:
         nofile: 1024,
         tmpfs: { [run]: "16m" },
         stopSignal: "SIGTERM",
-        healthcheck: { tests: ["CMD", "sh", scriptPath(run, "tls-sync"), "check"], interval: SYNC_HEALTH_INTERVAL, timeout: "10s", retries: 1, startPeriod: "1m" },
+        healthcheck: { tests: ["CMD", "sh", scriptPath(run, "tls-sync"), "check"], intervalSeconds: SYNC_HEALTH_INTERVAL_SECONDS, timeoutSeconds: 10, retries: 1, startPeriodSeconds: 60 },
       }),
       // Unhealthy until the first issuance arrives: nothing may wait for it.
       wait: false,
     },
-    { ...args.opts, deleteBeforeReplace: true },
+    { ...args.opts, ...FIXED_NAME_CONTAINER },
   );
 }
 
@@ -158,9 +158,9 @@ export function tlsPublisher(args: AgentArgs & { image: pulumi.Input<string>; ne
         tmpfs: { [pub.runDir]: "16m" },
         stopSignal: "SIGQUIT",
         // TLS with client certificates only: check that it listens.
-        healthcheck: { tests: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${pub.listen.port}`], interval: "30s", timeout: "3s", retries: 3, startPeriod: "5s" },
+        healthcheck: { tests: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${pub.listen.port}`], intervalSeconds: 30, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 5 },
       }),
     },
-    { ...args.opts, deleteBeforeReplace: true },
+    { ...args.opts, ...FIXED_NAME_CONTAINER },
   );
 }

@@ -11,7 +11,8 @@ import { ISSUANCE_TIMEOUT_SECONDS, dnsCredentialsPath, issuanceGateCommand, pars
 import type { AcmePlan, HostPlan } from "../topology.js";
 import { CERTBOT_IMAGE_VOLUMES } from "./acmeAgents.js";
 import type { DockerEngine } from "./dockerEngine.js";
-import { CONTAINER_USERS, hardened } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, hardened } from "./hardening.js";
+import { RERUN } from "./rolling.js";
 
 /** What the issuer host gives its renewers (ImageHost makes it on the issuer). */
 export interface AcmeSite {
@@ -85,12 +86,12 @@ export class AcmeIssuer extends pulumi.ComponentResource {
             nofile: 1024,
             tmpfs: { [renewer.runDir]: "16m", ...CERTBOT_IMAGE_VOLUMES },
             stopSignal: "SIGTERM",
-            healthcheck: { tests: ["CMD", "sh", scriptPath(renewer.runDir, "renewer"), "health"], interval: "1m", timeout: "10s", retries: 1, startPeriod: "10m" },
+            healthcheck: { tests: ["CMD", "sh", scriptPath(renewer.runDir, "renewer"), "health"], intervalSeconds: 60, timeoutSeconds: 10, retries: 1, startPeriodSeconds: 600 },
           }),
           // The gate below waits for the first result with a clearer message than Docker's.
           wait: false,
         },
-        { parent: this, provider: site.engine.provider, dependsOn: [...site.ready, ...args.after], deleteBeforeReplace: true, aliases },
+        { parent: this, provider: site.engine.provider, dependsOn: [...site.ready, ...args.after], ...FIXED_NAME_CONTAINER, aliases },
       );
       const gate = new command.local.Command(
         args.gateName(cert.id),
@@ -99,7 +100,7 @@ export class AcmeIssuer extends pulumi.ComponentResource {
           // Asked again whenever the renewer is replaced (its config changed).
           triggers: [container.id],
         },
-        { parent: this, dependsOn: [container], aliases },
+        { parent: this, dependsOn: [container], aliases, ...RERUN },
       );
       const result = gate.stdout.apply((out) => parseRenewerStatus(out));
       this.issuance[cert.id] = { renewer: renewer.name, fingerprint: result.apply((s) => s.fingerprint ?? ""), notAfter: result.apply((s) => s.notAfter ?? "") };

@@ -4,19 +4,29 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { deliverImagesCommand, deliveredIds } from "../remote.js";
+import { deliverImageCommand, deliveredId, type ImageOrigin } from "../remote.js";
 import type { HostPlan } from "../topology.js";
+import { RERUN } from "./rolling.js";
 
-/** An image the host needs; `name` goes into resource names (`<host>-<name>-image`). */
+/**
+ * An image the host needs; `name` goes into resource names (`<host>-images-<name>` when
+ * delivered, `<host>-<name>-image` when pulled by the host); `origin` is where the
+ * operator's engine gets it (delivery only).
+ */
 export interface EngineImage {
   name: string;
   ref: string;
+  origin: ImageOrigin;
 }
 
 /** How images reach the engine. */
 export type ImageDelivery =
-  /** Built or pulled on the operator's engine (after `ready`), then streamed to the host (closed network). */
-  | { kind: "push"; ready: pulumi.Resource[] }
+  /**
+   * Streamed from the operator's engine (closed network), each image by a command of its
+   * own. `after`: the previous host's delivery of the same ref, so the operator's engine
+   * builds or pulls an image it lacks once, not once per host at the same time.
+   */
+  | { kind: "push"; after?: Record<string, pulumi.Resource> }
   /** Pulled by the host itself from a registry it can reach. */
   | { kind: "registry" };
 
@@ -39,6 +49,8 @@ export class DockerEngine extends pulumi.ComponentResource {
   readonly imageIds: Record<string, pulumi.Output<string>>;
   /** Done when every image is on the engine. */
   readonly ready: pulumi.Resource[];
+  /** The resource that put each ref on the engine (a delivery, or the host's own pull). */
+  readonly delivered: Record<string, pulumi.Resource>;
 
   constructor(name: string, args: DockerEngineArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("image-origin:cluster:DockerEngine", name, {}, opts);
@@ -53,16 +65,24 @@ export class DockerEngine extends pulumi.ComponentResource {
       );
       this.imageIds = Object.fromEntries(args.images.map((image, i) => [image.ref, pulled[i]!.imageId]));
       this.ready = pulled;
+      this.delivered = Object.fromEntries(args.images.map((image, i) => [image.ref, pulled[i]!]));
     } else {
-      const refs = args.images.map((i) => i.ref);
-      const delivery = new command.local.Command(
-        `${host.name}-images`,
-        { create: deliverImagesCommand(host, refs), triggers: refs },
-        { parent: this, dependsOn: args.delivery.ready, aliases },
+      // One command per image: each container takes its id from its own image's delivery,
+      // so a new resizer tag leaves the nginx ids known in a preview (and nginx untouched).
+      const after = args.delivery.after ?? {};
+      const deliveries = args.images.map(
+        (image) =>
+          new command.local.Command(
+            `${host.name}-images-${image.name}`,
+            // Runs again when the ref changes; a new command each time (as @pulumi/command
+            // 1.x's SDK asks; the installed 4.5.0 SDK does not, see rolling.ts RERUN).
+            { create: deliverImageCommand(host, image.ref, image.origin), triggers: [image.ref] },
+            { parent: this, ...(after[image.ref] && { dependsOn: [after[image.ref]!] }), ...RERUN },
+          ),
       );
-      const ids = delivery.stdout.apply((out) => deliveredIds(out, refs));
-      this.imageIds = Object.fromEntries(refs.map((ref) => [ref, ids.apply((byRef) => byRef[ref]!)]));
-      this.ready = [delivery];
+      this.imageIds = Object.fromEntries(args.images.map((image, i) => [image.ref, deliveries[i]!.stdout.apply((out) => deliveredId(out, image.ref))]));
+      this.ready = deliveries;
+      this.delivered = Object.fromEntries(args.images.map((image, i) => [image.ref, deliveries[i]!]));
     }
     this.registerOutputs({ imageIds: this.imageIds });
   }

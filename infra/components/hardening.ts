@@ -1,7 +1,10 @@
 // What every long-running container of the cluster gets, in one place: a non-root user,
 // a read-only root filesystem, no capabilities, no privilege escalation, limits, a
-// restart policy, rotated logs and a graceful stop.
+// restart policy, rotated logs and a graceful stop; every value in the form the Docker
+// provider reads back (providerForm.ts), so a second `up` sees no change.
 import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import { goDuration } from "../providerForm.js";
 
 /** nginx's user in the official image; the resizer's in resizer/Dockerfile. */
 export const CONTAINER_USERS = { nginx: "101:101", resizer: "1000:1000" } as const;
@@ -14,7 +17,7 @@ export interface HardeningArgs {
   /** Writable tmpfs mounts (path -> size), the only writable paths besides volumes. */
   tmpfs: Record<string, string>;
   stopSignal: "SIGQUIT" | "SIGTERM";
-  healthcheck: docker.types.input.ContainerHealthcheck;
+  healthcheck: HealthCheck;
   /** Seconds to finish in-flight requests on stop and delete (default STOP_GRACE_SECONDS). */
   stopGraceSeconds?: number;
 }
@@ -48,11 +51,20 @@ export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
     capabilities: { drops: ["ALL"] },
     securityOpts: ["no-new-privileges:true"],
     memory: args.memoryMb,
+    // No swap (memory + swap = memory). Unset, dockerd stores twice the memory (moby
+    // daemon_unix.go), which the provider reads back as a change on the next `up`.
+    memorySwap: args.memoryMb,
     ulimits: [{ name: "nofile", soft: args.nofile, hard: args.nofile }],
     restart: "unless-stopped",
     ...LOG_CONFIG,
     logOpts: { ...LOG_CONFIG.logOpts },
-    healthcheck: args.healthcheck,
+    healthcheck: {
+      tests: args.healthcheck.tests,
+      interval: goDuration(args.healthcheck.intervalSeconds),
+      timeout: goDuration(args.healthcheck.timeoutSeconds),
+      retries: args.healthcheck.retries,
+      startPeriod: goDuration(args.healthcheck.startPeriodSeconds),
+    },
     // The container must be healthy before anything that depends on it is created: the
     // seeds' start order (slaves and resizers, then the master) with a check in between.
     wait: true,
@@ -63,14 +75,35 @@ export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
   };
 }
 
-/** How often and how patiently every container's healthcheck runs. */
-export const HEALTH_TIMING = { interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" } as const;
+/** A container's healthcheck; durations in seconds (hardened() writes them as Go prints them). */
+export interface HealthCheck {
+  tests: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+/** How often and how patiently every serving container's healthcheck runs. */
+export const HEALTH_TIMING = { intervalSeconds: 10, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 5 } as const;
+
+/**
+ * Options of every container with a fixed name. Fixed names cannot exist twice: the old
+ * container goes first (pulumi-docker creates the replacement first otherwise, #1356).
+ * The provider's Update applies only restart and resource limits (kreuzwerker v4.5.0
+ * resource_docker_container_funcs.go L1016-1019): a changed healthcheck or tmpfs would be
+ * recorded in state and never reach the container, so those replace it.
+ */
+export const FIXED_NAME_CONTAINER: Pick<pulumi.CustomResourceOptions, "deleteBeforeReplace" | "replaceOnChanges"> = {
+  deleteBeforeReplace: true,
+  replaceOnChanges: ["healthcheck", "tmpfs"],
+};
 
 /**
  * An HTTP health check that needs nothing but bash (present in the Debian-based nginx
  * image, which ships no curl guarantee): request the path on loopback and require 200.
  */
-export function bashHttpCheck(port: number, path: string): docker.types.input.ContainerHealthcheck {
+export function bashHttpCheck(port: number, path: string): HealthCheck {
   const script = [
     `exec 3<>/dev/tcp/127.0.0.1/${port}`,
     `printf 'GET ${path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3`,

@@ -1,26 +1,26 @@
 // One Docker host of the cluster: its engine (the provider every child uses, and the
 // images delivered to it), a private network with fixed addresses, the proxy-cache
-// volume, the slaves and resizers, then the master, then a gate that waits for the host
-// to answer the L4's health check.
+// volume, the slaves and resizers, then the master with its drain, then a gate that waits
+// until the L4 has taken the host back.
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hostUrl } from "../address.js";
-import { healthGateCommand } from "../remote.js";
+import { drainCommand, healthGateCommand, type ImageOrigin, type L4Check } from "../remote.js";
 import { instanceName, type AcmePlan, type HostPlan } from "../topology.js";
 import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { AcmeSite } from "./acmeIssuer.js";
 import type { Certificate } from "./certificate.js";
 import { DockerEngine, type EngineImage } from "./dockerEngine.js";
-import { CONTAINER_USERS } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
 import { Resizer } from "./resizer.js";
-import { oneAtATime } from "./rolling.js";
+import { RERUN, oneAtATime } from "./rolling.js";
 
 /** Where the host's images come from (`acme`: certbot's images, when there are acme certificates). */
 export type ImageSource =
-  /** Built or pulled on the operator's engine, then streamed to the host (closed network). */
-  | { kind: "push"; nginx: string; resizer: string; acme: string[]; ready: pulumi.Resource[] }
+  /** Built (the resizer, from `resizerBuild`) or pulled on the operator's engine, then streamed to the host (closed network). */
+  | { kind: "push"; nginx: string; resizer: string; acme: string[]; resizerBuild: Extract<ImageOrigin, { kind: "build" }> }
   /** Pulled by the host itself from a registry it can reach. */
   | { kind: "registry"; nginx: string; resizer: string; acme: string[] };
 
@@ -33,10 +33,21 @@ export interface ImageHostArgs {
   certificates: Record<string, Certificate>;
   /** acme certificates: the cluster's ACME plan and this host's part of the internal CA. */
   acme?: { cluster: AcmePlan; pki?: HostPki };
-  /** The L4's view of this host: ports with their scheme, path and expected status. */
-  healthCheck: { path: string; expectStatus: number; timeoutSeconds: number };
-  /** Serial rollout: nothing on this host changes before the previous host is healthy. */
+  /**
+   * The L4's view of this host: path, expected status and (with a `vip`) its check timing,
+   * which the drain and the gate wait for; `timeoutSeconds` bounds the gate.
+   */
+  healthCheck: { path: string; expectStatus: number; timeoutSeconds: number; l4?: L4Check };
+  /**
+   * Serial rollout: nothing on this host changes before the previous host is healthy and
+   * back in the L4, its network included (a network replaced early would delete this
+   * host's containers while the previous host is still out).
+   */
   after?: pulumi.Resource;
+  /** The previous host's engine: its deliveries go first (the operator's engine obtains an image once). */
+  previousEngine?: DockerEngine;
+  /** Runs before the network changes (program.ts: refuses a network change under `rollout: parallel`). */
+  networkGuard?: pulumi.Resource;
 }
 
 /** The short name of an image in resource names: `certbot/dns-cloudflare:v4` -> `dns-cloudflare`. */
@@ -60,14 +71,20 @@ export class ImageHost extends pulumi.ComponentResource {
   constructor(name: string, args: ImageHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("image-origin:cluster:ImageHost", name, {}, opts);
     const { plan, images } = args;
+    const pull: ImageOrigin = { kind: "pull" };
     const wanted: EngineImage[] = [
-      { name: "resizer", ref: images.resizer },
-      { name: "nginx", ref: images.nginx },
-      ...images.acme.map((ref) => ({ name: imageName(ref), ref })),
+      { name: "resizer", ref: images.resizer, origin: images.kind === "push" ? images.resizerBuild : pull },
+      { name: "nginx", ref: images.nginx, origin: pull },
+      ...images.acme.map((ref) => ({ name: imageName(ref), ref, origin: pull })),
     ];
     this.engine = new DockerEngine(
       `${plan.name}-engine`,
-      { host: plan, images: wanted, delivery: images.kind === "push" ? { kind: "push", ready: images.ready } : { kind: "registry" }, formerParent: this },
+      {
+        host: plan,
+        images: wanted,
+        delivery: images.kind === "push" ? { kind: "push", ...(args.previousEngine && { after: args.previousEngine.delivered }) } : { kind: "registry" },
+        formerParent: this,
+      },
       { parent: this },
     );
     const provider = this.engine.provider;
@@ -80,9 +97,11 @@ export class ImageHost extends pulumi.ComponentResource {
         driver: "bridge",
         ipamConfigs: [{ subnet: plan.network.subnet, gateway: plan.network.gateway }],
       },
-      // A changed subnet means a new network under the same name: the old one goes first
-      // (its containers, whose fixed addresses change with it, are replaced before it).
-      child({ deleteBeforeReplace: true }),
+      // A changed subnet means a new network under the same name: the old one goes first,
+      // and the engine deletes its containers (their fixed addresses change with it) before
+      // it, the master's drain first. That happens when the network registers, so with a
+      // serial rollout it waits for the previous host's gate: one host out at a time.
+      child({ deleteBeforeReplace: true, dependsOn: [...(args.after ? [args.after] : []), ...(args.networkGuard ? [args.networkGuard] : [])] }),
     ));
 
     // --- images on this host's engine, by the id it reports
@@ -120,7 +139,7 @@ export class ImageHost extends pulumi.ComponentResource {
         mustRun: false,
         restart: "no",
       },
-      child({ dependsOn: [...imagesReady, ...(args.after ? [args.after] : [])], deleteBeforeReplace: true }),
+      child({ dependsOn: [...imagesReady, ...(args.after ? [args.after] : [])], ...FIXED_NAME_CONTAINER }),
     );
 
     const imagesMount: docker.types.input.ContainerMount = {
@@ -225,6 +244,20 @@ export class ImageHost extends pulumi.ComponentResource {
     );
     this.master = master;
 
+    // --- the drain: its delete takes the host out of the L4 before the master goes. It
+    // depends on the master's id, so the engine deletes it first whenever it deletes the
+    // master: a replacement (delete-before-replace deletes it with the master's other
+    // dependents, pulumi/pulumi step_generator.go), a network change, a removed host.
+    const l4 = args.healthCheck.l4;
+    const drain =
+      l4 === undefined || publish === undefined
+        ? undefined
+        : new command.local.Command(
+            `${plan.master.name}-drain`,
+            { delete: drainCommand(plan, { container: plan.master.name, drainFile: plan.master.paths.drainFile }, l4), triggers: [master.container.id] },
+            { parent: this, dependsOn: [master], ...RERUN },
+          );
+
     // --- acme: the sync agent reloads this master; the issuer publishes to the others
     if (plan.acme !== undefined && acmeVolume !== undefined && init !== undefined && args.acme !== undefined) {
       const common = { acme: plan.acme, cluster: args.acme.cluster, volume: acmeVolume.name, image: nginxImage, network: network.name };
@@ -247,14 +280,14 @@ export class ImageHost extends pulumi.ComponentResource {
     this.healthGate = new command.local.Command(
       `${plan.name}-healthy`,
       {
-        create: healthGateCommand(urls, args.healthCheck.expectStatus, args.healthCheck.timeoutSeconds),
+        create: healthGateCommand(urls, args.healthCheck.expectStatus, args.healthCheck.timeoutSeconds, l4),
         // Re-run whenever any container of the host was replaced or an nginx reloaded.
         triggers: [
           ...[master, ...slaves].flatMap((n) => [n.container.id, n.reload.id]),
           ...resizers.containers.map((c) => c.id),
         ],
       },
-      { parent: this, dependsOn: [master, ...slaves.map((s) => s.reload)] },
+      { parent: this, dependsOn: [master, ...slaves.map((s) => s.reload), ...(drain ? [drain] : [])], ...RERUN },
     );
 
     this.containers = {

@@ -15,8 +15,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
 import { nginxCheck, nginxServe, reloadCommand } from "../remote.js";
 import { CONTAINER, HEALTH, instanceName, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
-import { CONTAINER_USERS, bashHttpCheck, hardened } from "./hardening.js";
-import { dependsOnPlus } from "./rolling.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, bashHttpCheck, hardened } from "./hardening.js";
+import { RERUN, dependsOnPlus } from "./rolling.js";
 
 export interface UploadedFile {
   /** Absolute path inside the instance, under CONTAINER.configDir. */
@@ -60,9 +60,7 @@ export class NginxInstance extends pulumi.ComponentResource {
     const filesVolume = new docker.Volume(filesName, { name: filesName }, { parent: this });
 
     // A component's dependsOn does not reach its children by itself: pass it on.
-    // Fixed names cannot exist twice: the old container goes first (pulumi-docker
-    // creates the replacement first otherwise, #1356).
-    const childOpts = { parent: this, dependsOn: opts.dependsOn, deleteBeforeReplace: true };
+    const childOpts = { parent: this, dependsOn: opts.dependsOn, ...FIXED_NAME_CONTAINER };
 
     this.installer = new docker.Container(
       filesName,
@@ -130,7 +128,7 @@ export class NginxInstance extends pulumi.ComponentResource {
     this.reload = new command.local.Command(
       `${plan.name}-reload`,
       { create: reloadCommand(args.engine, { container: plan.name, installer: filesName, check: nginxCheck(plan.paths.config) }), triggers: [filesHash] },
-      { parent: this, dependsOn: [this.installer, this.container] },
+      { parent: this, dependsOn: [this.installer, this.container], ...RERUN },
     );
     this.containerName = this.container.name;
     this.registerOutputs({ containerName: this.containerName, containerId: this.container.id });

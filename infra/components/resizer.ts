@@ -3,7 +3,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResizerPlan } from "../topology.js";
-import { CONTAINER_USERS, HEALTH_TIMING, hardened } from "./hardening.js";
+import { providerCpus } from "../providerForm.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, hardened } from "./hardening.js";
 import { dependsOnPlus, oneAtATime } from "./rolling.js";
 
 export interface ResizerArgs {
@@ -40,7 +41,7 @@ export class Resizer extends pulumi.ComponentResource {
             networkMode: args.network,
             networksAdvanced: [{ name: args.network, ...(replica.ip !== undefined && { ipv4Address: replica.ip }), aliases: [replica.name] }],
             mounts: [args.images],
-            cpus: String(replica.cpus),
+            cpus: providerCpus(replica.cpus),
             ...hardened({
               user: CONTAINER_USERS.resizer,
               memoryMb: replica.memoryMb,
@@ -53,7 +54,7 @@ export class Resizer extends pulumi.ComponentResource {
               healthcheck: { tests: ["CMD", "node", "dist/healthcheck.js"], ...HEALTH_TIMING },
             }),
           },
-          { parent: this, dependsOn: dependsOnPlus(opts.dependsOn, after), deleteBeforeReplace: true },
+          { parent: this, dependsOn: dependsOnPlus(opts.dependsOn, after), ...FIXED_NAME_CONTAINER },
         );
       },
       (container) => container,

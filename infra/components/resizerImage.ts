@@ -1,11 +1,9 @@
-// The resizer image, built once on the operator's engine from resizer/Dockerfile and
-// tagged by the content of its build inputs, so the tag (and every host's container)
-// changes exactly when the code or the lockfile does.
+// The resizer image, built on the operator's engine from resizer/Dockerfile when a delivery
+// needs it (dockerEngine.ts) and tagged by the content of its build inputs, so the tag (and
+// every host's container) changes exactly when the code or the lockfile does.
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import * as docker from "@pulumi/docker";
-import * as pulumi from "@pulumi/pulumi";
+import { join, posix, relative } from "node:path";
 
 const DOCKERFILE = "resizer/Dockerfile";
 const SKIP = new Set(["node_modules", "dist"]);
@@ -47,32 +45,17 @@ export function buildContextHash(root: string): string {
 
 export const RESIZER_REPOSITORY = "image-origin/resizer";
 
-export interface ResizerImageArgs {
-  projectRoot: string;
-  provider: docker.Provider;
+/** The resizer image's ref: its repository, tagged by the content of its build inputs. */
+export function resizerImageRef(root: string): string {
+  return `${RESIZER_REPOSITORY}:${buildContextHash(root)}`;
 }
 
-export class ResizerImage extends pulumi.ComponentResource {
-  readonly ref: string;
-  readonly image: docker.Image;
-
-  constructor(name: string, args: ResizerImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("image-origin:cluster:ResizerImage", name, {}, opts);
-    this.ref = `${RESIZER_REPOSITORY}:${buildContextHash(args.projectRoot)}`;
-    this.image = new docker.Image(
-      name,
-      {
-        imageName: this.ref,
-        build: {
-          context: args.projectRoot,
-          dockerfile: join(args.projectRoot, DOCKERFILE),
-          platform: "linux/amd64",
-        },
-        // Hosts have no registry: the image is streamed to each of them (ImageHost).
-        skipPush: true,
-      },
-      { parent: this, provider: args.provider },
-    );
-    this.registerOutputs({ ref: this.ref });
-  }
-}
+/**
+ * How the operator's engine builds it: `docker build -f resizer/Dockerfile <repository root>`,
+ * relative to the program's directory (`main: infra/` in Pulumi.yaml), where the engine
+ * runs every command (remote.ts ImageOrigin): the same text on every operator's machine.
+ * .dockerignore limits the context to what the Dockerfile copies (a test keeps them equal).
+ */
+export const PROGRAM_DIR = "infra";
+const ROOT_FROM_PROGRAM_DIR = posix.relative(PROGRAM_DIR, ".");
+export const RESIZER_BUILD = { dockerfile: posix.join(ROOT_FROM_PROGRAM_DIR, DOCKERFILE), context: ROOT_FROM_PROGRAM_DIR } as const;

@@ -8,6 +8,18 @@ import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
+ * Options of every Command whose `triggers` decide when it runs again: a changed trigger
+ * makes a new Command (create runs, a new id), as @pulumi/command's 1.x SDK asks the engine
+ * for every Command (sdk/nodejs/local/command.ts: replaceOnChanges ["triggers[*]"]). The
+ * installed 4.5.0 SDK does not, and the provider alone calls a changed element an update
+ * (pulumi-go-provider infer/resource.go Diff: replaceOnChanges is looked up by the top-level
+ * name, the diff's key is `triggers[0]`); an update would keep a drain out of the engine's
+ * delete-before-replace cascade (pulumi/pulumi step_generator.go
+ * calculateDependentReplacements replaces only dependents whose diff is a replacement).
+ */
+export const RERUN: Pick<pulumi.CustomResourceOptions, "replaceOnChanges"> = { replaceOnChanges: ["triggers[*]"] };
+
+/**
  * Creates the named members in order; `create` gets what member `index` must wait for.
  * `containerOf` is the container whose replacement restarts the pause after it.
  */
@@ -35,11 +47,16 @@ function settled(name: string, container: docker.Container, retryMs: number, par
     `${name}-settled`,
     // Runs again only when the container was replaced (its id changes).
     { create: `sleep ${Math.ceil(retryMs / 1000)}`, triggers: [container.id] },
-    { parent, dependsOn: [container] },
+    { parent, dependsOn: [container], ...RERUN },
   );
 }
 
 /** A component's dependsOn plus more: a component's dependsOn does not reach its children by itself. */
 export function dependsOnPlus(dependsOn: pulumi.ComponentResourceOptions["dependsOn"], extra: pulumi.Resource[]): pulumi.Input<pulumi.Input<pulumi.Resource>[]> {
-  return pulumi.output(dependsOn ?? []).apply((d) => [...(Array.isArray(d) ? d : [d]), ...extra]);
+  // A plain list stays plain: an Output of resources makes the runtime walk every resource's
+  // whole object graph for unknowns (output.js containsUnknowns), once per child.
+  if (dependsOn === undefined) return extra;
+  if (pulumi.Resource.isInstance(dependsOn)) return [dependsOn, ...extra];
+  if (Array.isArray(dependsOn)) return [...dependsOn, ...extra];
+  return pulumi.output(dependsOn as pulumi.Input<pulumi.Resource[]>).apply((d) => [...d, ...extra]);
 }

@@ -64,7 +64,7 @@ before(async () => {
 
   // The program names images by the id the host's engine reports (delivery output); the
   // mock reports a stand-in id per ref, replaced here by this engine's real one.
-  const [resizerRef, nginxRef] = named(run, `${hostName}-images`).inputs.triggers as string[];
+  const [resizerRef, nginxRef] = ["resizer", "nginx"].map((image) => (named(run, `${hostName}-images-${image}`).inputs.triggers as string[])[0]);
   await requireImage(nginxRef!);
   await buildImage("resizer/Dockerfile", resizerRef!);
   for (const ref of [resizerRef!, nginxRef!]) realId.set(mockImageId(ref), await docker(["image", "inspect", "--format", "{{.Id}}", ref]));

@@ -72,39 +72,4 @@ export function makePem(options: PemOptions): Pem {
   }
 }
 
-/**
- * What the tls provider's SelfSignedCert would return for these inputs, made by openssl from
- * the same key, names, subject, validity and uses (for the Pulumi mocks: outputs read like
- * the real ones, so fingerprints parse and the master can serve the result).
- */
-export function selfSignedLikeTlsProvider(inputs: {
-  privateKeyPem: string;
-  dnsNames?: string[];
-  subject?: { commonName?: string; organization?: string };
-  validityPeriodHours: number;
-  allowedUses?: string[];
-}): { certPem: string; validityEndTime: string } {
-  const dir = mkdtempSync(join(tmpdir(), "tls-mock-"));
-  try {
-    writeFileSync(join(dir, "key.pem"), inputs.privateKeyPem, { mode: 0o600 });
-    const subject = [
-      ...(inputs.subject?.commonName ? [`CN=${inputs.subject.commonName.replace(/[/\\=+,]/g, "_")}`] : []),
-      ...(inputs.subject?.organization ? [`O=${inputs.subject.organization.replace(/[/\\=+,]/g, "_")}`] : []),
-    ];
-    const uses = inputs.allowedUses ?? [];
-    const keyUsage = uses.filter((u) => u === "digital_signature" || u === "key_encipherment").map((u) => (u === "digital_signature" ? "digitalSignature" : "keyEncipherment"));
-    const ext = [
-      ...(inputs.dnsNames?.length ? [`subjectAltName=${inputs.dnsNames.map((n) => `DNS:${n}`).join(",")}`] : []),
-      ...(keyUsage.length ? [`keyUsage=critical,${keyUsage.join(",")}`] : []),
-      ...(uses.includes("server_auth") ? ["extendedKeyUsage=serverAuth"] : []),
-    ];
-    writeFileSync(join(dir, "ext.cnf"), `${ext.join("\n")}\n`);
-    openssl(["req", "-new", "-key", "key.pem", "-subj", `/${subject.join("/") || "CN=self-signed"}`, "-out", "req.csr"], dir);
-    const days = Math.max(1, Math.floor(inputs.validityPeriodHours / 24));
-    openssl(["x509", "-req", "-in", "req.csr", "-key", "key.pem", "-days", String(days), "-extfile", "ext.cnf", "-out", "cert.pem"], dir);
-    const certPem = readFileSync(join(dir, "cert.pem"), "utf8");
-    return { certPem, validityEndTime: new Date(Date.now() + days * 86_400_000).toISOString() };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { selfSignedLikeTlsProvider } from "../../infra/lifecycle/standIns.js";

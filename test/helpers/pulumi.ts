@@ -5,7 +5,6 @@
 // empty, which is when Pulumi's own language host takes a program as finished (its
 // `beforeExit` handler in @pulumi/pulumi cmd/run). A registration made late, after any
 // amount of quiet, is still seen; a program that never finishes fails the run.
-import { createHash, generateKeyPairSync } from "node:crypto";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,48 +12,15 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackYaml } from "../../infra/stack.js";
 import { CONTAINER } from "../../infra/topology.js";
-import { makePem, selfSignedLikeTlsProvider, type Pem } from "./certs.js";
+import { STAND_IN_ISSUED, standInImageId, standInOutputs } from "../../infra/lifecycle/standIns.js";
+import { registration, reveal, type Registered } from "../../infra/lifecycle/request.js";
+import { makePem, type Pem } from "./certs.js";
 import { projectRoot } from "./cli.js";
 
 export const PROJECT = "image-origin";
 
-export interface Registered {
-  type: string;
-  name: string;
-  urn: string;
-  custom: boolean;
-  /** Inputs with secrets revealed (see `secretPaths` for which ones were secret). */
-  inputs: Record<string, any>;
-  /** Dotted paths of inputs sent as secrets, e.g. `uploads.1.content`. */
-  secretPaths: string[];
-  /** `urn::id` of the provider reference, as the engine receives it. */
-  provider: string;
-  parent: string;
-  /** URNs this resource waits for: explicit dependsOn plus input-implied dependencies. */
-  dependencies: string[];
-  deleteBeforeReplace: boolean;
-  /** Whether the program set `deleteBeforeReplace` at all (unset: the provider decides). */
-  deleteBeforeReplaceDefined: boolean;
-  retainOnDelete: boolean;
-  /** Per input property, the URNs its value was computed from (what the engine's replacement cascade follows). */
-  propertyDependencies: Record<string, string[]>;
-  ignoreChanges: string[];
-  replaceOnChanges: string[];
-  /** What the (mocked) provider returned for it, secrets revealed: the program reads these. */
-  state: Record<string, any>;
-  /** Earlier identities the resource claims (`aliases`), as the monitor receives them. */
-  aliases: AliasRequest[];
-}
-
-/**
- * One alias as the SDK sends it to the monitor. The mock monitor says it supports alias
- * specs (@pulumi/pulumi 3.248 runtime/mocks.js `setMocks`: `supportsAliasSpecs = true`), so
- * runtime/resource.js `mapAliasesForRequest` sends each alias either as a URN or as a spec
- * whose unset fields the engine fills in from the resource (see test/helpers/graph.ts).
- */
-export type AliasRequest =
-  | { urn: string }
-  | { spec: { name: string; type: string; stack: string; project: string; parentUrn?: string; noParent: boolean } };
+export type { AliasRequest, Registered } from "../../infra/lifecycle/request.js";
+export { registration, reveal } from "../../infra/lifecycle/request.js";
 
 export interface ProgramRun {
   resources: Registered[];
@@ -74,69 +40,8 @@ export function resolve<T>(value: pulumi.Input<T> | undefined): Promise<T> {
   return new Promise((res) => pulumi.output(value as pulumi.Input<T>).apply((v) => res(v as T)));
 }
 
-// The SDK's wire marker for a secret value.
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-export function reveal(value: unknown, path: string, secrets: string[]): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => reveal(v, path ? `${path}.${i}` : String(i), secrets));
-  if (value !== null && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (obj[SIG_KEY] === SECRET_SIG) {
-      secrets.push(path);
-      return reveal(obj.value, path, []);
-    }
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, reveal(v, path ? `${path}.${k}` : k, secrets)]));
-  }
-  return value;
-}
-
-/**
- * What the engine is told by one RegisterResource request (inputs, dependencies, parent,
- * provider, replacement options, aliases) and what the (mocked) provider answered
- * (`state`), secrets revealed and their input paths listed in `secretPaths`.
- */
-export function registration(req: any, urn: string, state: Record<string, unknown>): Registered {
-  const secretPaths: string[] = [];
-  const inputs = reveal(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, any>;
-  const propertyDependencies: Record<string, string[]> = {};
-  for (const [key, deps] of req.getPropertydependenciesMap().entries()) propertyDependencies[key] = deps.getUrnsList();
-  return {
-    type: req.getType(),
-    name: req.getName(),
-    urn,
-    custom: req.getCustom(),
-    inputs,
-    secretPaths,
-    provider: req.getProvider(),
-    parent: req.getParent(),
-    dependencies: req.getDependenciesList(),
-    deleteBeforeReplace: req.getDeletebeforereplace(),
-    deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined(),
-    retainOnDelete: req.getRetainondelete(),
-    propertyDependencies,
-    ignoreChanges: req.getIgnorechangesList(),
-    replaceOnChanges: req.getReplaceonchangesList(),
-    state: reveal(state, "", []) as Record<string, any>,
-    aliases: (req.getAliasesList() as any[]).map((a): AliasRequest => {
-      if (!a.hasSpec()) return { urn: a.getUrn() };
-      const spec = a.getSpec();
-      return {
-        spec: {
-          name: spec.getName(),
-          type: spec.getType(),
-          stack: spec.getStack(),
-          project: spec.getProject(),
-          ...(spec.hasParenturn() && { parentUrn: spec.getParenturn() }),
-          noParent: spec.getNoparent(),
-        },
-      };
-    }),
-  };
-}
-
 /** What a renewer's first check prints in the mocks (see infra/acme.ts `status`). */
-export const MOCK_ISSUED = `ok 2026-11-22T06:00:00Z fingerprint=${"AB:".repeat(31)}AB not-after=2027-02-20T05:00:00Z\n`;
+export const MOCK_ISSUED = STAND_IN_ISSUED;
 
 /** Inputs with every secret path removed: what `pulumi preview` and state show in plain text. */
 export function plainInputs(r: Registered): unknown {
@@ -152,40 +57,11 @@ export function plainInputs(r: Registered): unknown {
 }
 
 /** The id the mocked delivery reports for an image ref (deterministic, so tests can map back). */
-export function mockImageId(ref: string): string {
-  return `sha256:${createHash("sha256").update(ref).digest("hex")}`;
-}
+export const mockImageId = standInImageId;
 
-/** Plausible provider outputs for the resources the program reads back. */
+/** Plausible provider outputs for the resources the program reads back (mock inputs keep secrets wrapped; providers see plain values). */
 export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
-  const state = { ...args.inputs };
-  switch (args.type) {
-    case "docker:index/container:Container":
-      return state;
-    case "docker:index/remoteImage:RemoteImage":
-      return { ...state, imageId: `sha256:${"1".repeat(64)}`, repoDigest: `${args.inputs.name}@sha256:${"2".repeat(64)}` };
-    case "docker:index/image:Image":
-      return { ...state, repoDigest: "" };
-    case "command:local:Command":
-      // An issuance gate prints the renewer's result; an image delivery one id per ref.
-      if (args.name.endsWith("-issued")) return { ...state, stdout: MOCK_ISSUED, stderr: "" };
-      if (args.name.endsWith("-images")) return { ...state, stdout: `${(args.inputs.triggers as string[]).map(mockImageId).join("\n")}\n`, stderr: "" };
-      return { ...state, stdout: "", stderr: "" };
-    case "tls:index/privateKey:PrivateKey": {
-      // A real key of the requested kind, so certificates made from it parse and serve.
-      const key = args.inputs.algorithm === "RSA" ? generateKeyPairSync("rsa", { modulusLength: args.inputs.rsaBits ?? 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
-      return {
-        ...state,
-        privateKeyPem: key.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-        publicKeyPem: key.publicKey.export({ type: "spki", format: "pem" }).toString(),
-      };
-    }
-    case "tls:index/selfSignedCert:SelfSignedCert":
-      // Mock inputs keep secrets wrapped; the provider sees plain values.
-      return { ...state, ...selfSignedLikeTlsProvider(reveal(args.inputs, "", []) as Parameters<typeof selfSignedLikeTlsProvider>[0]) };
-    default:
-      return state;
-  }
+  return standInOutputs(args.type, args.name, args.inputs, reveal(args.inputs, "", []) as Record<string, any>);
 }
 
 /** How long a program may run before its run fails (it normally takes a few seconds). */

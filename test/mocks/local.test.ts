@@ -16,9 +16,17 @@ const container = (name: string) => ofType(run, "Container").find((c) => c.input
 describe("local stack", () => {
   test("the host's provider is the local engine and images are not streamed to it", () => {
     assert.equal(named(run, "local-docker").inputs.host, "unix:///var/run/docker.sock");
-    const delivery = named(run, "local-images").inputs.create as string;
-    assert.doesNotMatch(delivery, /docker save/);
-    assert.match(delivery, /docker -H unix:\/\/\/var\/run\/docker.sock image inspect/);
+    for (const image of ["resizer", "nginx"]) {
+      const delivery = named(run, `local-images-${image}`).inputs.create as string;
+      assert.doesNotMatch(delivery, /docker save/);
+      assert.match(delivery, /docker -H unix:\/\/\/var\/run\/docker.sock image inspect/);
+    }
+    assert.match(named(run, "local-images-resizer").inputs.create, /docker -H unix:\/\/\/var\/run\/docker.sock build --quiet -f \.\.\/resizer\/Dockerfile -t image-origin\/resizer:[0-9a-f]{16} \.\./);
+  });
+
+  test("without a vip there is no L4 to drain from or wait for: no drain, a gate that passes at the first 200", () => {
+    assert.equal(run.resources.find((r) => r.name === "local-master-drain"), undefined);
+    assert.doesNotMatch(named(run, "local-healthy").inputs.create, /passed|sleep [0-9]+\n?$/);
   });
 
   test("the master publishes 8080/8443 on loopback only", () => {

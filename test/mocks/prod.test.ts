@@ -5,11 +5,13 @@ import { before, describe, test } from "node:test";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { instanceFiles } from "../../infra/render.js";
 import { planCluster, type HostPlan } from "../../infra/topology.js";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../helpers/cli.js";
 import { certificateFacts } from "../../infra/certs.js";
 import { sshArgs } from "../../infra/remote.js";
+import { resizerImageRef } from "../../infra/components/resizerImage.js";
 import { all, argsOf, one, parseConf } from "../helpers/nginx-conf.js";
 import { installedFiles, named, ofType, prodWithSuppliedCertificate, runProgram, type ProgramRun, type Registered, mockImageId } from "../helpers/pulumi.js";
 
@@ -66,26 +68,36 @@ describe("prod: resources per host", () => {
     }
   });
 
-  test("nginx runs the pinned image, resizers the image built from resizer/Dockerfile, both by the id the host reports", () => {
-    const built = named(run, "resizer-image");
-    assert.ok(built.custom);
-    assert.match(built.inputs.imageName, /^image-origin\/resizer:[0-9a-f]{16}$/);
-    assert.equal(built.inputs.skipPush, true);
-    assert.equal(built.inputs.build.dockerfile, join(projectRoot, "resizer/Dockerfile"));
+  test("nginx runs the pinned image, resizers the image built from resizer/Dockerfile, each by the id its own delivery reports", () => {
+    const built = resizerImageRef(projectRoot);
+    assert.match(built, /^image-origin\/resizer:[0-9a-f]{16}$/);
     for (const host of plan.hosts) {
       // By id, not tag: the provider stores the id it reads back, so a tag would differ
       // from state on every `up` and replace the container.
-      for (const n of [host.master, ...host.slaves]) assert.equal(containerOf(n.name).inputs.image, mockImageId("nginx:1.28.0-bookworm"));
-      for (const r of host.resizers) assert.equal(containerOf(r.name).inputs.image, mockImageId(built.inputs.imageName));
+      for (const n of [host.master, ...host.slaves]) {
+        assert.equal(containerOf(n.name).inputs.image, mockImageId("nginx:1.28.0-bookworm"));
+        assert.deepEqual(containerOf(n.name).propertyDependencies.image, [named(run, `${host.name}-images-nginx`).urn]);
+      }
+      for (const r of host.resizers) {
+        assert.equal(containerOf(r.name).inputs.image, mockImageId(built));
+        assert.deepEqual(containerOf(r.name).propertyDependencies.image, [named(run, `${host.name}-images-resizer`).urn]);
+      }
     }
   });
 
-  test("images reach each host over ssh (closed network), keyed on the refs", () => {
-    const built = named(run, "resizer-image").inputs.imageName;
-    for (const host of plan.hosts) {
-      const delivery = named(run, `${host.name}-images`);
-      assert.deepEqual(delivery.inputs.triggers, [built, "nginx:1.28.0-bookworm"]);
-      assert.match(delivery.inputs.create, new RegExp(`docker save ${built.replace("/", "\\/")} nginx:1.28.0-bookworm \\| ssh -o BatchMode=yes deploy@${host.address} 'docker load --quiet'`));
+  test("each image reaches each host over ssh (closed network) by a command of its own, keyed on its ref; the operator's engine obtains it once", () => {
+    const built = resizerImageRef(projectRoot);
+    for (const [i, host] of plan.hosts.entries()) {
+      for (const [name, ref] of [["resizer", built], ["nginx", "nginx:1.28.0-bookworm"]] as const) {
+        const delivery = named(run, `${host.name}-images-${name}`);
+        assert.deepEqual(delivery.inputs.triggers, [ref]);
+        assert.match(delivery.inputs.create, new RegExp(`docker save ${ref.replace("/", "\\/")} \\| ssh -o BatchMode=yes deploy@${host.address} 'docker load --quiet'`));
+        // The previous host's delivery of the same image first: one build or pull per `up`.
+        const previous = plan.hosts[i - 1];
+        assert.deepEqual(delivery.dependencies, previous ? [named(run, `${previous.name}-images-${name}`).urn] : []);
+      }
+      assert.match(named(run, `${host.name}-images-resizer`).inputs.create, /docker build --quiet -f \.\.\/resizer\/Dockerfile -t image-origin\/resizer:[0-9a-f]{16} \.\./);
+      assert.match(named(run, `${host.name}-images-nginx`).inputs.create, /docker pull --quiet nginx:1\.28\.0-bookworm/);
     }
   });
 
@@ -177,7 +189,13 @@ describe("prod: resources per host", () => {
     assert.deepEqual(containerOf(host.slaves[0]!.name).inputs.ulimits, [{ name: "nofile", soft: 20480, hard: 20480 }]);
     const resizer = containerOf(host.resizers[0]!.name).inputs;
     assert.equal(resizer.memory, 1024);
-    assert.equal(resizer.cpus, "2");
+    // In the provider's own spelling (it reads "2" back as "2.0", and cpus forces replacement).
+    assert.equal(resizer.cpus, "2.0");
+    for (const n of [host.master, ...host.slaves, ...host.resizers]) {
+      const c = containerOf(n.name).inputs;
+      assert.equal(c.memorySwap, c.memory, `${n.name}: no swap`);
+      assert.deepEqual({ interval: c.healthcheck.interval, timeout: c.healthcheck.timeout, startPeriod: c.healthcheck.startPeriod }, { interval: "10s", timeout: "3s", startPeriod: "5s" });
+    }
     assert.ok(resizer.envs.includes("RESIZER_PORT=9000"));
     assert.ok(resizer.envs.includes("RESIZER_HOST=0.0.0.0"));
   });
@@ -239,6 +257,65 @@ describe("prod: ordering", () => {
     assert.equal(gate.inputs.triggers.length, 2 * (1 + host.slaves.length) + host.resizers.length, "every container and every nginx reload");
     assert.ok(gate.dependencies.includes(containerOf(host.master.name).urn));
     for (const n of [host.master, ...host.slaves]) assert.ok(gate.dependencies.includes(named(run, `${n.name}-reload`).urn), `after ${n.name}-reload`);
+  });
+});
+
+describe("prod: what the engine may do between two hosts", () => {
+  test("serial rollout: host N+1's network changes only after host N's gate (its delete-before-replace deletes the host's containers)", () => {
+    for (const [i, host] of plan.hosts.entries()) {
+      const net = named(run, host.network.name);
+      assert.equal(net.deleteBeforeReplace, true);
+      assert.deepEqual(net.dependencies, i === 0 ? [] : [named(run, `${plan.hosts[i - 1]!.name}-healthy`).urn]);
+    }
+    assert.equal(run.resources.find((r) => r.name === "network-guard"), undefined, "serial rollout needs no guard");
+  });
+
+  test("each master has a drain the engine deletes before the master: it sets the drain flag and waits fall x interval + timeout", () => {
+    for (const host of plan.hosts) {
+      const drain = named(run, `${host.master.name}-drain`);
+      assert.equal(drain.inputs.create, undefined);
+      assert.deepEqual(drain.inputs.triggers, [`${host.master.name}-id`], "the master container's id");
+      assert.deepEqual(drain.propertyDependencies.triggers, [containerOf(host.master.name).urn]);
+      assert.deepEqual(drain.replaceOnChanges, ["triggers[*]"], "a new master id replaces the drain, so it joins the master's delete-before-replace");
+      assert.match(drain.inputs.delete, new RegExp(`'docker exec ${host.master.name} touch ${host.master.paths.drainFile}'`));
+      // Pulumi.prod.yaml: interval 5, timeout 3; fall defaults to 3.
+      assert.match(drain.inputs.delete, /\n  sleep 18\n/);
+    }
+  });
+
+  test("the gate waits until the L4 has taken the host back: rise checks at its interval, each with its timeout", () => {
+    const gate = named(run, "img03-healthy").inputs.create as string;
+    assert.match(gate, /--max-time 3 /);
+    assert.match(gate, /while \[ "\$passed" -lt 2 \]; do\n  sleep 5\n/);
+    assert.match(gate, /\nsleep 3\n/);
+  });
+
+  test("every command that re-runs on its triggers is replaced by a change of them (the drain must be, to join a cascade)", () => {
+    for (const c of ofType(run, "Command").filter((c) => c.inputs.triggers !== undefined)) assert.deepEqual(c.replaceOnChanges, ["triggers[*]"], c.name);
+  });
+
+  test("a changed healthcheck or tmpfs replaces a container: the provider's update would not apply it", () => {
+    for (const c of containers()) assert.deepEqual(c.replaceOnChanges, ["healthcheck", "tmpfs"], c.inputs.name);
+  });
+});
+
+describe("prod with rollout: parallel", () => {
+  let parallel: ProgramRun;
+  before(async () => {
+    const { config, secretKeys } = prodWithSuppliedCertificate();
+    config["image-origin:rollout"] = "parallel";
+    parallel = await runProgram(config, secretKeys);
+    if (parallel.error) throw parallel.error;
+  });
+
+  test("a network change is refused before anything is deleted, with the way to do it host by host", () => {
+    const guard = named(parallel, "network-guard");
+    assert.deepEqual(guard.inputs.environment, { SUBNET: "10.213.0.0/24" });
+    assert.equal(guard.inputs.create, undefined, "nothing to refuse on the first up");
+    for (const host of plan.hosts) assert.deepEqual(named(parallel, host.network.name).dependencies, [guard.urn]);
+    const refused = spawnSync("sh", ["-c", guard.inputs.update], { encoding: "utf8" });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /rollout: parallel every host's containers would be deleted at once, emptying the VIP\. Run this change host by host: `pulumi config set rollout serial`/);
   });
 });
 

@@ -15,16 +15,21 @@ import { ofType, runProgram, stackConfig, type ProgramRun, type Registered } fro
 const config = stackConfig("local");
 const ctx = contextOf(config);
 let run: ProgramRun;
+// The local stack pulling its images from a registry: the hosts' own RemoteImages.
+let registryRun: ProgramRun;
 before(async () => {
-  run = await runProgram(config);
+  [run, registryRun] = await Promise.all([runProgram(config), runProgram({ ...config, "image-origin:images": { resizer: "registry.example.com/image-origin/resizer:1.0.0" } })]);
   if (run.error) throw run.error;
+  if (registryRun.error) throw registryRun.error;
 });
 
 const byName = (name: string): Registered => {
-  const r = ofType(run, "Container").find((c) => c.inputs.name === name) ?? run.resources.find((c) => c.name === name);
+  const r = ofType(run, "Container").find((c) => c.inputs.name === name) ?? [...run.resources, ...registryRun.resources].find((c) => c.name === name);
   assert.ok(r, `no resource ${name}`);
   return r;
 };
+/** The run a resource comes from (a RemoteImage only the registry run has). */
+const runOf = (r: Registered): ProgramRun => (run.resources.some((x) => x.urn === r.urn && x.type === r.type) ? run : registryRun);
 
 /** The resource with its inputs changed (and, optionally, its secret paths). */
 function variant(name: string, change: (inputs: Record<string, any>) => void, patch: Partial<Registered> = {}): Registered {
@@ -58,7 +63,7 @@ const fixtures: Record<string, () => Registered> = {
   "container-log-rotation": () => variant("local-master", (i) => (i.logDriver = "json-file") && delete i.logOpts),
   "no-new-privileges": () => variant("local-master", (i) => (i.securityOpts = [])),
   "fixed-names-delete-before-replace": () => variant("local-master", () => {}, { deleteBeforeReplace: false }),
-  "remote-images-pinned": () => variant("nginx-image", (i) => (i.name = "nginx:latest")),
+  "remote-images-pinned": () => variant("local-nginx-image", (i) => (i.name = "nginx:latest")),
 };
 
 describe("a failing fixture per rule", () => {
@@ -71,12 +76,13 @@ describe("a failing fixture per rule", () => {
   for (const policy of policies(ctx)) {
     test(`${policy.name} (${policy.enforcementLevel}) refuses its fixture and nothing else does`, () => {
       const bad = fixtures[policy.name]!();
-      const original = run.resources.find((r) => r.urn === bad.urn)!;
-      assert.deepEqual(violationsOf(policy, analyzerArgs(original, run)), [], "the untouched resource passes");
-      const found = violationsOf(policy, analyzerArgs(bad, run));
+      const from = runOf(bad);
+      const original = from.resources.find((r) => r.urn === bad.urn)!;
+      assert.deepEqual(violationsOf(policy, analyzerArgs(original, from)), [], "the untouched resource passes");
+      const found = violationsOf(policy, analyzerArgs(bad, from));
       assert.ok(found.length > 0, `${policy.name} accepted its fixture`);
       // The fixture breaks exactly this rule (so each rule is tested on its own).
-      const others = policies(ctx).filter((p) => p.name !== policy.name && violationsOf(p, analyzerArgs(bad, run)).length > 0);
+      const others = policies(ctx).filter((p) => p.name !== policy.name && violationsOf(p, analyzerArgs(bad, from)).length > 0);
       assert.deepEqual(others.map((p) => p.name), []);
     });
   }

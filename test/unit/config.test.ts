@@ -116,6 +116,8 @@ const invalid: [string, (c: ReturnType<typeof base>) => void, string, RegExp][] 
   ["container subnet too small for the address layout", (c) => (c.network = { subnet: "10.213.0.0/28" }), "network.subnet", /\/25/],
   ["container subnet with host bits set", (c) => (c.network = { subnet: "10.213.0.5/24" }), "network.subnet", /network address/],
   ["images directory that is relative", (c) => (c.imagesDir = "images"), "imagesDir", /absolute/],
+  ["resizer CPUs the Docker provider would store as another value", (c) => (c.resizer = { cpus: 10.01 }), "resizer.cpus", /stored by the Docker provider as "10\.0"/],
+  ["a host's resizer CPUs finer than Docker's nano-CPUs", (c) => (c.hosts[0]!.resizer = { cpus: 1 / 3 }), "hosts[0].resizer.cpus", /value it keeps, such as 0\.3/],
 ];
 
 describe("invalid configs are rejected with the path of each problem", () => {

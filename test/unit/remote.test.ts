@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { hostUrl } from "../../infra/address.js";
-import { deliverImagesCommand, deliveredIds, dockerOnHost, healthGateCommand, nginxCheck, reloadCommand, shellQuote, sshArgs } from "../../infra/remote.js";
+import { deliverImageCommand, deliveredId, dockerOnHost, drainCommand, healthGateCommand, nginxCheck, reloadCommand, secondsToTakeBack, secondsToTakeOut, shellQuote, sshArgs } from "../../infra/remote.js";
 
 const work = mkdtempSync(join(tmpdir(), "remote-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -62,36 +62,92 @@ describe("reaching a host's engine", () => {
     assert.equal(dockerOnHost({ docker: "tcp://127.0.0.1:2375" }, ["ps"]), "docker -H tcp://127.0.0.1:2375 ps");
   });
 
-  test("delivery streams every image over ssh and prints the id of each", () => {
-    const script = deliverImagesCommand({ docker: "ssh://deploy@img01:22" }, ["image-origin/resizer:abc", "nginx:1.28.0-bookworm"]);
-    const { argv, stdout, status } = runWithFakes(script);
-    assert.equal(status, 0);
-    // `docker save | ssh ... docker load` start together: look calls up, do not count on order.
-    assert.equal(argv.length, 3);
-    assert.ok(argv.some((a) => JSON.stringify(a) === JSON.stringify(["docker", "save", "image-origin/resizer:abc", "nginx:1.28.0-bookworm"])));
-    assert.ok(argv.some((a) => JSON.stringify(a) === JSON.stringify(["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01", "docker load --quiet"])));
-    // The remote shell receives one string; it must split into exactly these words.
-    const remote = argv.find((a) => a[0] === "ssh" && a.at(-1)!.includes("inspect"))!.at(-1)!;
-    assert.deepEqual(words(remote), [
-      "docker", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc", "nginx:1.28.0-bookworm",
-    ]);
-    assert.equal(stdout.trim(), "sha256:feed");
+});
+
+describe("delivering an image", () => {
+  const build = { kind: "build", dockerfile: "../resizer/Dockerfile", context: ".." } as const;
+  const host = { docker: "ssh://deploy@img01:22" };
+  const ssh = ["ssh", "-o", "BatchMode=yes", "-p", "22", "deploy@img01"];
+  const id = `sha256:${"f".repeat(64)}`;
+
+  /** The delivery against stand-ins: refs the operator's engine and the host's hold. */
+  function deliver(script: string, world: { local: string[]; host: string[] }) {
+    const bin = mkdtempSync(join(work, "engines-"));
+    const state = join(bin, "state.json");
+    writeFileSync(state, JSON.stringify(world));
+    const body = (tool: string) => `#!/usr/bin/env node
+const fs = require("fs"), cp = require("child_process");
+const state = ${JSON.stringify(state)}, world = JSON.parse(fs.readFileSync(state, "utf8"));
+let args = process.argv.slice(2), where = process.env.ON_HOST ? "host" : "local";
+fs.appendFileSync(${JSON.stringify(join(bin, "calls.jsonl"))}, JSON.stringify([where, ${JSON.stringify(tool)}, ...args]) + "\\n");
+if (${JSON.stringify(tool)} === "ssh") {
+  const r = cp.spawnSync("sh", ["-c", args[args.length - 1]], { stdio: "inherit", env: { ...process.env, ON_HOST: "1" } });
+  process.exit(r.status);
+}
+if (args[0] === "-H") { where = "host"; args = args.slice(2); }
+const images = world[where], ref = args[args.length - 1];
+const save = () => fs.writeFileSync(state, JSON.stringify(world));
+if (args[0] === "image" && args[1] === "inspect") { if (!images.includes(ref)) process.exit(1); if (args.includes("--format")) console.log(${JSON.stringify(id)}); }
+else if (args[0] === "pull") { images.push(ref); save(); }
+else if (args[0] === "build") { images.push(args[args.indexOf("-t") + 1]); save(); }
+else if (args[0] === "save") { if (!images.includes(ref)) process.exit(1); process.stdout.write("tar:" + ref); }
+else if (args[0] === "load") { const tar = fs.readFileSync(0, "utf8"); if (!tar.startsWith("tar:")) process.exit(1); images.push(tar.slice(4)); save(); }
+`;
+    for (const tool of ["ssh", "docker"]) {
+      writeFileSync(join(bin, tool), body(tool));
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const r = spawnSync("sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
+    const calls = readFileSync(join(bin, "calls.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+    const after = JSON.parse(readFileSync(state, "utf8")) as { local: string[]; host: string[] };
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, after };
+  }
+
+  test("from a machine that never built the resizer: built from the checkout, streamed over ssh, its id printed", () => {
+    const run = deliver(deliverImageCommand(host, "image-origin/resizer:abc", build), { local: [], host: [] });
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(run.calls.some((c) => JSON.stringify(c) === JSON.stringify(["local", "docker", "build", "--quiet", "-f", "../resizer/Dockerfile", "-t", "image-origin/resizer:abc", ".."])));
+    assert.deepEqual(run.after, { local: ["image-origin/resizer:abc"], host: ["image-origin/resizer:abc"] });
+    assert.equal(deliveredId(run.stdout, "image-origin/resizer:abc"), id);
   });
 
-  test("the delivered ids are read back per ref, and anything else is refused", () => {
-    const a = `sha256:${"a".repeat(64)}`;
-    const b = `sha256:${"b".repeat(64)}`;
-    assert.deepEqual(deliveredIds(`${a}\n${b}\n`, ["image-origin/resizer:abc", "nginx:1.28.0-bookworm"]), {
-      "image-origin/resizer:abc": a,
-      "nginx:1.28.0-bookworm": b,
-    });
-    assert.throws(() => deliveredIds(`${a}\n`, ["x:1", "y:2"]), /expected 2 image ids/);
-    assert.throws(() => deliveredIds("Error: No such image\n", ["x:1"]), /expected 1 image ids/);
+  test("nginx missing on the operator's engine is pulled first", () => {
+    const run = deliver(deliverImageCommand(host, "nginx:1.28.0-bookworm", { kind: "pull" }), { local: [], host: [] });
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(run.calls.some((c) => JSON.stringify(c) === JSON.stringify(["local", "docker", "pull", "--quiet", "nginx:1.28.0-bookworm"])));
+    assert.deepEqual(run.after.host, ["nginx:1.28.0-bookworm"]);
   });
 
-  test("a unix:// host is the operator's own engine: nothing is streamed", () => {
-    const { argv } = runWithFakes(deliverImagesCommand({ docker: "unix:///var/run/docker.sock" }, ["image-origin/resizer:abc"]));
-    assert.deepEqual(argv, [["docker", "-H", "unix:///var/run/docker.sock", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc"]]);
+  test("a host that already holds the ref is left alone: nothing built, pulled or streamed", () => {
+    const run = deliver(deliverImageCommand(host, "image-origin/resizer:abc", build), { local: [], host: ["image-origin/resizer:abc"] });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(
+      run.calls.filter((c) => c[1] === "ssh").map((c) => words(c.at(-1)!)),
+      [
+        ["docker", "image", "inspect", "image-origin/resizer:abc"],
+        ["docker", "image", "inspect", "--format", "{{.Id}}", "image-origin/resizer:abc"],
+      ],
+    );
+    assert.deepEqual(run.after.local, []);
+    assert.equal(run.stdout.trim(), id);
+    for (const c of run.calls.filter((c) => c[1] === "ssh")) assert.deepEqual(c.slice(1, -1), ssh);
+  });
+
+  test("a failed stream fails the delivery", () => {
+    const run = deliver(deliverImageCommand(host, "nginx:1.28.0-bookworm", { kind: "pull" }).replace("docker pull", "true"), { local: [], host: [] });
+    assert.notEqual(run.status, 0);
+  });
+
+  test("a unix:// host is the operator's own engine: built there, nothing streamed", () => {
+    const run = deliver(deliverImageCommand({ docker: "unix:///var/run/docker.sock" }, "image-origin/resizer:abc", build), { local: [], host: [] });
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(!run.calls.some((c) => c.includes("save") || c.includes("load")));
+    assert.deepEqual(run.after.host, ["image-origin/resizer:abc"]);
+  });
+
+  test("the delivered id is read back, anything else is refused", () => {
+    assert.equal(deliveredId(`${id}\n`, "x:1"), id);
+    assert.throws(() => deliveredId("Error: No such image\n", "x:1"), /expected the image id of x:1/);
   });
 });
 
@@ -168,3 +224,61 @@ describe("health gate", () => {
     }
   });
 });
+
+describe("draining and re-admission follow the L4's timing", () => {
+  const l4 = { intervalSeconds: 5, timeoutSeconds: 3, rise: 2, fall: 3 };
+
+  test("out after fall checks, back after rise checks, each interval apart and the last one timing out", () => {
+    assert.equal(secondsToTakeOut(l4), 18);
+    assert.equal(secondsToTakeBack(l4), 13);
+  });
+
+  test("the drain sets the master's flag, then waits until the L4 has certainly taken the host out", () => {
+    const script = drainCommand({ docker: "ssh://deploy@img01:22" }, { container: "img01-master", drainFile: "/tmp/nginx/drain" }, l4);
+    const { argv, status, stderr } = runWithFakes(`sleep() { echo "sleep $1" >&2; }\n${script}`);
+    assert.equal(status, 0);
+    assert.deepEqual(words(argv[0]!.at(-1)!), ["docker", "exec", "img01-master", "touch", "/tmp/nginx/drain"]);
+    assert.match(stderr, /img01-master drained: waiting 18s/);
+    assert.match(stderr, /^sleep 18$/m);
+  });
+
+  test("a master that is not running has nothing to drain, and nothing to wait for", () => {
+    const script = drainCommand({ docker: "unix:///var/run/docker.sock" }, { container: "img01-master", drainFile: "/tmp/nginx/drain" }, l4);
+    const { status, stderr } = runWithFakes(`sleep() { echo "sleep $1" >&2; }\n${script}`, { failOn: "touch" });
+    assert.equal(status, 0);
+    assert.match(stderr, /img01-master is not running: nothing to drain/);
+    assert.doesNotMatch(stderr, /sleep/);
+  });
+
+  test("the gate passes only after rise good checks in a row, an interval apart, and starts counting again after a failure", async () => {
+    const answers = [200, 200, 503, 200, 200, 200];
+    let asked = 0;
+    const server: Server = createServer((_req, res) => {
+      res.statusCode = answers[Math.min(asked++, answers.length - 1)]!;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = hostUrl("http", "127.0.0.1", (server.address() as { port: number }).port, "/healthz");
+    try {
+      const fast = { intervalSeconds: 1, timeoutSeconds: 1, rise: 2, fall: 3 };
+      const started = Date.now();
+      const gate = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn("sh", ["-c", healthGateCommand([url], 200, 30, fast)]);
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d));
+        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        child.on("exit", (status: number | null) => resolve({ status, stdout, stderr }));
+      });
+      assert.equal(gate.status, 0, gate.stderr);
+      // First 200, one good round, the 503 (count restarts), two good rounds: 5 checks.
+      assert.equal(asked, 5);
+      assert.match(gate.stderr, /failed again: counting the L4's 2 checks anew/);
+      assert.match(gate.stdout, /passed 2 checks 1s apart: the L4 has taken the host back/);
+      assert.ok(Date.now() - started >= 4000, "four intervals and one timeout");
+    } finally {
+      server.close();
+    }
+  });
+});
+
