@@ -1,7 +1,7 @@
 // The daemon's part of the read-back facts, measured on this machine's Docker engine: a prod
 // resizer's inputs, created through the Engine API the way the provider's Create sends them
-// (resource_docker_container_funcs.go), are stored as the model says (normalise.ts). The
-// container is created, never started, and removed.
+// (resource_docker_container_funcs.go), are stored as the model says (readBack.ts). The
+// containers are created, never started, and removed.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { docker, dockerRaw, requireDocker, requireImage } from "../helpers/docker.js";
-import { readBack } from "./engine.js";
-import { goDurationReadBack, parseGoDuration, parseNanoCpus, PLAIN_DAEMON } from "./normalise.js";
-import { CONTAINER } from "./provider-facts.js";
+import { readBack } from "../../infra/lifecycle/engine.js";
+import { goDurationReadBack, parseGoDuration, parseNanoCpus, PLAIN_DAEMON } from "../../infra/lifecycle/readBack.js";
+import { CONTAINER } from "../../infra/lifecycle/facts.js";
 import { deployed } from "./run.js";
 
 const IMAGE = "nginx:1.28.0-bookworm";
@@ -60,6 +60,7 @@ before(async () => {
       ReadonlyRootfs: inputs.readOnly,
       Tmpfs: inputs.tmpfs,
       Memory: inputs.memory * MIB,
+      MemorySwap: inputs.memorySwap * MIB,
       NanoCpus: Number(parseNanoCpus(inputs.cpus)),
       Ulimits: inputs.ulimits.map((u: any) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       LogConfig: { Type: inputs.logDriver, Config: inputs.logOpts },
@@ -79,16 +80,30 @@ after(async () => {
   rmSync(bindSource, { recursive: true, force: true });
 });
 
-test("dockerd stores NanoCPUs exactly, which the provider prints as \"2.0\" for the program's \"2\"", () => {
-  assert.equal(inputs.cpus, "2");
+test("dockerd stores NanoCPUs exactly, which the provider prints as the program sends it (\"2.0\"; \"2\" would come back as \"2.0\")", () => {
+  assert.equal(inputs.cpus, "2.0");
   assert.equal(inspected.HostConfig.NanoCpus, 2_000_000_000);
   assert.equal(readBack(CONTAINER, inputs, PLAIN_DAEMON).cpus, "2.0");
+  assert.equal(readBack(CONTAINER, { ...inputs, cpus: "2" }, PLAIN_DAEMON).cpus, "2.0");
 });
 
-test("dockerd fills an unset memory-swap with twice the memory: what the model reads back", () => {
-  assert.equal(inputs.memorySwap, undefined);
+test("a memory-swap equal to the memory is stored as sent (this engine accounts swap): what the model reads back", () => {
+  assert.equal(inputs.memorySwap, inputs.memory);
   assert.equal(inspected.HostConfig.MemorySwap / MIB, readBack(CONTAINER, inputs, PLAIN_DAEMON).memorySwap);
-  assert.equal(inspected.HostConfig.MemorySwap, 2 * inputs.memory * MIB);
+  assert.equal(inspected.HostConfig.MemorySwap, inputs.memory * MIB);
+});
+
+test("dockerd fills an unset memory-swap with twice the memory (why the program sends it)", async () => {
+  const name = `${NAME}-swap`;
+  try {
+    const created = await api("POST", `/containers/create?name=${name}`, { Image: IMAGE, HostConfig: { Memory: 64 * MIB } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const hc = (await api("GET", `/containers/${name}/json`)).json.HostConfig;
+    assert.equal(hc.MemorySwap, 128 * MIB);
+    assert.equal(readBack(CONTAINER, { memory: 64 }, PLAIN_DAEMON).memorySwap, 128);
+  } finally {
+    await dockerRaw(["rm", "-f", name]);
+  }
 });
 
 test("Go prints the agents' healthcheck durations as the model's read-back does (\"5m\" -> \"5m0s\")", () => {

@@ -1,6 +1,6 @@
 // What an operator asks of an `up`, read off the model's steps: which containers restart,
-// which nginx only reloads, how many hosts are out of the VIP at once, and the summary line
-// `pulumi preview` prints.
+// which nginx only reloads and the preview line (infra/lifecycle/effects.ts), and how many
+// hosts are out of the VIP at once.
 //
 // A host is out of the VIP from the moment its master is deleted (or drained), or both its
 // slaves are gone at once (/healthz is proxied to them), until the L4 takes it back: when
@@ -13,11 +13,12 @@
 // everything else; the guaranteed waits are the `-settled` pauses, the gates' watching and
 // the drains (read off their shell text, shell.ts), everything else may take no time.
 import type { ClusterPlan } from "../../infra/topology.js";
-import { COMMAND_TYPE, CONTAINER } from "./provider-facts.js";
-import type { Goal, StateEntry, Step, StepKind } from "./engine.js";
+import { containerEffects, previewSummary, stepsByResource } from "../../infra/lifecycle/effects.js";
+import { COMMAND_TYPE } from "../../infra/lifecycle/facts.js";
+import type { Goal, StateEntry, Step, StepKind } from "../../infra/lifecycle/engine.js";
 import { gateBehaviour, runShell, secondsSleptAfter } from "./shell.js";
 
-/** The L4's health-check schedule (interval and timeout from the `vip` config; rise and fall assumed, see README). */
+/** The L4's health-check schedule, as the `vip` config gives it. */
 export interface L4Timing {
   intervalSeconds: number;
   timeoutSeconds: number;
@@ -48,31 +49,7 @@ export interface Outcome {
   freshMachineDeliveryFailures: string[];
 }
 
-/** One step per resource, as the summary counts it. */
-export function stepsByResource(steps: Step[]): Map<string, Step> {
-  const out = new Map<string, Step>();
-  for (const s of steps) {
-    const prev = out.get(s.urn);
-    // A cascade deletion followed by the re-creation is one replacement.
-    if (prev === undefined || prev.kind === "same" || (prev.phase === "cascade" && s.kind === "replace")) out.set(s.urn, s);
-  }
-  return out;
-}
-
-export function previewSummary(steps: Step[]): string {
-  const counts: Record<StepKind, number> = { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
-  for (const s of stepsByResource(steps).values()) counts[s.kind]++;
-  const parts = [
-    counts.create && `+ ${counts.create} to create`,
-    counts.update && `~ ${counts.update} to update`,
-    counts.replace && `+- ${counts.replace} to replace`,
-    counts.delete && `- ${counts.delete} to delete`,
-    `${counts.same} unchanged`,
-  ].filter(Boolean);
-  return parts.join(", ");
-}
-
-const isLongRunning = (g: { type: string; inputs: Record<string, unknown> }) => g.type === CONTAINER && g.inputs.attach !== true;
+export { previewSummary, stepsByResource };
 
 interface Events {
   /** Successors of every event, with the least time between them (seconds). */
@@ -117,25 +94,16 @@ export interface DeriveInput {
 
 export function derive(input: DeriveInput): Outcome {
   const { steps, goals, old, plans, l4 } = input;
-  // Custom resources by name (a component may share its container's name) and by URN.
+  // Custom resources by name (a component may share its container's name).
   const all = [...old, ...goals];
-  const byUrn = new Map<string, Goal | StateEntry>(all.map((r) => [r.urn, r] as const));
   const byName = new Map<string, Goal | StateEntry>(all.filter((r) => r.custom).map((r) => [r.name, r] as const));
   const final = stepsByResource(steps);
 
   const changed: Record<string, StepKind> = {};
   for (const s of final.values()) if (s.kind !== "same") changed[s.name] = s.kind;
 
-  const restarts: string[] = [];
-  const started: string[] = [];
-  const stopped: string[] = [];
-  for (const s of final.values()) {
-    const r = byUrn.get(s.urn);
-    if (r === undefined || !isLongRunning(r)) continue;
-    if (s.kind === "replace") restarts.push(s.name);
-    if (s.kind === "create") started.push(s.name);
-    if (s.kind === "delete") stopped.push(s.name);
-  }
+  const effects = containerEffects(steps, goals, old);
+  const names = (list: { container: string }[]) => list.map((e) => e.container);
 
   // ---- events, their order and the least time between them
   const ev: Events = { next: new Map() };
@@ -264,23 +232,13 @@ export function derive(input: DeriveInput): Outcome {
     if (set.every((a) => set.every((b) => a === b || overlap(a, b)))) best = set.map((i) => i.host);
   }
 
-  // A reload of a container that this `up` created or replaced is part of its start.
-  const reloads = goals
-    .filter((g) => g.type === COMMAND_TYPE && g.name.endsWith("-reload") && ran(g.urn))
-    .map((g) => g.name.replace(/-reload$/, ""))
-    .filter((instance) => {
-      const urn = urnOf(instance);
-      const kind = urn === undefined ? undefined : final.get(urn)?.kind;
-      return kind === "same" || kind === "update";
-    });
-
   const sorted = (xs: string[]) => [...xs].sort();
   return {
     steps: changed,
-    restarts: sorted(restarts),
-    started: sorted(started),
-    stopped: sorted(stopped),
-    reloads: sorted(reloads),
+    restarts: names(effects.restarts),
+    started: names(effects.started),
+    stopped: names(effects.stopped),
+    reloads: names(effects.reloads),
     maxHostsOut: best.length,
     hostsOutTogether: sorted(best),
     undrainedMasters: sorted(undrainedMasters),

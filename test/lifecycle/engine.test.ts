@@ -3,9 +3,9 @@
 // distorts the scenario table.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Deployment, diff, readBack, type Goal, type StateEntry } from "./engine.js";
-import { PLAIN_DAEMON, UNKNOWN } from "./normalise.js";
-import { COMMAND_TYPE, CONTAINER, NETWORK } from "./provider-facts.js";
+import { Deployment, diff, readBack, replacedOnChange, type Goal, type StateEntry } from "../../infra/lifecycle/engine.js";
+import { PLAIN_DAEMON, UNKNOWN } from "../../infra/lifecycle/readBack.js";
+import { COMMAND_TYPE, CONTAINER, NETWORK } from "../../infra/lifecycle/facts.js";
 
 const urn = (type: string, name: string) => `urn:pulumi:test::image-origin::${type}::${name}`;
 
@@ -23,6 +23,7 @@ function goal(type: string, name: string, inputs: Record<string, unknown>, extra
     deleteBeforeReplace: false,
     deleteBeforeReplaceDefined: false,
     ignoreChanges: [],
+    replaceOnChanges: [],
     retainOnDelete: false,
     ...extra,
   };
@@ -67,13 +68,15 @@ describe("read-back decides whether a second up is a no-op", () => {
     assert.deepEqual(diff(state[0]!, { ...resizer("2", { memorySwap: 1024 }), ignoreChanges: ["cpus"] }).replaceKeys, []);
   });
 
-  test("healthcheck durations read back in Go's form; the difference is an update, not a replacement", () => {
+  test("healthcheck durations read back in Go's form; the difference is an update the provider never applies, unless replaceOnChanges names it", () => {
     const hc = { tests: ["CMD", "true"], interval: "5m", timeout: "10s", retries: 1, startPeriod: "1m" };
     const state = deploy([resizer("2.0", { memorySwap: 1024, healthcheck: hc })]);
     assert.deepEqual(state[0]!.outputs.healthcheck, { tests: ["CMD", "true"], interval: "5m0s", timeout: "10s", startPeriod: "1m0s", startInterval: "0s", retries: 1 });
     assert.deepEqual(diff(state[0]!, resizer("2.0", { memorySwap: 1024, healthcheck: hc })), { replaceKeys: [], updateKeys: ["healthcheck"], deleteBeforeReplace: false });
+    const replacing = { ...resizer("2.0", { memorySwap: 1024, healthcheck: hc }), replaceOnChanges: ["healthcheck", "tmpfs"] };
+    assert.deepEqual(diff(state[0]!, replacing), { replaceKeys: ["healthcheck"], updateKeys: [], deleteBeforeReplace: true });
     const goForm = { ...hc, interval: "5m0s", startPeriod: "1m0s" };
-    assert.deepEqual(diff(deploy([resizer("2.0", { memorySwap: 1024, healthcheck: goForm })])[0]!, resizer("2.0", { memorySwap: 1024, healthcheck: goForm })).updateKeys, []);
+    assert.deepEqual(diff(deploy([resizer("2.0", { memorySwap: 1024, healthcheck: goForm })])[0]!, { ...resizer("2.0", { memorySwap: 1024, healthcheck: goForm }), replaceOnChanges: ["healthcheck"] }), { replaceKeys: [], updateKeys: [], deleteBeforeReplace: false });
   });
 
   test("sets compare without order; absent and empty collections are the same", () => {
@@ -136,10 +139,23 @@ describe("replacement order", () => {
 describe("commands and previews", () => {
   const cmd = (create: string, triggers: unknown[]) => goal(COMMAND_TYPE, "deliver", { create, triggers });
 
-  test("a changed trigger replaces a command; a changed script updates it (create runs again either way)", () => {
+  test("a changed trigger element updates a command unless replaceOnChanges covers it; a changed script updates it (create runs again either way)", () => {
     const state = deploy([cmd("save a", ["a"])]);
-    assert.equal(up(state, [cmd("save a", ["b"])])[0]!.kind, "replace");
+    assert.equal(up(state, [cmd("save a", ["b"])])[0]!.kind, "update");
+    assert.equal(up(state, [{ ...cmd("save a", ["b"]), replaceOnChanges: ["triggers[*]"] }])[0]!.kind, "replace");
     assert.equal(up(state, [cmd("save b", ["a"])])[0]!.kind, "update");
+  });
+
+  test("triggers unknown as a whole (a delete-before-replace cascade) replace a command by the provider's own schema", () => {
+    const state = deploy([cmd("save a", ["a"])]);
+    assert.deepEqual(diff(state[0]!, cmd("save a", UNKNOWN as unknown as unknown[])).replaceKeys, ["triggers"]);
+  });
+
+  test("replaceOnChanges paths cover what they prefix, * standing for any element", () => {
+    assert.equal(replacedOnChange(["triggers[*]"], "triggers[0]"), true);
+    assert.equal(replacedOnChange(["triggers[*]"], "triggers"), false);
+    assert.equal(replacedOnChange(["healthcheck"], "healthcheck.interval"), true);
+    assert.equal(replacedOnChange(["healthcheck"], "tmpfs"), false);
   });
 
   test("an input unknown in preview replaces when it forces replacement, updates otherwise", () => {

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { DOC, SCENARIO_DOC, documentWith, renderFacts, renderScenarios } from "./facts-doc.js";
-import { ENGINE_FACTS, PROVIDER_FACTS, RESOURCE_FACTS } from "./provider-facts.js";
+import { DOC, HAZARD_DOC, SCENARIO_DOC, documentWith, renderFacts, renderHazards, renderScenarios } from "./facts-doc.js";
+import { ENGINE_FACTS, PROVIDER_FACTS, RESOURCE_FACTS } from "../../infra/lifecycle/facts.js";
 
 test("every provider fact, resource fact and engine rule cites at least one source line", () => {
   for (const f of [...PROVIDER_FACTS, ...RESOURCE_FACTS, ...ENGINE_FACTS]) {
@@ -13,11 +13,15 @@ test("every provider fact, resource fact and engine rule cites at least one sour
 });
 
 test("PROVIDER-FACTS.md lists the facts table as it is (node --import tsx test/lifecycle/facts-doc.ts rewrites it)", () => {
-  assert.equal(readFileSync(DOC, "utf8"), documentWith(DOC, "provider-facts.ts", renderFacts()));
+  assert.equal(readFileSync(DOC, "utf8"), documentWith(DOC, "facts.ts", renderFacts()));
 });
 
-test("README.md of the tier shows the scenario table as it is", () => {
-  assert.equal(readFileSync(SCENARIO_DOC, "utf8"), documentWith(SCENARIO_DOC, "scenarios.ts", renderScenarios()));
+test("the README's \"What a change does\" is the scenario table as it is", () => {
+  assert.equal(readFileSync(SCENARIO_DOC, "utf8"), documentWith(SCENARIO_DOC, "test/lifecycle/scenarios.ts", renderScenarios()));
+});
+
+test("the tier's README lists the hazards and their fixes as scenarios.ts does", () => {
+  assert.equal(readFileSync(HAZARD_DOC, "utf8"), documentWith(HAZARD_DOC, "scenarios.ts", renderHazards()));
 });
 
 test("one row per type and input", () => {

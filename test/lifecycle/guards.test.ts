@@ -1,85 +1,103 @@
-// The model tells a fixed program from a broken one, hazard by hazard: each test registers
-// the program as a fix would (a patch of its registrations) and as it is, and expects the
-// scenario to pass only with the fix. So once phase 2 lands a fix, the strict rows of the
-// scenario table fail if the hazard comes back (cpus in the program's form again, a network
-// that no longer waits for the previous host, a gate that passes at the first 200).
+// Each fix of issue 13, undone in what the program registers: the scenario table must then
+// fail. So a change that brings a hazard back (cpus in another spelling, a network that
+// stops waiting for the previous host, a drain that drops out of the engine's cascade, a
+// gate that passes at the first 200, a delivery that trusts the operator's engine) fails a
+// test, whatever the rest of the table says.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { before, describe, test } from "node:test";
-import type { Goal } from "./engine.js";
-import { nanoCpusReadBack } from "./normalise.js";
-import { CONTAINER, NETWORK } from "./provider-facts.js";
-import { deployed, l4Of, runChange, type Base } from "./run.js";
-import { PROD_HOSTS } from "./scenarios.js";
+import type { Goal } from "../../infra/lifecycle/engine.js";
+import { COMMAND_TYPE, CONTAINER, NETWORK } from "../../infra/lifecycle/facts.js";
+import { differences } from "./check.js";
+import { deployed, runChange, type Base } from "./run.js";
+import { PROD_HOSTS, SCENARIOS, type Scenario } from "./scenarios.js";
 
-/** cpus in the provider's own form and memory-swap sent (= memory): hazard 1's fix, as registered. */
-function providerForm(goal: Goal): Goal {
-  if (goal.type !== CONTAINER || goal.inputs.memory === undefined) return goal;
-  return { ...goal, inputs: { ...goal.inputs, memorySwap: goal.inputs.memory, ...(goal.inputs.cpus !== undefined && { cpus: nanoCpusReadBack(String(goal.inputs.cpus)) }) } };
-}
+const row = (id: string): Scenario => SCENARIOS.find((s) => s.id === id)!;
+const applied = (s: Scenario) => (typeof s.apply === "function" ? s.apply({ resizerHash: "unused" }) : s.apply);
+const inputs = (g: Goal, change: Record<string, unknown>): Goal => ({ ...g, inputs: { ...g.inputs, ...change } });
 
-/** A gate that keeps watching a healthy host for as long as the L4 needs to take it back. */
-const watchingGate = (seconds: number) => (goal: Goal): Goal =>
-  goal.name.endsWith("-healthy") && typeof goal.inputs.create === "string" ? { ...goal, inputs: { ...goal.inputs, create: `${goal.inputs.create}\nsleep ${seconds}` } } : goal;
+let prod: Base;
+before(async () => {
+  prod = await deployed("prod");
+});
 
-const nginxBump = { config: (c: Record<string, unknown>) => ({ ...c, "image-origin:images": { nginx: "nginx:1.28.1-bookworm" } }) };
-const subnetMove = { config: (c: Record<string, unknown>) => ({ ...c, "image-origin:network": { subnet: "10.213.1.0/24" } }) };
-
-describe("hazard 1: read-back differences", () => {
-  let fixed: Base;
-  before(async () => {
-    fixed = await deployed("prod", providerForm);
-  });
-
-  test("with cpus and memory-swap in the provider's form, a second up of prod is a no-op and previews clean", async () => {
-    const run = await runChange(fixed, {});
-    assert.deepEqual(run.outcome.steps, {});
-    assert.match(run.outcome.preview, /^\d+ unchanged$/);
-  });
-
-  test("sending cpus as the program does today replaces every resizer again", async () => {
-    const asToday = (g: Goal) => (g.type === CONTAINER && g.inputs.cpus !== undefined ? { ...g, inputs: { ...g.inputs, cpus: String(Number(g.inputs.cpus)) } } : g);
-    const run = await runChange(fixed, { patch: asToday }, { preview: false });
+describe("hazard 1: values in another spelling than the provider stores", () => {
+  test("cpus sent as \"2\" (a plain number): every resizer is replaced on every up", async () => {
+    const plain = (g: Goal) => (g.type === CONTAINER && g.inputs.cpus !== undefined ? inputs(g, { cpus: String(Number(g.inputs.cpus)) }) : g);
+    const base = await deployed("prod", plain);
+    const run = await runChange(base, {}, { preview: false });
     assert.deepEqual(
       Object.entries(run.outcome.steps).filter(([n]) => /-resizer0\d$/.test(n)).map(([n, k]) => `${n} ${k}`),
       PROD_HOSTS.flatMap((h) => [1, 2, 3, 4].map((i) => `${h}-resizer0${i} replace`)),
     );
+    assert.notDeepEqual(differences(row("no-change"), run.outcome), []);
+  });
+
+  test("memory-swap left to dockerd: every container is updated on the second up", async () => {
+    const unset = (g: Goal) => {
+      if (g.type !== CONTAINER || g.inputs.memorySwap === undefined) return g;
+      const { memorySwap: _, ...rest } = g.inputs;
+      return { ...g, inputs: rest };
+    };
+    const run = await runChange(await deployed("prod", unset), {}, { preview: false });
+    assert.ok(Object.values(run.outcome.steps).filter((k) => k === "update").length >= 35);
+    assert.notDeepEqual(differences(row("no-change"), run.outcome), []);
+  });
+
+  test("a healthcheck duration as an operator writes it (\"1m\"): the container is replaced on the second up", async () => {
+    const minute = (g: Goal) => (g.name === "img01-resizer01" ? inputs(g, { healthcheck: { ...(g.inputs.healthcheck as object), startPeriod: "1m" } }) : g);
+    const run = await runChange(await deployed("prod", minute), {}, { preview: false });
+    assert.equal(run.outcome.steps["img01-resizer01"], "replace");
   });
 });
 
-describe("hazards 2 and 5: hosts out of the VIP", () => {
-  let base: Base;
-  let readmission: number;
-  before(async () => {
-    const l4 = l4Of((await import("./run.js")).stackInputs("prod").config);
-    readmission = l4.rise * l4.intervalSeconds + l4.timeoutSeconds;
-    const gate = watchingGate(readmission);
-    base = await deployed("prod", (g) => gate(providerForm(g)));
-  });
-
-  test("a network that waits for the previous host's gate keeps a subnet change to one host at a time", async () => {
-    const gateOf = (host: string) => base.state.find((s) => s.name === `${host}-healthy`)!.urn;
-    const waits = (g: Goal): Goal => {
-      const i = PROD_HOSTS.findIndex((h) => g.name === `${h}-net`);
-      return g.type === NETWORK && i > 0 ? { ...g, dependencies: [...g.dependencies, gateOf(PROD_HOSTS[i - 1]!)] } : g;
-    };
-    const run = await runChange(base, { ...subnetMove, patch: waits }, { preview: false });
-    assert.equal(run.outcome.maxHostsOut, 1);
-  });
-
-  test("a network that does not wait empties the VIP on a subnet change, even with gates that wait", async () => {
-    const run = await runChange(base, subnetMove, { preview: false });
+describe("hazard 2: a network change", () => {
+  test("a network that does not wait for the previous host's gate empties the VIP", async () => {
+    const eager = (g: Goal) => (g.type === NETWORK ? { ...g, dependencies: [] } : g);
+    const run = await runChange(prod, { ...applied(row("subnet")), patch: eager }, { preview: false });
     assert.deepEqual(run.outcome.hostsOutTogether, PROD_HOSTS);
+    assert.notDeepEqual(differences(row("subnet"), run.outcome), []);
   });
 
-  test("an nginx bump takes one host out at a time when each gate waits for the L4 to take its host back", async () => {
-    const run = await runChange(base, nginxBump, { preview: false });
-    assert.equal(run.outcome.maxHostsOut, 1);
+  test("under rollout: parallel the guard refuses the change before any network (and so any container) is deleted", async () => {
+    const parallel = (c: Record<string, unknown>) => ({ ...c, "image-origin:rollout": "parallel" });
+    const base = { ...prod, config: parallel(prod.config) };
+    const state = (await runChange({ ...prod, config: prod.config }, { config: parallel }, { preview: false })).up.state;
+    const run = await runChange({ ...base, state }, applied(row("subnet")), { preview: false });
+    const guard = run.up.goals.find((g) => g.name === "network-guard")!;
+    assert.equal(run.up.steps.find((s) => s.name === "network-guard")?.kind, "update");
+    const refused = spawnSync("sh", ["-c", guard.inputs.update as string], { encoding: "utf8" });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /host by host/);
+    // Every network replacement (and so its cascade) waits for the guard, which fails first.
+    for (const net of run.up.goals.filter((g) => g.type === NETWORK)) assert.ok(net.dependencies.includes(guard.urn), net.name);
   });
+});
 
-  test("with a gate that passes at the first 200, the next host's master goes while the L4 has not taken the last one back", async () => {
-    const firstTwoHundred = (g: Goal): Goal => (g.name.endsWith("-healthy") && typeof g.inputs.create === "string" ? { ...g, inputs: { ...g.inputs, create: g.inputs.create.replace(new RegExp(`\\nsleep ${readmission}$`), "") } } : g);
-    const run = await runChange(base, { ...nginxBump, patch: firstTwoHundred }, { preview: false });
-    assert.equal(run.outcome.maxHostsOut, 2);
+describe("hazard 3: delivery from a machine that never built or pulled the images", () => {
+  test("a delivery that trusts the operator's engine fails there", async () => {
+    const trusting = (g: Goal) =>
+      g.type === COMMAND_TYPE && typeof g.inputs.create === "string" && /-images-/.test(g.name)
+        ? inputs(g, { create: g.inputs.create.replace(/\n  if ! docker image inspect [^\n]*\n    docker [^\n]*\n  fi/, "") })
+        : g;
+    const run = await runChange(prod, { ...applied(row("nginx-image")), patch: trusting }, { preview: false });
+    assert.equal(run.outcome.freshMachineDeliveryFailures.length, 5, run.outcome.freshMachineDeliveryFailures.join("\n"));
+    assert.notDeepEqual(differences(row("nginx-image"), run.outcome), []);
+  });
+});
+
+describe("hazard 5: draining and re-admission", () => {
+  test("a drain tied to its master by dependsOn alone (not by the master's id) drops out of the master's cascade: masters go undrained", async () => {
+    const dependsOnOnly = (g: Goal) => (g.name.endsWith("-master-drain") ? { ...inputs(g, { triggers: [] }), propertyDependencies: {} } : g);
+    const base = await deployed("prod", dependsOnOnly);
+    const run = await runChange(base, applied(row("nginx-image")), { preview: false });
     assert.deepEqual(run.outcome.undrainedMasters, PROD_HOSTS.map((h) => `${h}-master`));
+  });
+
+  test("a gate that passes at the first 200: the next host's master goes while the L4 has not taken the last one back", async () => {
+    const firstTwoHundred = (g: Goal) => (g.name.endsWith("-healthy") && typeof g.inputs.create === "string" ? inputs(g, { create: g.inputs.create.replace(/\n# The L4 takes the host back[\s\S]*$/, "") }) : g);
+    const run = await runChange(prod, { ...applied(row("nginx-image")), patch: firstTwoHundred }, { preview: false });
+    assert.equal(run.outcome.maxHostsOut, 2);
+    assert.notDeepEqual(differences(row("nginx-image"), run.outcome), []);
   });
 });

@@ -1,7 +1,7 @@
 // Provider facts: for every input the program sends, what a change does (replace or update)
 // and how the provider stores it after `create` (its read-back), each fact with the source
 // lines it comes from. Data only; the lifecycle model (engine.ts) reads it, and
-// PROVIDER-FACTS.md renders it (a test keeps the two identical).
+// PROVIDER-FACTS.md beside it renders it (test/lifecycle/facts-doc.test.ts keeps the two identical).
 //
 // Versions: @pulumi/docker 5.2.0 bridges kreuzwerker/terraform-provider-docker. The stored
 // pulumi-docker (v5.1.0 and HEAD 237b7899) pins its `upstream` submodule at kreuzwerker
@@ -44,8 +44,10 @@ export interface ProviderFact {
   input: string;
   /** The provider's attribute. */
   attribute: string;
-  /** What a changed value does. */
+  /** What a changed value does (the input as a whole: a new value, unknown, set or unset). */
   change: "replace" | "update";
+  /** What a change of one element of a list does, when that differs (a Command's `triggers`). */
+  elements?: "replace" | "update";
   /** Unset in the program: "computed" keeps whatever state holds; "compare" diffs state against the zero value. */
   unset: "computed" | "compare";
   /** Compared as an unordered set (TypeSet), elements too where they hold sets. */
@@ -95,7 +97,6 @@ export const CONTAINER = "docker:index/container:Container";
 export const NETWORK = "docker:index/network:Network";
 export const VOLUME = "docker:index/volume:Volume";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
-export const IMAGE = "docker:index/image:Image";
 export const COMMAND_TYPE = "command:local:Command";
 export const DOCKER_PROVIDER = "pulumi:providers:docker";
 
@@ -145,16 +146,6 @@ export const RESOURCE_FACTS: ResourceFact[] = [
     unknownAfterUpdate: [],
     sources: [at(KW, "internal/provider/resource_docker_image_funcs.go", "103-132")],
     note: "Read (only on refresh) drops the resource from state when the engine no longer has the image; a plain `up` never looks.",
-  },
-  {
-    type: IMAGE,
-    diff: "inputs",
-    deleteBeforeReplace: false,
-    computed: ["id", "repoDigest", "baseImageName", "registryServer"],
-    readAfterCreate: false,
-    unknownAfterUpdate: ["repoDigest"],
-    sources: [at(PD, "provider/provider.go", "271-327"), at(PD, "provider/provider.go", "415-425"), at(PD, "provider/provider.go", "202-208")],
-    note: "Native (not bridged). Diff compares old inputs (with Check's build.contextDigest) to new inputs: any change is an update (a rebuild), never a replacement. Read returns stored state without asking any engine: a machine that never built the tag is not noticed.",
   },
   {
     type: COMMAND_TYPE,
@@ -318,7 +309,7 @@ export const PROVIDER_FACTS: ProviderFact[] = [
     unset: "compare",
     readBack: "nanoCpus",
     sources: [schema("1158-1163"), read("354-360"), read("946-948"), at(KW, "internal/provider/helpers.go", "133-149")],
-    note: "HAZARD 1: sent as \"2\", stored as nanoInt64ToDecimalString(2e9) = \"2.0\"; no DiffSuppressFunc, ForceNew: every later `up` replaces the container. The provider's form (\"2.0\", \"1.5\") reads back identical.",
+    note: "HAZARD 1: \"2\" is stored as nanoInt64ToDecimalString(2e9) = \"2.0\"; no DiffSuppressFunc, ForceNew: sent as \"2\", every later `up` replaced the container. The program sends the provider's form (infra/providerForm.ts providerCpus: \"2.0\", \"1.5\", \"10.\"), which reads back identical; config.ts refuses values it would store as another one (10.01 -> \"10.0\").",
   },
   {
     type: CONTAINER,
@@ -338,7 +329,7 @@ export const PROVIDER_FACTS: ProviderFact[] = [
     unset: "compare",
     readBack: "memorySwapDaemonDefault",
     sources: [schema("856-861"), read("940-944"), at(MOBY, "daemon/daemon_unix.go", "343-346, 436-442"), at(MOBY, "daemon/create.go", "80, 106"), at(SDK, "helper/schema/schema.go", "1312-1365")],
-    note: "Optional, not Computed, and not sent by the program: dockerd stores 2 x memory (measured: 1024 MB -> 2048) or -1 without swap accounting; the next diff sees state 2048 vs unset: an in-place update after every create. The update stores the config (no read), so it happens once per created container, and again after any refresh.",
+    note: "Optional, not Computed. Unset, dockerd stores 2 x memory (measured: 1024 MB -> 2048) and the next diff saw state 2048 vs unset: an in-place update after every create. The program sends it equal to memory (no swap: hardening.ts), which reads back as sent where the kernel accounts swap; without swap accounting dockerd stores -1 and the second `up` updates it once (in place, no restart).",
   },
   {
     type: CONTAINER,
@@ -348,7 +339,7 @@ export const PROVIDER_FACTS: ProviderFact[] = [
     unset: "compare",
     readBack: "asSent",
     sources: [schema("482-486"), read("883")],
-    note: "Not ForceNew (and not applied by Update): a changed tmpfs is a no-op update.",
+    note: "Not ForceNew, and Update never applies it (only restart and resource limits): a changed tmpfs would be a no-op update, so the program lists it in replaceOnChanges (hardening.ts FIXED_NAME_CONTAINER).",
   },
   {
     type: CONTAINER,
@@ -359,7 +350,7 @@ export const PROVIDER_FACTS: ProviderFact[] = [
     defaults: { interval: "0s", timeout: "0s", startPeriod: "0s", startInterval: "0s", retries: 0 },
     readBack: "healthcheckDurations",
     sources: [schema("1045-1096"), read("139-164"), read("960-971")],
-    note: "Durations are parsed (time.ParseDuration) and read back with Go's Duration.String(): \"1m\" -> \"1m0s\", \"5m\" -> \"5m0s\", \"10s\" stays. Not ForceNew: a difference is an update (which Update ignores), once per create.",
+    note: "Durations are parsed (time.ParseDuration) and read back with Go's Duration.String(): \"1m\" -> \"1m0s\", \"5m\" -> \"5m0s\", \"10s\" stays; the program writes them that way (providerForm.ts goDuration). Not ForceNew and never applied by Update, so the program lists it in replaceOnChanges.",
   },
   {
     type: CONTAINER,
@@ -456,23 +447,6 @@ export const PROVIDER_FACTS: ProviderFact[] = [
     note: "",
   },
 
-  // ---- docker.Image (native, pulumi-docker) ---------------------------------------------
-  ...(["imageName", "build", "skipPush", "buildOnPreview", "registry"] as const).map(
-    (input): ProviderFact => ({
-      type: IMAGE,
-      input,
-      attribute: input,
-      change: "update",
-      unset: "compare",
-      readBack: "notReadBack",
-      sources: [at(PD, "provider/provider.go", "271-327"), ...(input === "build" ? [at(PD, "provider/provider.go", "202-208, 606-686")] : [])],
-      note:
-        input === "build"
-          ? "HAZARD 6: Check adds build.contextDigest, a hash of every file of the context not excluded by <Dockerfile>.dockerignore or <context>/.dockerignore; any change of it is an update, i.e. a rebuild."
-          : "Any change is an update (a rebuild); never a replacement.",
-    }),
-  ),
-
   // ---- command.local.Command (pulumi-command) -----------------------------------------
   {
     type: COMMAND_TYPE,
@@ -481,8 +455,14 @@ export const PROVIDER_FACTS: ProviderFact[] = [
     change: "replace",
     unset: "compare",
     readBack: "notReadBack",
-    sources: [at(COMMAND, "provider/pkg/provider/common/inputs.go", "10"), at(COMMAND, "provider/cmd/pulumi-resource-command/schema.json", "command:local:Command.inputProperties.triggers"), at(COMMAND, "sdk/nodejs/local/command.ts", "329-330")],
-    note: "replaceOnChanges: a changed trigger replaces the Command (create runs again, a new id). Doubt: the installed @pulumi/command 4.5.0 SDK does not send replaceOnChanges [\"triggers[*]\"] as the 1.x SDK does; with the 1.x provider an element change would then be an update (create runs again, the id stays).",
+    elements: "update",
+    sources: [
+      at(COMMAND, "provider/pkg/provider/common/inputs.go", "10"),
+      at(GOPROV, "infer/resource.go", "1138-1157, 1234-1237"),
+      at(COMMAND, "sdk/nodejs/local/command.ts", "329-330"),
+      at(ENGINE, "pkg/resource/deploy/step_generator.go", "2911-3002"),
+    ],
+    note: "The schema marks `triggers` replaceOnChanges, but the provider looks that up by the detailed diff's key: a whole new or unknown value (`triggers`, as in a delete-before-replace cascade) replaces the Command, a changed element (`triggers[0]`) is an update (create runs again, the id stays). @pulumi/command 1.x's SDK sends replaceOnChanges [\"triggers[*]\"] so the engine replaces on elements too; the installed 4.5.0 SDK does not, so the program sets it (rolling.ts RERUN).",
   },
   ...(["create", "update", "delete", "environment", "dir", "interpreter", "logging", "stdin", "addPreviousOutputInEnv", "assetPaths", "archivePaths"] as const).map(
     (input): ProviderFact => ({

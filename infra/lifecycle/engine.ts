@@ -1,5 +1,5 @@
 // A small model of the Pulumi engine's step generation, fed by the provider facts
-// (provider-facts.ts). Given the state after an `up` and the resources a program registers
+// (facts.ts). Given the state after an `up` and the resources a program registers
 // (in registration order), it decides per resource: same / create / update / replace
 // (create-before-delete or delete-before-replace, with the eager deletion of dependents),
 // and deletes what the program no longer registers. It also answers what the provider
@@ -15,8 +15,8 @@ import {
   canonicalIp,
   ulimitsReadBack,
   type DaemonDefaults,
-} from "./normalise.js";
-import { PROVIDER_FACTS, RESOURCE_FACTS, type ProviderFact, type ResourceFact } from "./provider-facts.js";
+} from "./readBack.js";
+import { PROVIDER_FACTS, RESOURCE_FACTS, type ProviderFact, type ResourceFact } from "./facts.js";
 
 /** What the program tells the engine about one resource. */
 export interface Goal {
@@ -33,6 +33,8 @@ export interface Goal {
   deleteBeforeReplace: boolean;
   deleteBeforeReplaceDefined: boolean;
   ignoreChanges: string[];
+  /** Property paths whose change the engine turns into a replacement (`triggers[*]`, `healthcheck`). */
+  replaceOnChanges: string[];
   retainOnDelete: boolean;
 }
 
@@ -85,7 +87,7 @@ export function resourceFact(type: string): ResourceFact | undefined {
 
 function factFor(type: string, input: string): ProviderFact {
   const fact = factsByType.get(type)?.find((f) => f.input === input);
-  if (fact === undefined) throw new Error(`no provider fact for ${type} input "${input}": add a row to test/lifecycle/provider-facts.ts (with its source)`);
+  if (fact === undefined) throw new Error(`no provider fact for ${type} input "${input}": add a row to infra/lifecycle/facts.ts (with its source)`);
   return fact;
 }
 
@@ -140,6 +142,22 @@ function isZero(fact: ProviderFact, value: unknown): boolean {
 /** Does `path` (a Pulumi property path such as `cpus` or `healthcheck.interval`) cover `key`? */
 function ignored(ignoreChanges: string[], key: string): boolean {
   return ignoreChanges.some((p) => p === key || p.startsWith(`${key}.`) || p.startsWith(`${key}[`));
+}
+
+const segments = (path: string): string[] => path.replace(/\[([^\]]*)\]/g, ".$1").split(".").filter((x) => x !== "");
+
+/**
+ * `replaceOnChanges` as the engine applies it to a diff's paths (step_generator.go
+ * applyReplaceOnChanges, PropertyPath.Contains): a path is covered when a listed path is
+ * a prefix of it, `*` standing for any key or index. `triggers[*]` covers `triggers[0]`
+ * but not `triggers` as a whole.
+ */
+export function replacedOnChange(replaceOnChanges: string[], path: string): boolean {
+  const target = segments(path);
+  return replaceOnChanges.some((p) => {
+    const pattern = segments(p);
+    return pattern.length <= target.length && pattern.every((seg, i) => seg === "*" || seg === target[i]);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,7 +223,12 @@ export function diff(old: StateEntry, goal: Goal): DiffResult {
   }
   const replaceKeys: string[] = [];
   const updateKeys: string[] = [];
-  const mark = (f: ProviderFact, key: string) => (f.change === "replace" ? replaceKeys : updateKeys).push(key);
+  // A change at `path` (the input itself, or one element of it): the provider's kind for
+  // it, then the program's replaceOnChanges.
+  const mark = (f: ProviderFact, key: string, paths: string[] = [key]) => {
+    const replace = paths.some((path) => (path === key ? f.change : (f.elements ?? f.change)) === "replace" || replacedOnChange(goal.replaceOnChanges ?? [], path));
+    (replace ? replaceKeys : updateKeys).push(key);
+  };
   if (fact.diff === "bridged") {
     // State (read-back) against the new config, attribute by attribute.
     const keys = new Set([...Object.keys(goal.inputs), ...(factsByType.get(goal.type) ?? []).filter((f) => f.unset === "compare" && old.outputs[f.input] !== undefined).map((f) => f.input)]);
@@ -227,7 +250,14 @@ export function diff(old: StateEntry, goal: Goal): DiffResult {
       if (ignored(goal.ignoreChanges, key)) continue;
       const f = factFor(goal.type, key);
       const now = goal.inputs[key];
-      if (containsUnknown(now) || canonical(old.inputs[key], false) !== canonical(now, false)) mark(f, key);
+      const before = old.inputs[key];
+      if (!containsUnknown(now) && canonical(before, false) === canonical(now, false)) continue;
+      // The detailed diff names changed elements of a list (`triggers[0]`), or the whole
+      // input when it is unknown, new or gone (pulumi resource.ObjectDiff).
+      if (Array.isArray(before) && Array.isArray(now)) {
+        const changed = Array.from({ length: Math.max(before.length, now.length) }, (_, i) => i).filter((i) => containsUnknown(now[i]) || canonical(before[i], false) !== canonical(now[i], false));
+        mark(f, key, changed.map((i) => `${key}[${i}]`));
+      } else mark(f, key);
     }
   }
   return { replaceKeys, updateKeys, deleteBeforeReplace: replaceKeys.length > 0 && fact.deleteBeforeReplace };

@@ -1,20 +1,26 @@
-// Runs the real Pulumi program under mocks with the lifecycle model (engine.ts) answering
-// every registration the way the engine and the providers would: ids change where a
-// resource is replaced, and in a preview every output the providers cannot know yet is
-// unknown, so the program's own applies propagate unknowns to exactly the inputs a real
-// preview would show as unknown. Several runs fit in one process: the program's entry
-// module is evicted from the require cache and loaded again (config and mocks are reset
-// before each run).
+// Runs a Pulumi program under the runtime's mocks with the lifecycle model (engine.ts)
+// answering every registration the way the engine and the providers would: ids change
+// where a resource is replaced, and in a preview every output the providers cannot know
+// yet is unknown, so the program's own applies carry unknowns to exactly the inputs a real
+// preview shows as unknown. Not pure: it drives @pulumi/pulumi's runtime.
+//
+// Several runs share a process (the model answers each registration as it arrives, which a
+// child process per run could not do cheaply): the program's entry module is evicted from
+// the require cache and loaded again after config and mocks are reset. A run is over when
+// the runtime has no registration in flight and none arrives after every pending callback
+// has run: the mocks answer through promises only, so nothing can come later unless the
+// program itself waits on a timer or I/O, which it does not.
 import * as pulumi from "@pulumi/pulumi";
 import { Deployment, type Goal, type StateEntry, type Step } from "./engine.js";
-import { PLAIN_DAEMON, type DaemonDefaults } from "./normalise.js";
-import { IMAGE } from "./provider-facts.js";
-import { PROJECT, mockState, registration } from "../helpers/pulumi.js";
+import { PLAIN_DAEMON, type DaemonDefaults } from "./readBack.js";
+import { registration } from "./request.js";
 
-const STACK = "test";
-const PROGRAM = require.resolve("../../infra/index.ts");
+export const PROJECT = "image-origin";
+const STACK = "lifecycle";
 
 export interface SimulateOptions {
+  /** The program's entry module (a tree's `infra/index.ts`). */
+  program: string;
   /** `image-origin:<key>` -> value, as the engine passes stack config. */
   config: Record<string, unknown>;
   secretKeys?: string[];
@@ -22,14 +28,14 @@ export interface SimulateOptions {
   state: StateEntry[];
   preview?: boolean;
   daemon?: DaemonDefaults;
+  /** What providers compute on create (image ids, keys, certificates): standIns.ts. */
+  computed: (goal: Goal) => Record<string, unknown>;
   /**
    * Text replaced in every registration's inputs before anyone sees them: what the program
    * would have computed from a changed file (e.g. the resizer's content hash).
    */
   rewrite?: [from: string, to: string][];
-  /** docker.Image's build.contextDigest, which the provider's Check adds from the files of the context. */
-  contextDigest?: string;
-  /** A change to what the program registers (guards: the shape a fix gives, or a regression). */
+  /** A change to what the program registers (the tests' mutations: a fix undone). */
   patch?: (goal: Goal) => Goal;
 }
 
@@ -55,15 +61,31 @@ function rewriteValue(value: unknown, pairs: [string, string][]): unknown {
   return value;
 }
 
+// @internal in @pulumi/pulumi (runtime/settings.js), exported from runtime: resolves once no
+// registration or invoke is in flight.
+const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+let running = false;
+
 export async function simulate(opts: SimulateOptions): Promise<Simulation> {
+  if (running) throw new Error("one simulation at a time per process (the runtime's mocks are global)");
+  running = true;
+  try {
+    return await run(opts);
+  } finally {
+    running = false;
+  }
+}
+
+async function run(opts: SimulateOptions): Promise<Simulation> {
   const encoded = Object.fromEntries(Object.entries(opts.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
   pulumi.runtime.setAllConfig(encoded, opts.secretKeys ?? []);
-  const deployment = new Deployment(opts.state, { preview: opts.preview === true, daemon: opts.daemon ?? PLAIN_DAEMON }, (goal) =>
-    mockState({ type: goal.type, name: goal.name, inputs: goal.inputs, provider: goal.provider, custom: goal.custom } as pulumi.runtime.MockResourceArgs),
-  );
+  const deployment = new Deployment(opts.state, { preview: opts.preview === true, daemon: opts.daemon ?? PLAIN_DAEMON }, opts.computed);
   const answers = new Map<string, { id: string; outputs: Record<string, unknown> }>();
   const goals: Goal[] = [];
   let failure: Error | undefined;
+  const fail = (err: unknown) => (failure ??= err instanceof Error ? err : new Error(String(err)));
 
   await pulumi.runtime.setMocks(
     {
@@ -101,45 +123,41 @@ export async function simulate(opts: SimulateOptions): Promise<Simulation> {
         deleteBeforeReplace: r.deleteBeforeReplace,
         deleteBeforeReplaceDefined: r.deleteBeforeReplaceDefined,
         ignoreChanges: r.ignoreChanges,
+        replaceOnChanges: r.replaceOnChanges,
         retainOnDelete: r.retainOnDelete,
       };
-      if (goal.type === IMAGE && opts.contextDigest !== undefined) {
-        goal.inputs = { ...goal.inputs, build: { ...(goal.inputs.build as object), contextDigest: opts.contextDigest } };
-      }
       if (opts.patch) goal = opts.patch(goal);
       const key = `${goal.type}::${goal.name}`;
       if (answers.has(key)) throw new Error(`two resources of type ${goal.type} named ${goal.name}: the model keys answers by type and name`);
-      const answer = deployment.register(goal);
-      answers.set(key, answer);
+      answers.set(key, deployment.register(goal));
       goals.push(goal);
     } catch (err) {
-      failure ??= err as Error;
+      fail(err);
     }
     original(req, cb);
   };
 
-  delete require.cache[PROGRAM];
+  const onRejection = (err: unknown) => fail(err);
+  process.on("unhandledRejection", onRejection);
+  // The runtime records a stack trace for every promise and resource (runtime/debuggable.js,
+  // resource.js sourcePosition); through source maps that is most of a run's time, and
+  // nothing here reads them.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
-    require(PROGRAM);
-  } catch (err) {
-    failure ??= err as Error;
-  }
-  // Registrations arrive as their dependencies resolve; wait until none has come for a while.
-  for (let stable = 0, last = -1; stable < 5; ) {
-    await new Promise((r) => setTimeout(r, 25));
-    if (goals.length === last) stable++;
-    else {
-      stable = 0;
-      last = goals.length;
+    delete require.cache[require.resolve(opts.program)];
+    require(opts.program);
+    for (let seen = -1; seen !== goals.length; ) {
+      seen = goals.length;
+      await waitForRPCs();
+      await nextTurn();
     }
+  } catch (err) {
+    fail(err);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    process.off("unhandledRejection", onRejection);
   }
   const { steps, state } = deployment.finish();
   return { steps, state, goals, ...(failure && { error: failure.message }) };
-}
-
-/** `up` from nothing, then `up` of the same program: the state an operator has after deploying. */
-export async function stateAfterUp(opts: Omit<SimulateOptions, "state" | "preview">): Promise<StateEntry[]> {
-  const run = await simulate({ ...opts, state: [] });
-  if (run.error) throw new Error(run.error);
-  return run.state;
 }

@@ -1,8 +1,9 @@
-// The read-back functions against the behaviour of the code they mirror (provider and Go
+// The read-back functions (infra/lifecycle/readBack.ts) against the behaviour of the code they mirror (provider and Go
 // standard library), including its quirks: the model is only as good as these.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { canonicalIp, formatGoDuration, goDurationReadBack, logOptsReadBack, memorySwapReadBack, nanoCpusReadBack, parseGoDuration, PLAIN_DAEMON, ulimitsReadBack } from "./normalise.js";
+import { canonicalIp, formatGoDuration, goDurationReadBack, logOptsReadBack, memorySwapReadBack, nanoCpusReadBack, parseGoDuration, parseNanoCpus, PLAIN_DAEMON, ulimitsReadBack } from "../../infra/lifecycle/readBack.js";
+import { cpusKeptByProvider, goDuration, providerCpus } from "../../infra/providerForm.js";
 
 describe("cpus as the docker provider reads it back (nanoInt64ToDecimalString)", () => {
   test("whole numbers gain \".0\": the program's \"2\" and \"1\" are stored as \"2.0\" and \"1.0\"", () => {
@@ -65,5 +66,31 @@ describe("what dockerd adds", () => {
     assert.equal(canonicalIp("172.18.141.51"), "172.18.141.51");
     assert.equal(canonicalIp("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
     assert.equal(canonicalIp("2001:db8:0:1:0:0:0:0"), "2001:db8:0:1::");
+  });
+});
+
+describe("the program sends what the provider stores (infra/providerForm.ts)", () => {
+  test("every CPU count the config accepts, in tenths and quarters up to 64, is a fixed point of the read-back", () => {
+    for (let tenths = 1; tenths <= 640; tenths++) {
+      for (const cpus of [tenths / 10, tenths / 4]) {
+        if (cpus > 64 || !cpusKeptByProvider(cpus)) continue;
+        assert.equal(nanoCpusReadBack(providerCpus(cpus)), providerCpus(cpus), String(cpus));
+        assert.equal(parseNanoCpus(providerCpus(cpus)), BigInt(Math.round(cpus * 1e9)), String(cpus));
+      }
+    }
+  });
+  test("what the config refuses is exactly what would come back as another value", () => {
+    assert.equal(cpusKeptByProvider(10.01), false);
+    assert.equal(nanoCpusReadBack("10.01"), "10.0");
+    assert.equal(cpusKeptByProvider(1 / 3), false);
+    assert.throws(() => parseNanoCpus(String(1 / 3)), /too precise/);
+  });
+  test("whole seconds as Go prints a duration", () => {
+    for (const seconds of [0, 3, 10, 59, 60, 61, 300, 600, 3599, 3600, 5400, 86_400]) {
+      const go = goDuration(seconds);
+      assert.equal(goDurationReadBack(go), go, String(seconds));
+      assert.equal(parseGoDuration(go), BigInt(seconds) * 1_000_000_000n);
+    }
+    assert.deepEqual([300, 60, 600].map(goDuration), ["5m0s", "1m0s", "10m0s"]);
   });
 });
