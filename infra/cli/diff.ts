@@ -2,13 +2,17 @@
 // Renders every stack twice: at the base commit, with that commit's own stack files and
 // program (taken out of git into a temporary directory, never checked out over the working
 // tree), and in the working tree; prints the diff of every generated file.
+// Which containers restart and which only reload comes from the lifecycle model (both
+// programs run under the engine's and the providers' rules, infra/lifecycle/classify.ts) or,
+// where it cannot run (e.g. a base too old for it), from an estimate; the summary says which.
 // Exit status: 0 no change, 1 changes, 2 error (bad arguments, unknown ref, a render failed).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { diffStacks, type StackInput, type Tree } from "../diff/diff.js";
+import { diffStacks, estimateBecause, lifecycleClassifier, type EffectClassifier, type StackInput, type Tree } from "../diff/diff.js";
+import type { ContainerEffects } from "../lifecycle/effects.js";
 import { formatMarkdown, formatText } from "../diff/format.js";
 import { stackName } from "../stack.js";
 
@@ -87,6 +91,32 @@ function render(tree: string, stack: string, out: string): Promise<void> {
   });
 }
 
+/** How long the model may take for one stack (two program runs) before the estimate answers. */
+const MODEL_TIMEOUT_MS = 180_000;
+
+/**
+ * The lifecycle model's container effects for one stack, from a process of its own (it runs
+ * the base's program, then the working tree's): the effects, or why it could not answer.
+ */
+function modelEffects(root: string, baseTree: string, stack: string): Promise<ContainerEffects | { failed: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(root, "infra/lifecycle/classify.ts")], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), MODEL_TIMEOUT_MS);
+    child.on("error", (e) => done({ failed: e.message }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) return done(JSON.parse(out) as ContainerEffects);
+      done({ failed: code === null ? `it took longer than ${MODEL_TIMEOUT_MS / 1000}s` : err.trim().split("\n").pop() || `exit ${code}` });
+    });
+    const file = `Pulumi.${stack}.yaml`;
+    child.stdin.end(JSON.stringify({ base: { root: baseTree, stackFile: file }, head: { root, stackFile: file } }));
+  });
+}
+
 function readTree(dir: string): Tree {
   const files = new Map<string, string>();
   const walk = (d: string) => {
@@ -156,7 +186,15 @@ async function main(): Promise<number> {
       ...(baseStacks.includes(stack) && { base: readTree(join(work, "out", "base", stack)) }),
       ...(headStacks.includes(stack) && { head: readTree(join(work, "out", "head", stack)) }),
     }));
-    const report = diffStacks(inputs);
+    // The model runs where there is something to classify: a stack changed on both sides.
+    const changed = diffStacks(inputs).stacks.filter((s) => s.status === "changed").map((s) => s.stack);
+    const models = new Map(await Promise.all(changed.map(async (stack) => [stack, await modelEffects(root, baseTree, stack)] as const)));
+    const classifier = (stack: string): EffectClassifier => {
+      const model = models.get(stack);
+      if (model === undefined) return estimateBecause("the stack exists on one side only");
+      return "failed" in model ? estimateBecause(`${args.base}'s or the working tree's program did not run under it (${model.failed})`) : lifecycleClassifier(model);
+    };
+    const report = diffStacks(inputs, classifier);
     const sides = { base: `${args.base} (${short})`, head: "working tree" };
     process.stdout.write(format === "markdown" ? formatMarkdown(report, sides) : formatText(report, sides));
     return report.changed ? 1 : 0;

@@ -7,6 +7,7 @@ import { renderedFilesEstimate, type Effect, type EffectClassifier, type Tree } 
 import { withPlaceholders } from "./hosts.js";
 
 export type { Effect, EffectClassifier, Tree } from "./effects.js";
+export { LIFECYCLE_SOURCE, estimateBecause, lifecycleClassifier } from "./effects.js";
 
 /** Lines of context around each change, as `diff -u`. */
 export const CONTEXT_LINES = 3;
@@ -256,7 +257,7 @@ function fileRank(hosts: { master?: { file?: string }; slaves?: { file?: string 
 }
 
 /** Diffs every stack; `changed` decides the exit status (0 same, 1 changed). */
-export function diffStacks(inputs: StackInput[], classifier?: EffectClassifier): DiffReport {
-  const stacks = inputs.map((i) => diffStack(i, classifier));
+export function diffStacks(inputs: StackInput[], classifier?: EffectClassifier | ((stack: string) => EffectClassifier)): DiffReport {
+  const stacks = inputs.map((i) => diffStack(i, typeof classifier === "function" ? classifier(i.stack) : classifier));
   return { stacks, changed: stacks.some((s) => s.status !== "unchanged") };
 }

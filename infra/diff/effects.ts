@@ -1,7 +1,8 @@
 // Which containers a change restarts and which only reload: the hook a classifier plugs
-// into, and the estimate made from the rendered files alone until the lifecycle model (the
-// engine's step generation fed by the provider's replace-on-change facts) can answer.
-// Pure: rendered trees in, effects out.
+// into, the lifecycle model's answer (the engine's step generation fed by the providers'
+// facts, run by infra/cli/diff.ts on both commits' programs), and the estimate made from the
+// rendered files alone when the model cannot run. Pure: rendered trees in, effects out.
+import type { ContainerEffects } from "../lifecycle/effects.js";
 
 /** A stack's render output: path (`plan.json`, `img01/master.conf`, ...) -> content. */
 export type Tree = ReadonlyMap<string, string>;
@@ -130,8 +131,7 @@ function acmeContainerOf(host: HostLike, file: string): string | undefined {
 export const renderedFilesEstimate: EffectClassifier = {
   source:
     "estimated from the rendered files: a changed nginx file reloads its instance; a changed container field in plan.json " +
-    "(image, address, ports, limits, mounts, environment) or a changed ACME script restarts the container. " +
-    "The lifecycle model (issue 13) will replace this estimate with the engine's own steps.",
+    "(image, address, ports, limits, mounts, environment) or a changed ACME script restarts the container.",
   classify(change: StackChange): Effect[] {
     const base = parsePlan(change.base);
     const head = parsePlan(change.head);
@@ -206,3 +206,41 @@ export const renderedFilesEstimate: EffectClassifier = {
     return [...effects.values()];
   },
 };
+
+/** Shown when the lifecycle model answered. */
+export const LIFECYCLE_SOURCE =
+  "from the lifecycle model: both commits' programs run under the engine's and the providers' own rules (infra/lifecycle/), " +
+  "the base's as deployed, then the working tree's as `pulumi up` would apply it.";
+
+/**
+ * The lifecycle model's answer for one stack as a classifier: each container it restarts,
+ * starts, stops or reloads, on the host whose plan names it. A reason comes from the rendered
+ * files where they say the same (a reload: the file that changed), else from the model (a
+ * restart: the inputs whose change replaces the container).
+ */
+export function lifecycleClassifier(model: ContainerEffects): EffectClassifier {
+  return {
+    source: LIFECYCLE_SOURCE,
+    classify(change: StackChange): Effect[] {
+      const hosts = [...(parsePlan(change.head)?.hosts ?? []), ...(parsePlan(change.base)?.hosts ?? [])];
+      const hostOf = (container: string) => hosts.find((h) => containersOf(h).includes(container))?.name;
+      const estimated = new Map(renderedFilesEstimate.classify(change).map((e) => [`${e.kind} ${e.container}`, e.reason]));
+      const effect = (kind: EffectKind, container: string, why: () => string): Effect => {
+        const host = hostOf(container);
+        return { kind, ...(host !== undefined && { host }), container, reason: estimated.get(`${kind} ${container}`) ?? why() };
+      };
+      return [
+        ...model.restarts.map((e) => effect("restart", e.container, () => `replaced: ${e.why.join(", ")} changed`)),
+        ...model.reloads.map((e) => effect("reload", e.container, () => "its files changed")),
+        ...model.started.map((e) => effect("create", e.container, () => "new container")),
+        ...model.stopped.map((e) => effect("remove", e.container, () => "container removed")),
+      ];
+    },
+  };
+}
+
+/** The estimate, saying why the model did not answer. */
+export function estimateBecause(why: string): EffectClassifier {
+  return { source: `${renderedFilesEstimate.source} (The lifecycle model could not answer: ${why}.)`, classify: (c) => renderedFilesEstimate.classify(c) };
+}
+

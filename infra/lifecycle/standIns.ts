@@ -82,6 +82,8 @@ export function standInOutputs(type: string, name: string, state: Record<string,
       // An issuance gate prints the renewer's result; an image delivery its image's id.
       if (name.endsWith("-issued")) return { ...state, stdout: STAND_IN_ISSUED, stderr: "" };
       if (/-images-[a-z0-9-]+$/.test(name)) return { ...state, stdout: `${standInImageId((plain.triggers as string[])[0]!)}\n`, stderr: "" };
+      // Before one delivery per image (a base commit's program, for npm run diff): one id per ref.
+      if (name.endsWith("-images")) return { ...state, stdout: `${(plain.triggers as string[]).map(standInImageId).join("\n")}\n`, stderr: "" };
       return { ...state, stdout: "", stderr: "" };
     case "tls:index/privateKey:PrivateKey": {
       // A real key of the requested kind, so certificates made from it parse and serve.
@@ -98,3 +100,37 @@ export function standInOutputs(type: string, name: string, state: Record<string,
       return { ...state };
   }
 }
+
+/**
+ * A stack file's config made runnable without its secrets: each supplied certificate gets a
+ * stand-in pair for its names (the same pair for the same certificate text, so a commit that
+ * keeps the certificate keeps the stand-in, and a renewed one gets a new pair), each dns-01
+ * certificate stand-in credentials. `pairs` is shared between the runs to compare.
+ */
+export function withStandInSecrets(config: Record<string, unknown>, pairs: Map<string, { certificatePem: string; privateKeyPem: string }>): { config: Record<string, unknown>; secretKeys: string[] } {
+  const out = structuredClone(config);
+  const certificates = (out["image-origin:certificates"] ?? {}) as Record<string, Record<string, unknown>>;
+  const domains = (out["image-origin:domains"] ?? []) as { serverNames?: string[]; certificate?: string }[];
+  const keys: Record<string, string> = {};
+  const dns: Record<string, string> = {};
+  for (const [id, cert] of Object.entries(certificates)) {
+    if (cert === null || typeof cert !== "object") continue;
+    const mode = cert.mode ?? "supplied";
+    if (mode === "supplied" && typeof cert.certificate === "string") {
+      const names = domains.filter((d) => d.certificate === id).flatMap((d) => d.serverNames ?? []);
+      const key = `${id}\0${cert.certificate}`;
+      const pair = pairs.get(key) ?? standInPair(names.length > 0 ? names : [`${id}.invalid`]);
+      pairs.set(key, pair);
+      cert.certificate = pair.certificatePem;
+      keys[id] = pair.privateKeyPem;
+    }
+    if (mode === "acme" && cert.challenge === "dns-01") dns[id] = `stand-in credentials for ${id}\n`;
+  }
+  out["image-origin:certificates"] = certificates;
+  delete out["image-origin:tlsPrivateKeys"];
+  delete out["image-origin:acmeDnsCredentials"];
+  if (Object.keys(keys).length > 0) out["image-origin:tlsPrivateKeys"] = keys;
+  if (Object.keys(dns).length > 0) out["image-origin:acmeDnsCredentials"] = dns;
+  return { config: out, secretKeys: ["image-origin:tlsPrivateKeys", "image-origin:acmeDnsCredentials"].filter((k) => k in out) };
+}
+

@@ -63,6 +63,9 @@ describe("npm run diff", () => {
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /^@@ -\d+,7 \+\d+,7 @@ img01–img05\n(?:.*\n)*?-\s+server 10\.213\.0\.11:8001 max_fails=2 fail_timeout=10s;\n\+\s+server 10\.213\.0\.11:8001 weight=3 max_fails=2 fail_timeout=10s;$/m);
       assert.match(r.stdout, /reload:\s+master on img01–img05/);
+      // Both commits' programs ran under the lifecycle model, and the summary says so.
+      assert.match(r.stdout, /^  restart: none$/m);
+      assert.match(r.stdout, /note:\s+restart\/reload from the lifecycle model/);
       assert.doesNotMatch(r.stdout, /stack local/, "--stack prod diffs prod only");
       assert.equal(git("status", "--porcelain"), status, "no checkout, no file touched");
       assert.deepEqual(git("worktree", "list", "--porcelain").match(/^worktree /gm)?.length, 1);
@@ -88,6 +91,22 @@ describe("npm run diff", () => {
       assert.match(r.stdout, /^-# local-slave01: nginx slave 01, generated from the stack config/m);
       assert.match(r.stdout, /^\+# local-slave01: nginx slave 01, rendered from the stack config/m);
     } finally {
+      git("reset", "-q", "--hard", "main");
+    }
+  });
+
+  test("a base whose program cannot run under the lifecycle model: the estimate answers, and says why", () => {
+    const restore = edit("infra/index.ts", (t) => `throw new Error("this program predates the model");\n${t}`);
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-am", "unrunnable");
+    restore();
+    const undo = edit("Pulumi.prod.yaml", weight);
+    try {
+      const r = diff("--base", "HEAD", "--stack", "prod");
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stdout, /reload:\s+master on img01–img05 \(master.conf changed\)/);
+      assert.match(r.stdout, /note:\s+restart\/reload estimated from the rendered files.*The lifecycle model could not answer: HEAD's or the working tree's program did not run under it \(base: this program predates the model\)/);
+    } finally {
+      undo();
       git("reset", "-q", "--hard", "main");
     }
   });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ClusterSpecInput } from "../../infra/config.js";
-import { diffStack, diffStacks, PLAN_HOST_FILE, type EffectClassifier, type Tree } from "../../infra/diff/diff.js";
+import { diffStack, diffStacks, estimateBecause, LIFECYCLE_SOURCE, lifecycleClassifier, PLAN_HOST_FILE, type EffectClassifier, type Tree } from "../../infra/diff/diff.js";
 import { renderedFilesEstimate } from "../../infra/diff/effects.js";
 import { COMMENT_MARKER, formatMarkdown, formatText } from "../../infra/diff/format.js";
 import { hostLabel, withPlaceholders } from "../../infra/diff/hosts.js";
@@ -161,6 +161,38 @@ describe("diffing two render outputs", () => {
     assert.deepEqual(r.effects, [{ kind: "restart", host: "img01", container: "img01-master", reason: "6 files" }]);
     assert.match(formatText({ stacks: [r], changed: true }, sides), /note:\s+restart\/reload from the lifecycle model/);
     assert.notEqual(renderedFilesEstimate.source, model.source);
+  });
+});
+
+describe("the lifecycle model's answer", () => {
+  const head = () => tree({ slaves: [{ port: 8001, weight: 2 }, { port: 8002 }] });
+
+  test("places each container on its host, keeps the rendered files' reason where they agree, and gives the model's own where they do not", () => {
+    const model = {
+      restarts: [{ container: "img02-resizer01", why: ["image"] }],
+      reloads: [{ container: "img01-master", why: ["img01-master-reload"] }],
+      started: [],
+      stopped: [],
+    };
+    const r = diffStack({ stack: "prod", base: tree(), head: head() }, lifecycleClassifier(model));
+    assert.deepEqual(r.effects, [
+      { kind: "reload", host: "img01", container: "img01-master", reason: "master.conf changed" },
+      { kind: "restart", host: "img02", container: "img02-resizer01", reason: "replaced: image changed" },
+    ]);
+    assert.equal(r.effectsSource, LIFECYCLE_SOURCE);
+  });
+
+  test("per stack: the model where it answered, the estimate (saying why) where it did not", () => {
+    const r = diffStacks(
+      [
+        { stack: "prod", base: tree(), head: head() },
+        { stack: "local", base: tree(), head: head() },
+      ],
+      (stack) => (stack === "prod" ? lifecycleClassifier({ restarts: [], reloads: [], started: [], stopped: [] }) : estimateBecause("no runnable program at main")),
+    );
+    assert.deepEqual(r.stacks[0]!.effects, []);
+    assert.equal(r.stacks[1]!.effects.filter((e) => e.kind === "reload").length, 5);
+    assert.match(formatText(r, sides), /note:\s+restart\/reload estimated from the rendered files.*The lifecycle model could not answer: no runnable program at main/);
   });
 });
 
