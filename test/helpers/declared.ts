@@ -21,6 +21,7 @@ export function createArgs(c: Inputs): string[] {
   for (const cap of c.capabilities?.adds ?? []) args.push("--cap-add", cap);
   for (const opt of c.securityOpts ?? []) args.push("--security-opt", opt);
   if (c.memory) args.push("--memory", `${c.memory}m`);
+  if (c.memorySwap) args.push("--memory-swap", c.memorySwap > 0 ? `${c.memorySwap}m` : String(c.memorySwap));
   if (c.cpus) args.push("--cpus", c.cpus);
   for (const u of c.ulimits ?? []) args.push("--ulimit", `${u.name}=${u.soft}:${u.hard}`);
   if (c.restart) args.push("--restart", c.restart);
