@@ -63,6 +63,19 @@ describe("read-back decides whether a second up is a no-op", () => {
     assert.deepEqual(steps.map((s) => [s.kind, s.keys]), [["update", ["memorySwap"]]]);
   });
 
+  test("memory_swap sent equal to memory: no diff where the kernel accounts swap; without, one in-place update, then none", () => {
+    assert.deepEqual(up(deploy([resizer("2.0", { memorySwap: 1024 })]), [resizer("2.0", { memorySwap: 1024 })]), [{ urn: urn(CONTAINER, "r1"), name: "r1", type: CONTAINER, kind: "same", phase: "register", keys: [] }]);
+    const noSwap = { ...PLAIN_DAEMON, swapLimit: false };
+    const d = new Deployment([], { preview: false, daemon: noSwap }, () => ({}));
+    d.register(resizer("2.0", { memorySwap: 1024 }));
+    const created = d.finish().state;
+    assert.equal(created[0]!.outputs.memorySwap, -1);
+    const second = new Deployment(created, { preview: false, daemon: noSwap }, () => ({}));
+    assert.deepEqual(second.register(resizer("2.0", { memorySwap: 1024 })).step.kind, "update");
+    const third = new Deployment(second.finish().state, { preview: false, daemon: noSwap }, () => ({}));
+    assert.equal(third.register(resizer("2.0", { memorySwap: 1024 })).step.kind, "same");
+  });
+
   test("ignoreChanges hides a read-back difference from a bridged provider's diff", () => {
     const state = deploy([resizer("2", { memorySwap: 1024 })]);
     assert.deepEqual(diff(state[0]!, { ...resizer("2", { memorySwap: 1024 }), ignoreChanges: ["cpus"] }).replaceKeys, []);
