@@ -74,8 +74,7 @@ export class DockerEngine extends pulumi.ComponentResource {
         (image) =>
           new command.local.Command(
             `${host.name}-images-${image.name}`,
-            // Runs again when the ref changes; a new command each time (as @pulumi/command
-            // 1.x's SDK asks; the installed 4.5.0 SDK does not, see rolling.ts RERUN).
+            // Runs again when the ref changes, as a new command (rolling.ts RERUN).
             { create: deliverImageCommand(host, image.ref, image.origin), triggers: [image.ref] },
             { parent: this, ...(after[image.ref] && { dependsOn: [after[image.ref]!] }), ...RERUN },
           ),

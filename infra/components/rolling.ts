@@ -9,15 +9,17 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Options of every Command whose `triggers` decide when it runs again: a changed trigger
- * makes a new Command (create runs, a new id), as @pulumi/command's 1.x SDK asks the engine
- * for every Command (sdk/nodejs/local/command.ts: replaceOnChanges ["triggers[*]"]). The
- * installed 4.5.0 SDK does not, and the provider alone calls a changed element an update
- * (pulumi-go-provider infer/resource.go Diff: replaceOnChanges is looked up by the top-level
- * name, the diff's key is `triggers[0]`); an update would keep a drain out of the engine's
- * delete-before-replace cascade (pulumi/pulumi step_generator.go
- * calculateDependentReplacements replaces only dependents whose diff is a replacement).
+ * makes a new Command (create runs, a new id), by the engine's own rule rather than the
+ * provider's. The provider calls a changed element an update (pulumi-go-provider
+ * infer/resource.go Diff looks its schema's replaceOnChanges up by the diff's key,
+ * `triggers[0]`) and replaces only on the input as a whole; @pulumi/command 1.x's SDK asks
+ * the engine for ["triggers[*]"], the installed 4.5.0 SDK for nothing. "triggers" covers
+ * both the elements and the whole input (step_generator.go applyReplaceOnChanges), so a
+ * drain whose trigger (its master's id) turns unknown is replaced, and so deleted, in the
+ * master's delete-before-replace cascade whatever the provider's schema says
+ * (calculateDependentReplacements replaces only dependents whose diff is a replacement).
  */
-export const RERUN: Pick<pulumi.CustomResourceOptions, "replaceOnChanges"> = { replaceOnChanges: ["triggers[*]"] };
+export const RERUN: Pick<pulumi.CustomResourceOptions, "replaceOnChanges"> = { replaceOnChanges: ["triggers"] };
 
 /**
  * Creates the named members in order; `create` gets what member `index` must wait for.

@@ -462,7 +462,7 @@ export const PROVIDER_FACTS: ProviderFact[] = [
       at(COMMAND, "sdk/nodejs/local/command.ts", "329-330"),
       at(ENGINE, "pkg/resource/deploy/step_generator.go", "2911-3002"),
     ],
-    note: "The schema marks `triggers` replaceOnChanges, but the provider looks that up by the detailed diff's key: a whole new or unknown value (`triggers`, as in a delete-before-replace cascade) replaces the Command, a changed element (`triggers[0]`) is an update (create runs again, the id stays). @pulumi/command 1.x's SDK sends replaceOnChanges [\"triggers[*]\"] so the engine replaces on elements too; the installed 4.5.0 SDK does not, so the program sets it (rolling.ts RERUN).",
+    note: "The schema marks `triggers` replaceOnChanges, but the provider looks that up by the detailed diff's key: a whole new or unknown value (`triggers`, as in a delete-before-replace cascade) replaces the Command, a changed element (`triggers[0]`) is an update (create runs again, the id stays). @pulumi/command 1.x's SDK sends replaceOnChanges [\"triggers[*]\"] so the engine replaces on elements too; the installed 4.5.0 SDK sends nothing, so the program sets [\"triggers\"] (rolling.ts RERUN), which covers the elements and the whole input by the engine's rule.",
   },
   ...(["create", "update", "delete", "environment", "dir", "interpreter", "logging", "stdin", "addPreviousOutputInEnv", "assetPaths", "archivePaths"] as const).map(
     (input): ProviderFact => ({
