@@ -4,21 +4,16 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { CONTAINER } from "../../infra/topology.js";
-import { installedFiles, ofType, plainInputs, runProgram, stackConfig, type ProgramRun, mockImageId } from "../helpers/pulumi.js";
+import { SCENARIOS } from "../helpers/graph.js";
+import { installedFiles, ofType, plainInputs, runProgram, type ProgramRun, mockImageId } from "../helpers/pulumi.js";
 
-const CREDENTIALS = "dns_cloudflare_api_token = 0123456789abcdef0123456789abcdef01234567\n";
-const config = stackConfig("prod");
-config["image-origin:domains"] = [
-  { id: "image-origin", serverNames: ["image-origin.tving.com", "*.img.tving.com"], certificate: "star", default: true },
-  { id: "stillshot-origin", serverNames: ["stillshot-origin.tving.com"], notFoundStatus: 400, certificate: "star" },
-];
-config["image-origin:certificates"] = { star: { mode: "acme", email: "ops@tving.com", challenge: "dns-01", dnsPlugin: "cloudflare", staging: true } };
-delete config["image-origin:tlsPrivateKeys"];
-config["image-origin:acmeDnsCredentials"] = { star: CREDENTIALS };
+// The same scenario as its pinned resource graph (test/fixtures/graph/acme-dns.json).
+const scenario = SCENARIOS["acme-dns"]!();
+const CREDENTIALS = (scenario.config["image-origin:acmeDnsCredentials"] as { star: string }).star;
 let run: ProgramRun;
 
 before(async () => {
-  run = await runProgram(config, ["image-origin:acmeDnsCredentials"]);
+  run = await runProgram(scenario.config, scenario.secretKeys);
   if (run.error) throw run.error;
 });
 

@@ -8,42 +8,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 import ts from "typescript";
-import { ConfigError, parseClusterSpec, TLS_SYNC_PORT, type ClusterSpecInput } from "../../infra/config.js";
+import { TLS_SYNC_PORT, type ClusterSpecInput } from "../../infra/config.js";
+import { configProblems, type ConfigCase } from "../helpers/config.js";
 import { PROJECT_ROOT } from "../helpers/stage.js";
-
-/** A small valid config each case starts from (two hosts, two domains, a VIP). */
-function base(): ClusterSpecInput & Record<string, any> {
-  return {
-    hosts: [
-      { name: "img01", address: "172.18.141.51", docker: "ssh://deploy@172.18.141.51" },
-      { name: "img02", address: "172.18.141.52", docker: "ssh://deploy@172.18.141.52" },
-    ],
-    domains: [
-      { id: "image-origin", serverNames: ["image-origin.example.com"], certificate: "star" },
-      { id: "stillshot-origin", serverNames: ["stillshot-origin.example.com"], notFoundStatus: 400, certificate: "star" },
-    ],
-    certificates: { star: { mode: "selfSigned" } },
-    vip: { address: "180.182.43.12" },
-  };
-}
-
-/** Every problem the schema reports for `base()` changed by `mutate`, as `path: message`. */
-function problems(mutate: (cfg: ReturnType<typeof base>) => void): string[] {
-  const cfg = structuredClone(base());
-  mutate(cfg);
-  try {
-    parseClusterSpec(cfg);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  return [];
-}
 
 const acme = (extra: Record<string, unknown> = {}) => ({ star: { mode: "acme", email: "ops@example.com", ...extra } }) as ClusterSpecInput["certificates"];
 
 // name, how the config goes wrong, and exactly what the operator is told (every problem).
-const cases: [string, (c: ReturnType<typeof base>) => void, string[]][] = [
+const cases: [string, (c: ConfigCase) => void, string[]][] = [
   ["two hosts with one name", (c) => (c.hosts[1]!.name = "img01"), ['hosts[1].name: duplicate host name "img01" (also hosts[0])']],
   ["two hosts with one address", (c) => (c.hosts[1]!.address = "172.18.141.51"), ["hosts[1].address: duplicate address 172.18.141.51 (also hosts[0])"]],
   ["a resizer preset beyond maxOutputDimension (the resizer's own check)", (c) => (c.resizer = { maxOutputDimension: 1000, presets: { big: { w: 2000 } } }),
@@ -166,12 +138,12 @@ function siteOf(problem: string, sites: CallSite[]): CallSite[] {
 describe("every relation check reports its path and message", () => {
   for (const [name, mutate, expected] of cases) {
     test(name, () => {
-      assert.deepEqual(problems(mutate), expected);
+      assert.deepEqual(configProblems(mutate), expected);
     });
   }
 
   test("the base config every case starts from is valid", () => {
-    assert.deepEqual(problems(() => {}), []);
+    assert.deepEqual(configProblems(() => {}), []);
   });
 
   test("every check in infra/ has a case above (a new check needs one)", () => {

@@ -1,38 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, fromStackConfig, parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
+import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
+import { baseConfig, configProblems, type ConfigCase } from "../helpers/config.js";
 
-/** A small valid config each case starts from (deep-copied per case). */
-function base(): ClusterSpecInput & Record<string, unknown> {
-  return {
-    hosts: [
-      { name: "img01", address: "172.18.141.51", docker: "ssh://deploy@172.18.141.51" },
-      { name: "img02", address: "172.18.141.52", docker: "ssh://deploy@172.18.141.52:2222" },
-    ],
-    domains: [
-      { id: "image-origin", serverNames: ["image-origin.example.com"], certificate: "star" },
-      { id: "stillshot-origin", serverNames: ["stillshot-origin.example.com"], notFoundStatus: 400, certificate: "star" },
-    ],
-    certificates: { star: { mode: "selfSigned" } },
-    vip: { address: "180.182.43.12" },
-  };
-}
-
-function problems(mutate: (cfg: ReturnType<typeof base>) => void): string[] {
-  const cfg = structuredClone(base());
-  mutate(cfg);
-  try {
-    parseClusterSpec(cfg);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail("config was accepted");
+/** The problems of a config a case made invalid (a case the schema accepts fails). */
+function problems(mutate: (cfg: ConfigCase) => void): string[] {
+  const found = configProblems(mutate);
+  assert.ok(found.length > 0, "config was accepted");
+  return found;
 }
 
 // Each case: what is wrong, how to make it wrong, the path the message must start with,
 // and a word of the reason an operator needs to see.
-const invalid: [string, (c: ReturnType<typeof base>) => void, string, RegExp][] = [
+const invalid: [string, (c: ConfigCase) => void, string, RegExp][] = [
   ["host address that is not an IP", (c) => (c.hosts[1]!.address = "172.18.141"), "hosts[1].address", /IP/],
   ["host address with a port", (c) => (c.hosts[0]!.address = "172.18.141.51:22"), "hosts[0].address", /IP/],
   ["duplicate host name", (c) => (c.hosts[1]!.name = "img01"), "hosts[1].name", /duplicate host name/],
@@ -148,7 +128,7 @@ describe("every problem is listed in one run", () => {
   });
 
   test("the error message carries the count and one line per problem", () => {
-    const cfg = structuredClone(base());
+    const cfg = baseConfig();
     cfg.hosts[0]!.address = "x";
     cfg.vip = { address: "y" };
     assert.throws(() => parseClusterSpec(cfg), (err: Error) => {
@@ -160,19 +140,19 @@ describe("every problem is listed in one run", () => {
 
 describe("valid edge cases are accepted", () => {
   test("an IPv6 host reached over ssh with a bracketed address", () => {
-    const cfg = base();
+    const cfg = baseConfig();
     cfg.hosts[0] = { name: "img01", address: "2001:db8::51", docker: "ssh://deploy@[2001:db8::51]:22" };
     assert.equal(parseClusterSpec(cfg).hosts[0]!.address, "2001:db8::51");
   });
 
   test("a single slave", () => {
-    const spec = parseClusterSpec({ ...base(), slaves: [{ port: 8001 }] });
+    const spec = parseClusterSpec({ ...baseConfig(), slaves: [{ port: 8001 }] });
     assert.deepEqual(spec.slaves.map((s) => s.port), [8001]);
   });
 
   test("weights, max_fails, fail_timeout, max_conns, a backup and a down member with least_conn", () => {
     const spec = parseClusterSpec({
-      ...base(),
+      ...baseConfig(),
       upstream: { balance: { method: "least_conn" }, keepalive: 32 },
       slaves: [
         { port: 8001, weight: 3, maxFails: 5, failTimeout: "30s", maxConns: 100 },
@@ -186,19 +166,19 @@ describe("valid edge cases are accepted", () => {
   });
 
   test("hash with consistent and random two", () => {
-    assert.equal(parseClusterSpec({ ...base(), upstream: { balance: { method: "hash", key: "$request_uri", consistent: true } } }).upstream.balance.method, "hash");
-    const random = parseClusterSpec({ ...base(), upstream: { balance: { method: "random", two: true } } }).upstream.balance;
+    assert.equal(parseClusterSpec({ ...baseConfig(), upstream: { balance: { method: "hash", key: "$request_uri", consistent: true } } }).upstream.balance.method, "hash");
+    const random = parseClusterSpec({ ...baseConfig(), upstream: { balance: { method: "random", two: true } } }).upstream.balance;
     assert.deepEqual(random, { method: "random", two: true });
   });
 
   test("a domain without TLS and no certificates at all", () => {
-    const spec = parseClusterSpec({ ...base(), domains: [{ id: "plain", serverNames: ["localhost"] }], certificates: {} });
+    const spec = parseClusterSpec({ ...baseConfig(), domains: [{ id: "plain", serverNames: ["localhost"] }], certificates: {} });
     assert.equal(spec.domains[0]!.certificate, undefined);
   });
 
   test("wildcard names with a dns-01 certificate", () => {
     const spec = parseClusterSpec({
-      ...base(),
+      ...baseConfig(),
       certificates: { star: { mode: "acme", email: "ops@example.com", challenge: "dns-01", dnsPlugin: "cloudflare", staging: true } },
       domains: [{ id: "all", serverNames: ["*.example.com", "example.com"], certificate: "star" }],
     });
@@ -206,7 +186,7 @@ describe("valid edge cases are accepted", () => {
   });
 
   test("the seeds' values are the defaults", () => {
-    const spec = parseClusterSpec(base());
+    const spec = parseClusterSpec(baseConfig());
     assert.deepEqual(spec.slaves.map((s) => s.port), [8001, 8002]);
     assert.equal(spec.master.httpPort, 80);
     assert.equal(spec.master.httpsPort, 443);
@@ -228,7 +208,7 @@ describe("valid edge cases are accepted", () => {
   });
 
   test("a partial nginx section keeps every other default", () => {
-    const spec = parseClusterSpec({ ...base(), nginx: { master: { workerProcesses: 8 } } });
+    const spec = parseClusterSpec({ ...baseConfig(), nginx: { master: { workerProcesses: 8 } } });
     assert.deepEqual(spec.nginx.master, { workerProcesses: 8, workerConnections: 5120, workerRlimitNofile: 40960, memoryMb: 512 });
     assert.equal(spec.nginx.gzip.compLevel, 2);
   });
