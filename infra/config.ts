@@ -432,11 +432,67 @@ const certificateSchema = z.discriminatedUnion(
 ).describe("how the certificate is obtained ([Certificates](#certificates))");
 
 // ---------------------------------------------------------------------------------------
-// VIP (the hardware L4 in front of the hosts; seed: 180.182.43.12, round robin, 80/443)
+// VIP (the L4 in front of the hosts; seed: 180.182.43.12, round robin, 80/443). A hardware
+// L4 is registered from the `vip` stack output; `mode: haproxy` deploys a software one from
+// the same plan: HAProxy on two L4 hosts sharing the address through keepalived (VRRP).
+
+/** A Linux interface name (IFNAMSIZ: at most 15 characters). */
+const interfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,15}$/, "a network interface name (1-15 of letters, digits, _ . : -)")
+  .meta({ title: "interface name" });
+
+const cidr = z.union([z.cidrv4({ message: "an IPv4 CIDR" }), z.cidrv6({ message: "an IPv6 CIDR" })], { message: "a CIDR such as 10.0.0.0/8" }).meta({ title: "CIDR" });
+
+const vipHostSchema = z.strictObject({
+  name: hostName.describe("names the L4 host's containers (`<name>-haproxy`, `<name>-keepalived`) and network; not an image host's name"),
+  address: ipAddress.describe(
+    "the L4 host's own address (its VRRP source and its stats listener); a dedicated machine: HAProxy publishes the VIP ports on every address, which a master on the same host would hold",
+  ),
+  docker: dockerEndpoint.describe("the L4 host's Docker endpoint, as for `hosts[].docker`"),
+  sshOpts: z.array(sshOpt).optional().describe("extra `ssh` arguments (ssh:// only)"),
+  interface: interfaceName.default("eth0").describe("where keepalived adds the VIP and sends VRRP"),
+});
+
+const haproxySchema = z.strictObject({
+  hosts: z
+    .array(vipHostSchema)
+    .min(1, "at least one L4 host")
+    .max(8)
+    .describe("the L4 hosts, in priority order: the first holds the VIP while it is healthy, the next takes it over (two for failover)"),
+  statsPort: port
+    .default(8404)
+    .describe("HAProxy's stats page (`/stats`), Prometheus metrics (`/metrics`) and liveness (`/healthz`), on each L4 host's own address only (the private ops side), never on the VIP"),
+  statsAllow: z
+    .array(cidr)
+    .default([])
+    .describe("monitoring networks allowed to read the stats port, besides the L4 hosts themselves (everyone else gets 403)"),
+  vrrp: z
+    .strictObject({
+      routerId: z.number().int().min(1).max(255).default(51).describe("VRRP `virtual_router_id`, unique among the VRRP routers of the L4 hosts' network"),
+      advertSeconds: z
+        .number()
+        .min(0.01)
+        .max(40)
+        .multipleOf(0.01)
+        .default(1)
+        .describe("VRRP advertisement interval (VRRPv3, in hundredths); a passive host takes over after about three missed ones"),
+      unicast: z
+        .boolean()
+        .default(true)
+        .describe("advertise to the other L4 hosts' addresses (`unicast_peer`) instead of multicast, which many networks (clouds, some switches) drop"),
+    })
+    .prefault({}),
+  memoryMb: z.number().int().min(32).max(65_536).default(256).describe("memory limit of each L4 host's HAProxy container (MB)"),
+});
 
 const vipSchema = z
   .strictObject({
     address: ipAddress.describe("the VIP (seed: 180.182.43.12)"),
+    mode: z
+      .enum(["hardware", "haproxy"])
+      .default("hardware")
+      .describe("`hardware`: an L4 registered from the `vip` stack output; `haproxy`: HAProxy and keepalived on `vip.haproxy.hosts`, configured from the same plan"),
     algorithm: z.enum(["round_robin", "least_connections", "source_hash"]).default("round_robin").describe("how the L4 should balance (seed: round robin)"),
     healthCheck: z
       .strictObject({
@@ -450,8 +506,9 @@ const vipSchema = z
       .describe(
         "what the L4 should use; the check itself is fixed: `GET /healthz` expecting 200, on HTTP and on HTTPS when any domain has a certificate (seed: 80/443), all in the `vip` output",
       ),
+    haproxy: haproxySchema.optional().describe("`mode: haproxy` only, and required there: the L4 hosts and HAProxy's settings"),
   })
-  .describe("the hardware L4 in front of the hosts, for the `vip` stack output; none: no VIP block");
+  .describe("the L4 in front of the hosts (the `vip` stack output); none: no VIP block");
 
 // ---------------------------------------------------------------------------------------
 // The whole stack
@@ -514,6 +571,9 @@ export const clusterSpecSchema = z
       .strictObject({
         nginx: imageRef.default("nginx:1.28.0-bookworm").describe("nginx's image for masters, slaves and the ACME helpers; `latest` is refused"),
         resizer: imageRef.optional().describe("a registry image of the resizer, pulled by each host; none: built from `resizer/Dockerfile` and streamed to the hosts"),
+        vip: imageRef
+          .optional()
+          .describe("`vip.mode: haproxy` only: a registry image with HAProxy and keepalived, pulled by each L4 host; none: built from `infra/vip/Dockerfile` and streamed to them"),
         certbot: imageRef
           .default("certbot/certbot:v4.0.0")
           .describe("acme certificates only (renewer, bootstrap); dns-01 runs `dns-<plugin>` of the same registry and tag. Delivered to the hosts like nginx"),
@@ -592,6 +652,9 @@ export const RELATION_CHECKS = [
   tlsSyncPort,
   subnetShadowsNothing,
   vipIsNoHost,
+  vipMode,
+  vipHosts,
+  vipStatsPort,
 ] as const;
 
 function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
@@ -652,21 +715,29 @@ function storyboardMemory(cfg: ClusterSpec, issue: Issue): void {
  * can reach the port; only a loopback one (an ssh tunnel, a local proxy) is allowed.
  */
 function noPlainTcpDocker(cfg: ClusterSpec, issue: Issue): void {
-  cfg.hosts.forEach((host, i) => {
+  for (const { path, host } of dockerHosts(cfg)) {
     const tcp = /^tcp:\/\/([^:]+):/.exec(host.docker);
     if (tcp && !/^(127\.\d+\.\d+\.\d+|localhost)$/.test(tcp[1]!)) {
-      issue(["hosts", i, "docker"], "tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address");
+      issue([...path, "docker"], "tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address");
     }
-  });
+  }
 }
 
 /** Docker endpoints: ssh options only mean something for ssh://. */
 function sshOptsNeedSsh(cfg: ClusterSpec, issue: Issue): void {
-  cfg.hosts.forEach((host, i) => {
+  for (const { path, host } of dockerHosts(cfg)) {
     if (host.sshOpts !== undefined && !host.docker.startsWith("ssh://")) {
-      issue(["hosts", i, "sshOpts"], `sshOpts only apply to ssh:// endpoints, not ${host.docker.split(":")[0]}://`);
+      issue([...path, "sshOpts"], `sshOpts only apply to ssh:// endpoints, not ${host.docker.split(":")[0]}://`);
     }
-  });
+  }
+}
+
+/** Every machine the program reaches through a Docker endpoint: the image hosts, then the L4 hosts. */
+function dockerHosts(cfg: ClusterSpec): { path: (string | number)[]; host: { docker: string; sshOpts?: string[] | undefined } }[] {
+  return [
+    ...cfg.hosts.map((host, i) => ({ path: ["hosts", i], host })),
+    ...(cfg.vip?.haproxy?.hosts ?? []).map((host, i) => ({ path: ["vip", "haproxy", "hosts", i], host })),
+  ];
 }
 
 /** nginx needs a file descriptor per connection, two for a proxied one (the master's). */
@@ -813,6 +884,9 @@ function subnetShadowsNothing(cfg: ClusterSpec, issue: Issue): void {
   if (cfg.vip !== undefined && inSubnet(cfg.vip.address)) {
     issue(["network", "subnet"], `${cfg.network.subnet} contains the VIP ${cfg.vip.address}`);
   }
+  cfg.vip?.haproxy?.hosts.forEach((host, i) => {
+    if (inSubnet(host.address)) issue(["network", "subnet"], `${cfg.network.subnet} contains vip.haproxy.hosts[${i}].address ${host.address}: containers would shadow it`);
+  });
 }
 
 /** A VIP must not be one of the hosts. */
@@ -821,6 +895,61 @@ function vipIsNoHost(cfg: ClusterSpec, issue: Issue): void {
     const vip = normaliseIp(cfg.vip.address);
     const clash = cfg.hosts.findIndex((h) => normaliseIp(h.address) === vip);
     if (clash >= 0) issue(["vip", "address"], `the VIP ${cfg.vip.address} is also the address of hosts[${clash}]`);
+  }
+}
+
+/** `vip.haproxy` goes with `mode: haproxy`, and so does a registry image for it. */
+function vipMode(cfg: ClusterSpec, issue: Issue): void {
+  const mode = cfg.vip?.mode;
+  if (mode === "haproxy" && cfg.vip?.haproxy === undefined) {
+    issue(["vip", "haproxy"], "mode haproxy needs vip.haproxy.hosts: the L4 hosts HAProxy and keepalived run on");
+  }
+  if (mode === "hardware" && cfg.vip?.haproxy !== undefined) {
+    issue(["vip", "mode"], "vip.haproxy is set but mode is hardware: set mode: haproxy, or remove vip.haproxy");
+  }
+  if (cfg.images.vip !== undefined && mode !== "haproxy") {
+    issue(["images", "vip"], "the HAProxy image is only used with vip.mode haproxy");
+  }
+}
+
+/**
+ * L4 hosts are machines of their own: HAProxy publishes the VIP ports on every address of
+ * its host (the VIP moves between them), which a master there would hold already.
+ */
+function vipHosts(cfg: ClusterSpec, issue: Issue): void {
+  const vip = cfg.vip;
+  if (vip?.haproxy === undefined) return;
+  const imageHosts = new Map(cfg.hosts.map((h, i) => [h.name, i]));
+  const imageAddresses = new Map(cfg.hosts.map((h, i) => [normaliseIp(h.address), i]));
+  const names = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  const family = (address: string) => (address.includes(":") ? "IPv6" : "IPv4");
+  vip.haproxy.hosts.forEach((host, i) => {
+    const at = (key: string) => ["vip", "haproxy", "hosts", i, key];
+    const sameName = names.get(host.name);
+    if (sameName !== undefined) issue(at("name"), `duplicate L4 host name "${host.name}" (also vip.haproxy.hosts[${sameName}])`);
+    else names.set(host.name, i);
+    const imageHost = imageHosts.get(host.name);
+    if (imageHost !== undefined) issue(at("name"), `"${host.name}" is already hosts[${imageHost}]: give the L4 host a name of its own`);
+    const address = normaliseIp(host.address);
+    const sameAddress = addresses.get(address);
+    if (sameAddress !== undefined) issue(at("address"), `duplicate address ${host.address} (also vip.haproxy.hosts[${sameAddress}])`);
+    else addresses.set(address, i);
+    const imageAddress = imageAddresses.get(address);
+    if (imageAddress !== undefined) {
+      issue(at("address"), `${host.address} is hosts[${imageAddress}]: an L4 host publishes ${cfg.master.httpPort}/${cfg.master.httpsPort} on every address, which that host's master holds`);
+    }
+    if (address === normaliseIp(vip.address)) issue(at("address"), `${host.address} is the VIP itself: give each L4 host its own address (keepalived moves the VIP between them)`);
+    else if (family(host.address) !== family(vip.address)) issue(at("address"), `an ${family(host.address)} address, but the VIP is ${family(vip.address)}: VRRP runs in the VIP's family`);
+  });
+}
+
+/** HAProxy publishes the VIP ports on every address of an L4 host: the stats port must be another. */
+function vipStatsPort(cfg: ClusterSpec, issue: Issue): void {
+  const stats = cfg.vip?.haproxy?.statsPort;
+  if (stats === undefined) return;
+  for (const key of ["httpPort", "httpsPort"] as const) {
+    if (cfg.master[key] === stats) issue(["vip", "haproxy", "statsPort"], `port ${stats} is master.${key}, which HAProxy serves on the VIP`);
   }
 }
 

@@ -9,18 +9,21 @@
 //   topology/placement.ts   targets; every container-vs-local decision
 //   topology/host.ts        one host's instances, upstreams, servers
 //   topology/acme.ts        the issuer, renewers, sync agents, publisher
+//   topology/vip.ts         the VIP: what the L4 must do, and with mode haproxy the software L4
 import type { ClusterSpec } from "./config.js";
 import { planAcme } from "./topology/acme.js";
 import { planHost } from "./topology/host.js";
-import { HEALTH, certificateFiles } from "./topology/names.js";
+import { planVip } from "./topology/vip.js";
+import { certificateFiles } from "./topology/names.js";
 import { placement, type Target } from "./topology/placement.js";
-import type { CertificatePlan, ClusterPlan, HostPlan, VipPlan } from "./topology/types.js";
+import type { CertificatePlan, ClusterPlan } from "./topology/types.js";
 
 export type * from "./topology/types.js";
 export { LETS_ENCRYPT, TLS_SYNC_INTERVAL_SECONDS, certbotPluginImage } from "./topology/acme.js";
 export { hostImagesDir, hostResizer, hostTuning } from "./topology/hostConfig.js";
-export { HEALTH, NGINX_NAMES, certificateFiles, instanceName } from "./topology/names.js";
-export { CONTAINER, placement, type ContainerTarget, type LocalTarget, type Placement, type Target } from "./topology/placement.js";
+export { HEALTH, NGINX_NAMES, VIP_NAMES, VIP_OPS, certificateFiles, instanceName } from "./topology/names.js";
+export { VRRP_CHECK } from "./topology/vip.js";
+export { CONTAINER, placement, vipPlacement, type ContainerTarget, type LocalTarget, type Placement, type Target } from "./topology/placement.js";
 
 function planCertificates(spec: ClusterSpec): Map<string, CertificatePlan> {
   const plans = new Map<string, CertificatePlan>();
@@ -29,17 +32,6 @@ function planCertificates(spec: ClusterSpec): Map<string, CertificatePlan> {
     plans.set(id, { id, mode: cert.mode, names, ...certificateFiles(id) });
   }
   return plans;
-}
-
-function planVip(spec: ClusterSpec, hosts: HostPlan[]): VipPlan | undefined {
-  if (spec.vip === undefined) return undefined;
-  const ports = (h: HostPlan) => [spec.master.httpPort, ...(h.master.https ? [spec.master.httpsPort] : [])];
-  return {
-    address: spec.vip.address,
-    algorithm: spec.vip.algorithm,
-    healthCheck: { path: HEALTH.path, expectStatus: HEALTH.status, ...spec.vip.healthCheck, ports: hosts[0] ? ports(hosts[0]) : [] },
-    members: hosts.map((h) => ({ host: h.name, address: h.address, ports: ports(h) })),
-  };
 }
 
 /**
@@ -59,7 +51,7 @@ export function planCluster(spec: ClusterSpec, target: Target = { kind: "contain
   const certificates = planCertificates(spec);
   const acme = planAcme(spec, certificates);
   const hosts = spec.hosts.map((h) => planHost(spec, h, placement(target, spec, h), certificates, acme));
-  const vip = planVip(spec, hosts);
+  const vip = planVip(spec, hosts, target);
   return {
     target: target.kind,
     rollout: spec.rollout,

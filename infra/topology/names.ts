@@ -40,7 +40,25 @@ export const instanceName = {
   installer: (instance: string) => `${instance}-files`,
   /** The one-shot that hands a host's cache (and acme) volumes to nginx's uid. */
   cacheOwner: (host: string) => `${host}-cache-owner`,
+  /** An L4 host's HAProxy and the keepalived that holds the VIP for it (`vip.mode: haproxy`). */
+  haproxy: (host: string) => `${host}-haproxy`,
+  keepalived: (host: string) => `${host}-keepalived`,
 } as const;
+
+/** Names inside the HAProxy and keepalived configs, defined once. */
+export const VIP_NAMES = {
+  /** Frontend and backend of a VIP port (`vip_http` -> `hosts_http`). */
+  frontend: (service: string) => `vip_${service}`,
+  backend: (service: string) => `hosts_${service}`,
+  /** The private ops listener: stats, metrics, liveness. */
+  opsFrontend: "ops",
+  /** keepalived's check of its HAProxy. */
+  vrrpScript: "haproxy_alive",
+  vrrpInstance: "vip",
+} as const;
+
+/** What an L4 host's ops listener answers (HAProxy's own stats, Prometheus exporter, liveness). */
+export const VIP_OPS = { stats: "/stats", metrics: "/metrics", health: "/healthz" } as const;
 
 /** Names -> the TLS files of the certificate that covers them. */
 export function certificateFiles(id: string): { certFile: string; keyFile: string } {

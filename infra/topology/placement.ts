@@ -3,9 +3,9 @@
 // other hosts are reached. The planners (host.ts, acme.ts) ask a `Placement` and never
 // look at the target themselves. Pure.
 import { intToIpv4, ipv4ToInt } from "../address.js";
-import type { ClusterSpec, Host } from "../config.js";
+import type { ClusterSpec, Host, Vip } from "../config.js";
 import { hostImagesDir } from "./hostConfig.js";
-import type { MasterPlan, NginxPaths } from "./types.js";
+import type { Listen, MasterPlan, NginxPaths, VipHostPlan, VipServicePlan } from "./types.js";
 
 /**
  * Where the plan runs. `container`: one Docker network per host, peers reached by
@@ -29,8 +29,18 @@ export interface LocalTarget {
    * when a function, so several hosts can run side by side (127.0.0.1, 127.0.0.2, ...).
    */
   bindAddress?: string | ((host: string) => string);
-  /** Remap a port of the stack to the port used locally (default: unchanged). */
-  port?: (stackPort: number) => number;
+  /**
+   * Remap a port of the stack to the port used locally on `host` (an image or L4 host's
+   * name; default: unchanged).
+   */
+  port?: (stackPort: number, host: string) => number;
+  /** Where the VIP is reached locally (default: the stack's `vip.address`). */
+  vipAddress?: string;
+  /**
+   * The network namespace an L4 host's HAProxy frontends and keepalived live in (a failover
+   * test's own; default: none, the launcher's). The VIP moves between them.
+   */
+  vipNamespace?: (l4Host: string) => string | undefined;
   /** nginx's mime.types (default /etc/nginx/mime.types, as in Debian and the nginx image). */
   mimeTypes?: string;
 }
@@ -67,6 +77,26 @@ export const CONTAINER = {
   acmeRunDir: "/tmp/acme",
   /** The only writable path of a read-only container (a tmpfs). */
   runDir: "/tmp/nginx",
+  /** An L4 host's HAProxy: unprivileged, so high ports inside; the host publishes the VIP's. */
+  haproxy: {
+    ports: { http: 8080, https: 8443, stats: 8404 },
+    config: "/etc/image-origin/haproxy.cfg",
+    /** A tmpfs: the admin socket and the server state kept across reloads. */
+    runDir: "/tmp/haproxy",
+  },
+  keepalived: {
+    config: "/etc/image-origin/keepalived.conf",
+    /** A tmpfs: keepalived's pid files. */
+    runDir: "/run/keepalived",
+    /**
+     * keepalived's exception to the cluster's hardening (the policy pack names it): the VIP
+     * is an address on the L4 host's own interface, and VRRP a raw IP protocol. Adding and
+     * removing an address needs CAP_NET_ADMIN in the host's network namespace; VRRP and
+     * gratuitous ARP need CAP_NET_RAW. Docker gives a non-root process no capabilities, so it
+     * runs as root with these two and nothing else, on a read-only root.
+     */
+    privileges: { networkMode: "host", user: "0:0", capAdd: ["NET_ADMIN", "NET_RAW"] },
+  },
   /** Logs go to the container's stdout/stderr; the Docker log driver rotates them. */
   accessLog: "/dev/stdout",
   errorLog: "/dev/stderr",
@@ -170,7 +200,8 @@ export function placement(target: Target, spec: ClusterSpec, host: Host): Placem
     };
   }
   const bind = localBind(target, host.name);
-  const port = target.port ?? ((p: number) => p);
+  const localPort = target.port ?? ((p: number) => p);
+  const port = (p: number) => localPort(p, host.name);
   const base = `${target.root.replace(/\/+$/, "")}/${host.name}`;
   const imagesRoot = target.imagesDir ?? hostImagesDir(spec, host);
   const addressOf = (h: Host) => localBind(target, h.name);
@@ -180,7 +211,7 @@ export function placement(target: Target, spec: ClusterSpec, host: Host): Placem
     peer: () => bind,
     port,
     addressOf,
-    reach: (h, p) => ({ address: addressOf(h), port: port(p) }),
+    reach: (h, p) => ({ address: addressOf(h), port: localPort(p, h.name) }),
     publish: () => undefined,
     masterListeners: (https) => ({
       http: { address: bind, port: port(spec.master.httpPort) },
@@ -208,3 +239,67 @@ export function placement(target: Target, spec: ClusterSpec, host: Host): Placem
   };
 }
 
+
+// ---------------------------------------------------------------------------------------
+// L4 hosts (`vip.mode: haproxy`)
+
+type L4Host = NonNullable<Vip["haproxy"]>["hosts"][number];
+
+/** One L4 host's view of the target: where its HAProxy listens and its files live. */
+export interface VipPlacement {
+  /** Where the frontend of a VIP port listens. */
+  frontend: (service: VipServicePlan) => Listen;
+  stats: Listen;
+  /** Host ports the HAProxy container publishes (container target only). */
+  publish: (services: VipServicePlan[], statsPort: number) => NonNullable<VipHostPlan["haproxy"]["publish"]> | undefined;
+  namespace?: string;
+  /** The HAProxy container's own network (container target only). */
+  containerNetwork: boolean;
+  haproxyPaths: VipHostPlan["haproxy"]["paths"];
+  keepalivedPaths: VipHostPlan["keepalived"]["paths"];
+  /** How keepalived reaches its HAProxy's liveness (the host's own stats address). */
+  check: Listen;
+}
+
+export function vipPlacement(target: Target, spec: ClusterSpec, host: L4Host, statsPort: number): VipPlacement {
+  if (target.kind === "container") {
+    const ports = CONTAINER.haproxy.ports;
+    const run = CONTAINER.haproxy.runDir;
+    const kaRun = CONTAINER.keepalived.runDir;
+    return {
+      frontend: (service) => ({ address: CONTAINER.bindAll, port: ports[service.name] }),
+      stats: { address: CONTAINER.bindAll, port: ports.stats },
+      // The VIP moves between the L4 hosts, and Docker cannot publish on an address its host
+      // does not hold (yet): the VIP ports on every address; stats on the host's own only.
+      publish: (services, stats) => [
+        ...services.map((s) => ({ service: s.name, address: CONTAINER.bindAll, port: s.port, internal: ports[s.name] })),
+        { service: "stats" as const, address: host.address, port: stats, internal: ports.stats },
+      ],
+      containerNetwork: true,
+      haproxyPaths: { config: CONTAINER.haproxy.config, runDir: run, socket: `${run}/admin.sock`, stateFile: `${run}/server-state` },
+      keepalivedPaths: { config: CONTAINER.keepalived.config, runDir: kaRun, pidFile: `${kaRun}/keepalived.pid`, vrrpPidFile: `${kaRun}/vrrp.pid` },
+      check: { address: host.address, port: statsPort },
+    };
+  }
+  const bind = localBind(target, host.name);
+  const port = (p: number) => (target.port ?? ((q: number) => q))(p, host.name);
+  const vip = target.vipAddress ?? spec.vip?.address ?? bind;
+  const base = `${target.root.replace(/\/+$/, "")}/${host.name}`;
+  const stats = { address: bind, port: port(statsPort) };
+  const namespace = target.vipNamespace?.(host.name);
+  return {
+    frontend: (service) => ({ address: vip, port: port(service.port) }),
+    stats,
+    publish: () => undefined,
+    ...(namespace !== undefined && { namespace }),
+    containerNetwork: false,
+    haproxyPaths: { config: `${base}/haproxy/haproxy.cfg`, runDir: `${base}/haproxy/run`, socket: `${base}/haproxy/run/admin.sock`, stateFile: `${base}/haproxy/run/server-state` },
+    keepalivedPaths: {
+      config: `${base}/keepalived/keepalived.conf`,
+      runDir: `${base}/keepalived/run`,
+      pidFile: `${base}/keepalived/run/keepalived.pid`,
+      vrrpPidFile: `${base}/keepalived/run/vrrp.pid`,
+    },
+    check: stats,
+  };
+}

@@ -254,10 +254,100 @@ export interface CertificatePlan {
 }
 
 export interface VipPlan {
+  mode: Vip["mode"];
   address: string;
   algorithm: Vip["algorithm"];
   healthCheck: Vip["healthCheck"] & { path: string; expectStatus: number; ports: number[] };
   members: { host: string; address: string; ports: number[] }[];
+  /** `mode: haproxy`: the software L4 that serves this plan. */
+  haproxy?: HaproxyPlan;
+}
+
+/** One port of the VIP: a HAProxy frontend and its backend of the hosts' masters. */
+export interface VipServicePlan {
+  /** Names the frontend and backend (`http`, `https`). */
+  name: "http" | "https";
+  /** The VIP's port: the stack's, as clients use it. */
+  port: number;
+  /**
+   * `http` for plain HTTP: HAProxy sees each request, balances and retries per request;
+   * `tcp` for HTTPS: TLS ends at the masters (as behind the hardware L4), connections are
+   * balanced and retried only while connecting.
+   */
+  mode: "http" | "tcp";
+  /** The health check speaks TLS (GET /healthz over HTTPS, as the L4 asks on 443). */
+  checkTls: boolean;
+  /** Where HAProxy reaches each host's master for this port. */
+  members: { host: string; address: string; port: number }[];
+}
+
+/** HAProxy's timeouts in ms (see topology/vip.ts for where each comes from). */
+export interface HaproxyTimeouts {
+  connectMs: number;
+  clientMs: number;
+  serverMs: number;
+  httpRequestMs: number;
+  httpKeepAliveMs: number;
+  checkMs: number;
+  /** How long old processes may finish their connections after a reload or a stop. */
+  hardStopMs: number;
+}
+
+export interface HaproxyPlan {
+  services: VipServicePlan[];
+  timeouts: HaproxyTimeouts;
+  /** Further attempts after a failed one, each on another member (`option redispatch`). */
+  retries: number;
+  /** Networks allowed on the stats port besides each L4 host itself. */
+  statsAllow: string[];
+  vrrp: NonNullable<Vip["haproxy"]>["vrrp"];
+  /** The L4 hosts in priority order: the first holds the VIP while it is healthy. */
+  hosts: VipHostPlan[];
+}
+
+/** One L4 host: its HAProxy and the keepalived that holds the VIP while that HAProxy serves. */
+export interface VipHostPlan {
+  name: string;
+  address: string;
+  docker: string;
+  sshOpts?: string[];
+  /** Where keepalived adds the VIP and sends VRRP. */
+  interface: string;
+  /** VRRP priority: higher wins the election. */
+  priority: number;
+  /** Unicast VRRP peers (the other L4 hosts); empty: multicast. */
+  peers: string[];
+  /** The HAProxy container's network (container target only). */
+  network?: NetworkPlan;
+  haproxy: {
+    name: string;
+    file: string;
+    /** Each service's listener (the VIP ports inside the container, or locally). */
+    listen: { service: VipServicePlan["name"]; listen: Listen }[];
+    /** Stats, metrics and liveness: the private ops side. */
+    stats: Listen;
+    /** Host ports (container target): the VIP ports on every address, stats on the host's own. */
+    publish?: { service: VipServicePlan["name"] | "stats"; address: string; port: number; internal: number }[];
+    /** Network namespace the frontends bind in (local target: a failover test's). */
+    namespace?: string;
+    memoryMb: number;
+    paths: {
+      config: string;
+      /** Writable: the admin socket, the server-state file kept across reloads. */
+      runDir: string;
+      socket: string;
+      stateFile: string;
+    };
+  };
+  keepalived: {
+    name: string;
+    file: string;
+    /** Network namespace keepalived runs in (local target: a failover test's). */
+    namespace?: string;
+    paths: { config: string; runDir: string; pidFile: string; vrrpPidFile: string };
+    /** keepalived gives up the VIP while this answers anything but 200: its HAProxy's liveness. */
+    check: Listen & { path: string };
+  };
 }
 
 export interface ClusterPlan {

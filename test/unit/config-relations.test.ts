@@ -78,7 +78,41 @@ const cases: [string, (c: ConfigCase) => void, string[]][] = [
       "network.subnet: 172.18.141.0/24 contains hosts[1].address 172.18.141.52: containers would shadow it"]],
   ["a container subnet holding the VIP", (c) => (c.network = { subnet: "180.182.43.0/24" }), ["network.subnet: 180.182.43.0/24 contains the VIP 180.182.43.12"]],
   ["a VIP that is a host's address", (c) => (c.vip = { address: "172.18.141.52" }), ["vip.address: the VIP 172.18.141.52 is also the address of hosts[1]"]],
+  ["mode haproxy without its hosts", (c) => (c.vip = { address: "180.182.43.12", mode: "haproxy" }),
+    ["vip.haproxy: mode haproxy needs vip.haproxy.hosts: the L4 hosts HAProxy and keepalived run on"]],
+  ["HAProxy hosts with the hardware mode", (c) => (c.vip = { address: "180.182.43.12", haproxy: { hosts: [lb(1)] } }),
+    ["vip.mode: vip.haproxy is set but mode is hardware: set mode: haproxy, or remove vip.haproxy"]],
+  ["a HAProxy image without the haproxy mode", (c) => (c.images = { vip: "registry.example.com/image-origin/vip:1.0.0" }),
+    ["images.vip: the HAProxy image is only used with vip.mode haproxy"]],
+  ["two L4 hosts with one name and one address", (c) => (c.vip = haproxy([lb(1), { ...lb(1), interface: "eth1" }])),
+    ['vip.haproxy.hosts[1].name: duplicate L4 host name "lb01" (also vip.haproxy.hosts[0])', "vip.haproxy.hosts[1].address: duplicate address 172.18.141.61 (also vip.haproxy.hosts[0])"]],
+  ["an L4 host that is an image host", (c) => (c.vip = haproxy([lb(1), { ...lb(2), name: "img02", address: "172.18.141.52" }])),
+    ['vip.haproxy.hosts[1].name: "img02" is already hosts[1]: give the L4 host a name of its own',
+      "vip.haproxy.hosts[1].address: 172.18.141.52 is hosts[1]: an L4 host publishes 80/443 on every address, which that host's master holds"]],
+  ["an L4 host on the VIP's own address", (c) => (c.vip = haproxy([lb(1), { ...lb(2), address: "180.182.43.12" }])),
+    ["vip.haproxy.hosts[1].address: 180.182.43.12 is the VIP itself: give each L4 host its own address (keepalived moves the VIP between them)"]],
+  ["an IPv6 L4 host for an IPv4 VIP", (c) => (c.vip = haproxy([lb(1), { ...lb(2), address: "fd00::62" }])),
+    ["vip.haproxy.hosts[1].address: an IPv6 address, but the VIP is IPv4: VRRP runs in the VIP's family"]],
+  ["an L4 host's ssh options on a unix socket and the Docker API over tcp", (c) => (c.vip = haproxy([{ ...lb(1), docker: "tcp://172.18.141.61:2375", sshOpts: ["-i", "/k"] }, lb(2)])),
+    ["vip.haproxy.hosts[0].docker: tcp:// is the Docker API without TLS (root on the host for anyone who reaches it): use ssh://, or tcp:// on a loopback address",
+      "vip.haproxy.hosts[0].sshOpts: sshOpts only apply to ssh:// endpoints, not tcp://"]],
+  ["HAProxy's stats on the VIP's HTTPS port", (c) => (c.vip = { ...haproxy([lb(1), lb(2)]), haproxy: { hosts: [lb(1), lb(2)], statsPort: 443 } }),
+    ["vip.haproxy.statsPort: port 443 is master.httpsPort, which HAProxy serves on the VIP"]],
+  ["a container subnet holding an L4 host", (c) => Object.assign(c, { network: { subnet: "10.1.2.0/24" }, vip: haproxy([lb(1), { ...lb(2), address: "10.1.2.62" }]) }),
+    ["network.subnet: 10.1.2.0/24 contains vip.haproxy.hosts[1].address 10.1.2.62: containers would shadow it"]],
 ];
+
+type L4Host = NonNullable<NonNullable<ClusterSpecInput["vip"]>["haproxy"]>["hosts"][number];
+
+/** An L4 host of the software VIP. */
+function lb(n: number): L4Host {
+  return { name: `lb0${n}`, address: `172.18.141.6${n}`, docker: `ssh://deploy@172.18.141.6${n}` };
+}
+
+/** The software VIP on these L4 hosts. */
+function haproxy(hosts: L4Host[]) {
+  return { address: "180.182.43.12", mode: "haproxy" as const, haproxy: { hosts } };
+}
 
 // ---------------------------------------------------------------------------------------
 // The checks as written: every `issue(<path>, <message>)` call in infra/ and in the
