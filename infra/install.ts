@@ -51,6 +51,8 @@ export function installScript(args: InstallArgs): string {
     // 1. The check, on a copy at the real paths (root-owned: root here has no DAC override).
     `mkdir -p ${shellJoin([configDir, ...args.checkDirs])}`,
     `cp -R ${q(`${stagingDir}/.`)} ${q(`${configDir}/`)}`,
+    // A script the check runs or inspects (keepalived's) must be executable there already.
+    ...args.files.filter((f) => f.mode !== undefined && /[1357]/.test(f.mode)).map((f) => `chmod ${f.mode} ${q(f.path)}`),
     shellJoin(args.check),
     // 2. The copy for the volume, with the owners and modes nginx needs.
     `rm -rf ${q(next)}`,

@@ -106,6 +106,21 @@ export const nginxServe = (config: string): string[] => ["nginx", ...nginxConfig
 /** nginx's own check of a config. */
 export const nginxCheck = (config: string): string[] => ["nginx", "-t", "-q", ...nginxConfigArgs(config)];
 
+/** What `reloadCommand` reloads, and how (nginx's defaults: SIGHUP, `[emerg]` means refused). */
+export interface ReloadTarget {
+  container: string;
+  /** The one-shot that installed the new files. */
+  installer: string;
+  /** The program's own check of its config, run in the serving container first. */
+  check: string[];
+  /** The graceful reload signal (default HUP). */
+  signal?: "HUP" | "USR2";
+  /** Commands run in the container after the check, before the signal. */
+  before?: string[][];
+  /** A log line holding this after the signal means the new config was refused (default `[emerg]`). */
+  refused?: string;
+}
+
 /**
  * Apply newly installed files to a running nginx container. The provider does not look at
  * a one-shot's exit status, so this does: an installer that failed (nginx refused the new
@@ -115,9 +130,11 @@ export const nginxCheck = (config: string): string[] => ["nginx", "-t", "-q", ..
  * still be refused after a passing check (e.g. a changed cache zone): nginx then keeps the
  * previous config, and `pulumi up` says so.
  */
-export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, target: { container: string; installer: string; check: string[] }): string {
+export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, target: ReloadTarget): string {
   const on = (args: string[]) => dockerOnHost(host, args);
   const { container, installer } = target;
+  const signal = target.signal ?? "HUP";
+  const refused = target.refused ?? "[emerg]";
   return [
     "set -eu",
     `status=$(${on(["inspect", "--format", "{{.State.ExitCode}}", installer])})`,
@@ -127,9 +144,10 @@ export function reloadCommand(host: Pick<HostPlan, "docker" | "sshOpts">, target
     "  exit 1",
     "fi",
     on(["exec", container, ...target.check]),
-    on(["kill", "--signal", "HUP", container]),
+    ...(target.before ?? []).map((command) => on(["exec", container, ...command])),
+    on(["kill", "--signal", signal, container]),
     "sleep 2",
-    `if ${on(["logs", "--since", "10s", container])} 2>&1 | grep -F '[emerg]' >&2; then`,
+    `if ${on(["logs", "--since", "10s", container])} 2>&1 | grep -F ${shellQuote(refused)} >&2; then`,
     `  echo ${shellQuote(`${container} refused the new config on reload and still serves the previous one`)} >&2`,
     "  exit 1",
     "fi",
@@ -213,4 +231,54 @@ export function drainCommand(host: Pick<HostPlan, "docker" | "sshOpts">, master:
     `  echo ${shellQuote(`${master.container} is not running: nothing to drain`)} >&2`,
     "fi",
   ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// The L4 hosts' HAProxy and keepalived (`vip.mode: haproxy`)
+
+/**
+ * HAProxy in master-worker mode in the foreground, as its container's PID 1 (SIGUSR2
+ * reloads, SIGUSR1 stops softly). The server-state file starts as an empty state (its
+ * format version, `1`), so the first start loads nothing without a warning.
+ */
+export function haproxyServe(paths: { config: string; stateFile: string }): string[] {
+  return ["/bin/sh", "-c", 'printf "1\\n" > "$0" && exec haproxy -W -db -f "$1"', paths.stateFile, paths.config];
+}
+
+/** HAProxy's own check of a config (`-q` would hide the reason it fails). */
+export const haproxyCheck = (config: string): string[] => ["haproxy", "-c", "-f", config];
+
+/**
+ * Before a reload: every host's state as this HAProxy sees it, saved where the new
+ * processes load it (`load-server-state-from-file`), so a host that was down or drained
+ * stays out instead of starting over as up.
+ */
+export function haproxySaveState(paths: { socket: string; stateFile: string }): string[] {
+  return ["/bin/sh", "-c", 'echo "show servers state" | socat stdio "UNIX-CONNECT:$0" > "$1"', paths.socket, paths.stateFile];
+}
+
+/** keepalived's VRRP part only, in the foreground, logging to stdout (no syslog in a container). */
+export function keepalivedServe(paths: { config: string; pidFile: string; vrrpPidFile: string }): string[] {
+  return ["keepalived", "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp", "--use-file", paths.config, "--pid", paths.pidFile, "--vrrp_pid", paths.vrrpPidFile];
+}
+
+/** keepalived's own check of a config (and of its check script's presence and safety). */
+export const keepalivedCheck = (config: string): string[] => ["keepalived", "--config-test", "--use-file", config];
+
+/**
+ * The same check where the host's interfaces are absent (the installer has no network):
+ * every complaint counts except that an interface does not exist. The serving container,
+ * on the host's network, runs the full check before each reload.
+ */
+export function keepalivedCheckWithoutInterfaces(config: string): string[] {
+  return [
+    "/bin/sh",
+    "-c",
+    [
+      'out=$(keepalived --config-test --use-file "$0" 2>&1) && exit 0',
+      'printf "%s\\n" "$out" >&2',
+      "! printf \"%s\\n\" \"$out\" | grep -v -e \"interface .* doesn't exist\" -e 'Non-existent interface specified' | grep -q .",
+    ].join("; "),
+    config,
+  ];
 }

@@ -5,7 +5,9 @@ import { ERROR_PAGE_50X, renderMaster } from "./nginx/master.js";
 import { ERROR_PAGE_50X_HTML } from "./nginx/pages.js";
 import { renderPublisher } from "./nginx/publisher.js";
 import { renderSlave } from "./nginx/slave.js";
-import type { ClusterPlan, HostPlan } from "./topology.js";
+import type { ClusterPlan, HostPlan, VipHostPlan, VipPlan } from "./topology.js";
+import { renderHaproxy } from "./vip/haproxy.js";
+import { CHECK_SCRIPT, checkScriptPath, renderCheckScript, renderKeepalived } from "./vip/keepalived.js";
 
 export interface RenderedFile {
   /** `plan.json`, `<host>/master.conf`, `<host>/slave01.conf`, `<host>/html/50x.html`, ... */
@@ -20,6 +22,8 @@ export interface InstanceFile {
   /** Absolute path where the instance reads it. */
   path: string;
   content: string;
+  /** Octal mode when not 0644 (keepalived's check script: 0755). */
+  mode?: string;
 }
 
 /** Files per instance name of one host (nginx configs and their static pages). */
@@ -31,6 +35,17 @@ export function instanceFiles(host: HostPlan): Record<string, InstanceFile[]> {
       { name: `html${ERROR_PAGE_50X}`, path: `${m.paths.htmlDir}${ERROR_PAGE_50X}`, content: ERROR_PAGE_50X_HTML },
     ],
     ...Object.fromEntries(host.slaves.map((s) => [s.name, [{ name: s.file, path: s.paths.config, content: renderSlave(s) }]])),
+  };
+}
+
+/** Files per instance name of one L4 host (`vip.mode: haproxy`): HAProxy's and keepalived's. */
+export function vipFiles(vip: VipPlan, host: VipHostPlan): Record<string, InstanceFile[]> {
+  return {
+    [host.haproxy.name]: [{ name: host.haproxy.file, path: host.haproxy.paths.config, content: renderHaproxy(vip, host) }],
+    [host.keepalived.name]: [
+      { name: host.keepalived.file, path: host.keepalived.paths.config, content: renderKeepalived(vip, host) },
+      { name: CHECK_SCRIPT, path: checkScriptPath(host), content: renderCheckScript(host), mode: "0755" },
+    ],
   };
 }
 
@@ -57,5 +72,11 @@ export function renderCluster(plan: ClusterPlan): RenderedFile[] {
   const perHost = plan.hosts.flatMap((host) =>
     [...Object.values(instanceFiles(host)).flat(), ...acmeFiles(plan, host)].map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
   );
-  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost];
+  const vip = plan.vip;
+  const perL4Host = (vip?.haproxy?.hosts ?? []).flatMap((host) =>
+    Object.values(vipFiles(vip!, host))
+      .flat()
+      .map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
+  );
+  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost, ...perL4Host];
 }

@@ -42,6 +42,11 @@ declare -A need=(
   [busybox]=busybox
   # The workflows' `run:` scripts are linted in the tests.
   [shellcheck]=shellcheck
+  # The software VIP (`vip.mode: haproxy`, `npm start -- --all-hosts`): HAProxy, keepalived,
+  # and socat for HAProxy's admin socket (its configs are checked by both programs in tests).
+  [haproxy]=haproxy
+  [keepalived]=keepalived
+  [socat]=socat
 )
 # A real player for the storyboard tests (headless; `npm start` does not need it).
 if [ "$purpose" = test ]; then need[chromium]=chromium; fi
@@ -69,6 +74,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
     systemctl stop nginx || true
   fi
+  # Likewise the packaged HAProxy and keepalived services: the project runs its own.
+  for service in haproxy keepalived; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$service" 2>/dev/null; then
+      systemctl disable --now "$service" || true
+    fi
+  done
   # Likewise certbot's packaged renewal timer: the project's renewer is the only one.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet certbot.timer 2>/dev/null; then
     systemctl disable --now certbot.timer || true
