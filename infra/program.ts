@@ -5,8 +5,10 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
-import { instanceFiles } from "./render.js";
-import { certificatePaths, planCluster, type ClusterPlan, type HostPlan, HEALTH } from "./topology.js";
+import { instanceFiles, vipFiles } from "./render.js";
+import { hostUrl } from "./address.js";
+import { certificatePaths, planCluster, type ClusterPlan, type HostPlan, HEALTH, VIP_OPS } from "./topology.js";
+import type { ImageDelivery } from "./components/dockerEngine.js";
 import type { HostPki } from "./components/acmeAgents.js";
 import { AcmeIssuer } from "./components/acmeIssuer.js";
 import { CERTIFICATE_TYPE, Certificate, certificateName, type CertificateOutputs } from "./components/certificate.js";
@@ -14,6 +16,8 @@ import { TlsSyncPki } from "./components/tlsSyncPki.js";
 import { ImageHost, type ImageSource } from "./components/imageHost.js";
 import { RESIZER_BUILD, resizerImageRef } from "./components/resizerImage.js";
 import { shellQuote } from "./remote.js";
+import { VipHost } from "./components/vipHost.js";
+import { VIP_BUILD, vipImageRef } from "./components/vipImage.js";
 
 export const projectRoot = join(__dirname, "..");
 
@@ -39,10 +43,30 @@ export interface ClusterOutputs {
       resizerImageId: pulumi.Output<string>;
     }
   >;
-  vip: ClusterPlan["vip"] | null;
+  /**
+   * What the L4 must do (registration for a hardware one). With `mode: haproxy`, `haproxy`
+   * says where the software L4 runs: per L4 host its containers and its stats and metrics
+   * (for the monitoring's scrape configuration).
+   */
+  vip: (Omit<NonNullable<ClusterPlan["vip"]>, "haproxy"> & { haproxy?: VipOutputs }) | null;
   resizerImage: { ref: string };
   rollout: ClusterSpec["rollout"];
   certificates: Record<string, CertificateOutputs>;
+}
+
+/** The software L4 as the stack output shows it (`vip.haproxy`). */
+export interface VipOutputs {
+  hosts: {
+    name: string;
+    address: string;
+    priority: number;
+    containers: { haproxy: string; keepalived: string };
+    /** HAProxy's stats page, Prometheus metrics and liveness on the host's ops port. */
+    stats: string;
+    metrics: string;
+    health: string;
+  }[];
+  image: string;
 }
 
 /**
@@ -217,9 +241,49 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
     }
   }
 
+  // The software L4 (`vip.mode: haproxy`), after every image host is healthy: a first
+  // deployment sends traffic to hosts that serve, and a new host is admitted after its gate.
+  // One L4 host at a time, as the image hosts: the VIP always has one HAProxy that serves.
+  let vipOutputs: VipOutputs | undefined;
+  const haproxy = plan.vip?.haproxy;
+  if (plan.vip !== undefined && haproxy !== undefined) {
+    const vipRef = spec.images.vip ?? vipImageRef(projectRoot);
+    const registry = spec.images.vip !== undefined;
+    let after: pulumi.Resource[] = built.map((h) => h.healthGate);
+    let previousEngine: VipHost["engine"] | undefined;
+    for (const l4 of haproxy.hosts) {
+      // Each L4 host's delivery after the previous one's: the operator's engine builds the image once.
+      const delivery: ImageDelivery = registry ? { kind: "registry" } : { kind: "push", ...(previousEngine && { after: previousEngine.delivered }) };
+      const host: VipHost = new VipHost(
+        l4.name,
+        { plan: l4, image: { ref: vipRef, origin: registry ? { kind: "pull" } : { kind: "build", ...VIP_BUILD }, delivery }, files: vipFiles(plan.vip, l4), timeoutSeconds: spec.rolloutTimeoutSeconds },
+        { dependsOn: after },
+      );
+      after = [host.healthGate];
+      previousEngine = host.engine;
+    }
+    vipOutputs = {
+      hosts: haproxy.hosts.map((l4) => {
+        const stats = l4.haproxy.publish?.find((p) => p.service === "stats");
+        const url = (path: string) => (stats ? hostUrl("http", stats.address, stats.port, path) : "");
+        return {
+          name: l4.name,
+          address: l4.address,
+          priority: l4.priority,
+          containers: { haproxy: l4.haproxy.name, keepalived: l4.keepalived.name },
+          stats: url(VIP_OPS.stats),
+          metrics: url(VIP_OPS.metrics),
+          health: url(VIP_OPS.health),
+        };
+      }),
+      image: vipRef,
+    };
+  }
+  const { haproxy: _vipPlan, ...vipRegistration } = plan.vip ?? {};
+
   return {
     hosts,
-    vip: plan.vip ?? null,
+    vip: plan.vip === undefined ? null : { ...(vipRegistration as Omit<NonNullable<ClusterPlan["vip"]>, "haproxy">), ...(vipOutputs && { haproxy: vipOutputs }) },
     resizerImage: { ref: resizerRef },
     rollout: spec.rollout,
     certificates: Object.fromEntries(Object.entries(certificates).map(([id, c]) => [id, c.outputs])),

@@ -4,7 +4,7 @@
 // `pulumi preview` an input not yet known (an image id read back from a host) makes the
 // analyzer skip that rule for that resource with a note, and `pulumi up` checks it.
 import type { EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { instanceName } from "../infra/topology.js";
+import { CONTAINER as LAYOUT, instanceName } from "../infra/topology.js";
 
 export const CONTAINER = "docker:index/container:Container";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -13,18 +13,30 @@ export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 export interface PolicyContext {
   /** `hosts[]` of the stack config: every container name starts with its host's name. */
   hosts: { name: string; address: string }[];
+  /** `vip.haproxy.hosts[]` when `vip.mode` is haproxy: the L4 hosts, whose containers have named exceptions. */
+  l4Hosts?: { name: string; address: string }[];
+}
+
+/** `[{name, address}]` of a JSON list, dropping anything else. */
+function namedAddresses(value: unknown): { name: string; address: string }[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((h: { name?: unknown; address?: unknown }) => (typeof h?.name === "string" && typeof h.address === "string" ? [{ name: h.name, address: h.address }] : []));
+}
+
+function parsed(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The stack config as the engine passes it to the pack (`image-origin:hosts` as JSON text). */
 export function contextFromStackConfig(config: Record<string, string>): PolicyContext {
-  const text = config["image-origin:hosts"];
-  if (text === undefined) return { hosts: [] };
-  try {
-    const hosts = JSON.parse(text) as { name?: unknown; address?: unknown }[];
-    return { hosts: hosts.flatMap((h) => (typeof h.name === "string" && typeof h.address === "string" ? [{ name: h.name, address: h.address }] : [])) };
-  } catch {
-    return { hosts: [] };
-  }
+  const vip = parsed(config["image-origin:vip"]) as { mode?: unknown; haproxy?: { hosts?: unknown } } | undefined;
+  const l4Hosts = vip?.mode === "haproxy" ? namedAddresses(vip.haproxy?.hosts) : [];
+  return { hosts: namedAddresses(parsed(config["image-origin:hosts"])), ...(l4Hosts.length > 0 && { l4Hosts }) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -98,6 +110,36 @@ function* strings(value: unknown, path = ""): Generator<[string, string]> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Named exceptions: a kind of container that legitimately needs what a mandatory rule
+// forbids, with the reason. Each applies to containers of one name on the stack's L4 hosts
+// only, and allows exactly what it names: anything more is still refused.
+
+type ExceptionName = "vip-keepalived" | "vip-haproxy-ports";
+
+export const EXCEPTIONS: Record<ExceptionName, { container: string; rules: string[]; reason: string }> = {
+  "vip-keepalived": {
+    container: `<L4 host>${suffix(instanceName.keepalived)}`,
+    rules: ["no-host-namespaces", "serving-containers-non-root", "capabilities-dropped"],
+    reason:
+      "keepalived holds the VIP: it adds and removes the address on the L4 host's own interface (CAP_NET_ADMIN, in the host's network " +
+      "namespace) and speaks VRRP and gratuitous ARP (raw sockets, CAP_NET_RAW). Docker gives a non-root process no capabilities, so it " +
+      `runs as ${LAYOUT.keepalived.privileges.user} with ${LAYOUT.keepalived.privileges.capAdd.join(" and ")} only, networkMode ${LAYOUT.keepalived.privileges.networkMode}, on a read-only root.`,
+  },
+  "vip-haproxy-ports": {
+    container: `<L4 host>${suffix(instanceName.haproxy)}`,
+    rules: ["ports-only-masters-on-host-address"],
+    reason:
+      "HAProxy serves the VIP, which keepalived moves between the L4 hosts, and Docker cannot publish on an address its host does not hold " +
+      "yet: the VIP's ports (HAProxy's listeners inside) are published on every address of the dedicated L4 host; its stats port only on the host's own.",
+  },
+};
+
+/** The L4 host `name` belongs to, when it is that host's container of the given kind. */
+function l4HostOf(name: string, kind: (host: string) => string, ctx: PolicyContext): { name: string; address: string } | undefined {
+  return (ctx.l4Hosts ?? []).find((h) => kind(h.name) === name);
+}
+
+// ---------------------------------------------------------------------------------------
 // The rules
 
 interface Rule {
@@ -125,10 +167,12 @@ const RULES: Rule[] = [
     description: "No container shares the host's network, PID, IPC or user namespace.",
     level: "mandatory",
     types: [CONTAINER],
-    check: ({ props }) =>
-      (["networkMode", "pidMode", "ipcMode", "usernsMode"] as const)
-        .filter((k) => props[k] === "host")
-        .map((k) => `${k}: host shares the host's namespace; use the host's private network / its own namespace`),
+    check: (args, ctx) => {
+      const keepalived = l4HostOf(containerName(args), instanceName.keepalived, ctx) !== undefined;
+      return (["networkMode", "pidMode", "ipcMode", "usernsMode"] as const)
+        .filter((k) => args.props[k] === "host" && !(keepalived && k === "networkMode")) // exception vip-keepalived
+        .map((k) => `${k}: host shares the host's namespace; use the host's private network / its own namespace`);
+    },
   },
   {
     name: "no-docker-socket",
@@ -156,9 +200,12 @@ const RULES: Rule[] = [
     description: "Every serving (long-running) container runs as a non-root user.",
     level: "mandatory",
     types: [CONTAINER],
-    check: ({ props }) => {
+    check: (args, ctx) => {
+      const { props } = args;
       if (isOneShot(props)) return [];
       const user = typeof props.user === "string" ? props.user.trim() : "";
+      // exception vip-keepalived: root, with the capabilities `capabilities-dropped` allows it.
+      if (l4HostOf(containerName(args), instanceName.keepalived, ctx) && user === LAYOUT.keepalived.privileges.user) return [];
       return user === "" || /^(0|root)(:|$)/.test(user) ? [`runs as ${user === "" ? "the image's default user (root unless it says otherwise)" : user}: set \`user\` to an unprivileged uid:gid`] : [];
     },
   },
@@ -174,12 +221,18 @@ const RULES: Rule[] = [
     description: `Every container drops all capabilities; only the one-shots that chown (installers, \`<host>${NAMES.cacheOwner}\`) add CHOWN back.`,
     level: "mandatory",
     types: [CONTAINER],
-    check: ({ props }) => {
+    check: (args, ctx) => {
+      const { props } = args;
       const caps = (props.capabilities ?? {}) as { drops?: string[]; adds?: string[] };
       const out: string[] = [];
       if (!(caps.drops ?? []).some((c) => c.toUpperCase() === "ALL")) out.push("capabilities.drops must include ALL");
       const chowns = isOneShot(props) && typeof props.name === "string" && (isInstaller(props) || props.name.endsWith(NAMES.cacheOwner));
-      const extra = (caps.adds ?? []).filter((c) => !(chowns && c.toUpperCase().replace(/^CAP_/, "") === "CHOWN"));
+      const keepalived = !isOneShot(props) && l4HostOf(containerName(args), instanceName.keepalived, ctx) !== undefined;
+      const allowed = (c: string) => {
+        const cap = c.toUpperCase().replace(/^CAP_/, "");
+        return (chowns && cap === "CHOWN") || (keepalived && (LAYOUT.keepalived.privileges.capAdd as readonly string[]).includes(cap)); // exception vip-keepalived
+      };
+      const extra = (caps.adds ?? []).filter((c) => !allowed(c));
       if (extra.length > 0) out.push(`capabilities.adds ${extra.join(", ")}: not allowed for this container`);
       return out;
     },
@@ -201,6 +254,17 @@ const RULES: Rule[] = [
       const ports = (args.props.ports ?? []) as { ip?: string; external?: number; internal: number }[];
       if (ports.length === 0) return [];
       const name = containerName(args);
+      const l4 = l4HostOf(name, instanceName.haproxy, ctx);
+      if (l4 !== undefined) {
+        // exception vip-haproxy-ports: HAProxy's VIP listeners on every address, the rest on the L4 host's own.
+        const vipListeners = new Set<number>([LAYOUT.haproxy.ports.http, LAYOUT.haproxy.ports.https]);
+        return ports.flatMap((p) => {
+          const everywhere = (p.ip ?? "") === "" || p.ip === "0.0.0.0";
+          if (everywhere && vipListeners.has(p.internal)) return [];
+          if (!everywhere && p.ip === l4.address) return [];
+          return [`port ${p.external ?? p.internal} (inside ${p.internal}) is published on ${everywhere ? "every address" : p.ip}: only HAProxy's VIP listeners go on every address, the rest on ${l4.name}'s address ${l4.address}`];
+        });
+      }
       if (!name.endsWith(NAMES.master) && !name.endsWith(NAMES.publisher)) return [`publishes ${ports.map((p) => p.external ?? p.internal).join(", ")}: only a host's master publishes ports; reach this one over the host's private network`];
       const host = hostOf(name, ctx);
       return ports.flatMap((p) => {

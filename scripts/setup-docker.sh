@@ -6,6 +6,7 @@
 #     Dockerfiles name, when that tag is absent. No registry is reachable here, so the
 #     stand-in is Debian bookworm (minbase) plus this machine's own node and npm,
 #     imported under the SAME tag: the production Dockerfiles stay ordinary;
+#     Likewise `debian:*` bases (bookworm minbase as it is).
 #  4. likewise a stand-in for the nginx image the stack files pin (Debian's nginx on
 #     bookworm minbase, uid/gid 101 free as in the official image), so the containers the
 #     program declares can run here exactly as declared.
@@ -94,6 +95,18 @@ mapfile -t tags < <(
 for tag in "${tags[@]}"; do
   build_standin "$tag" ca-certificates customise_node \
     --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' --change 'CMD ["node"]'
+done
+
+# Debian base images (the L4 hosts' HAProxy and keepalived image): bookworm minbase itself,
+# under the tag the Dockerfile names.
+customise_debian() { :; }
+mapfile -t debian_tags < <(
+  find . -name Dockerfile -not -path '*/node_modules/*' -not -path './.git/*' -print0 |
+    xargs -0 -r grep -hoE '^FROM[[:space:]]+debian:[^[:space:]]+' |
+    awk '{print $2}' | sort -u
+)
+for tag in "${debian_tags[@]}"; do
+  build_standin "$tag" ca-certificates customise_debian --change 'CMD ["bash"]'
 done
 
 # 4. the nginx image the stack files pin: Debian's nginx (uid/gid 101 free, as in the

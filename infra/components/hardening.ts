@@ -6,8 +6,11 @@ import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { goDuration } from "../providerForm.js";
 
-/** nginx's user in the official image; the resizer's in resizer/Dockerfile. */
-export const CONTAINER_USERS = { nginx: "101:101", resizer: "1000:1000" } as const;
+/**
+ * nginx's user in the official image; the resizer's in resizer/Dockerfile; HAProxy's in
+ * infra/vip/Dockerfile. keepalived alone runs as root (CONTAINER.keepalived.privileges).
+ */
+export const CONTAINER_USERS = { nginx: "101:101", resizer: "1000:1000", haproxy: "99:99" } as const;
 
 export interface HardeningArgs {
   user: string;
@@ -16,10 +19,12 @@ export interface HardeningArgs {
   nofile: number;
   /** Writable tmpfs mounts (path -> size), the only writable paths besides volumes. */
   tmpfs: Record<string, string>;
-  stopSignal: "SIGQUIT" | "SIGTERM";
+  stopSignal: "SIGQUIT" | "SIGTERM" | "SIGUSR1";
   healthcheck: HealthCheck;
   /** Seconds to finish in-flight requests on stop and delete (default STOP_GRACE_SECONDS). */
   stopGraceSeconds?: number;
+  /** Capabilities added back after dropping all (keepalived's NET_ADMIN and NET_RAW only). */
+  capAdd?: string[];
 }
 
 /** Seconds a container gets to finish in-flight requests on stop and on delete. */
@@ -48,7 +53,7 @@ export function hardened(args: HardeningArgs): Partial<docker.ContainerArgs> {
     user: args.user,
     readOnly: true,
     tmpfs,
-    capabilities: { drops: ["ALL"] },
+    capabilities: { drops: ["ALL"], ...(args.capAdd && { adds: args.capAdd }) },
     securityOpts: ["no-new-privileges:true"],
     memory: args.memoryMb,
     // No swap (memory + swap = memory). Unset, dockerd stores twice the memory (moby

@@ -30,11 +30,12 @@ function* files(root: string, path: string): Generator<string> {
 
 /**
  * sha256 over the Dockerfile and exactly what it copies from the context (relative paths
- * and bytes); the first 16 hex digits. A docs-only change makes no new image.
+ * and bytes); the first 16 hex digits. A docs-only change makes no new image. `root` is the
+ * build context, `dockerfile` a path inside it.
  */
-export function buildContextHash(root: string): string {
+export function buildContextHash(root: string, dockerfile = DOCKERFILE): string {
   const hash = createHash("sha256");
-  const inputs = [DOCKERFILE, ...copySources(readFileSync(join(root, DOCKERFILE), "utf8"))];
+  const inputs = [dockerfile, ...copySources(readFileSync(join(root, dockerfile), "utf8"))];
   for (const input of inputs) {
     for (const file of files(root, input)) {
       hash.update(relative(root, join(root, file))).update("\0").update(readFileSync(join(root, file))).update("\0");

@@ -11,9 +11,10 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildContextHash, RESIZER_REPOSITORY } from "../../infra/components/resizerImage.js";
+import { VIP_CONTEXT, VIP_REPOSITORY } from "../../infra/components/vipImage.js";
 import { CONTAINER } from "../../infra/topology.js";
 import { projectRoot } from "./cli.js";
-import { mockImageId, prodWithSuppliedCertificate, runProgram, stackConfig, type AliasRequest, type ProgramRun, type Registered } from "./pulumi.js";
+import { mockImageId, prodWithHaproxy, prodWithSuppliedCertificate, runProgram, stackConfig, type AliasRequest, type ProgramRun, type Registered } from "./pulumi.js";
 
 export const FIXTURE_DIR = join(projectRoot, "test/fixtures/graph");
 
@@ -28,6 +29,11 @@ export const SCENARIOS: Record<string, () => { config: Record<string, unknown>; 
   "prod-registry": () => {
     const { config, secretKeys } = prodWithSuppliedCertificate();
     config["image-origin:images"] = { resizer: "registry.example.com/image-origin/resizer:1.0.0" };
+    return { config, secretKeys };
+  },
+  // test/mocks/vip-haproxy.test.ts: prod behind the software VIP (HAProxy + keepalived on two L4 hosts).
+  "prod-haproxy": () => {
+    const { config, secretKeys } = prodWithHaproxy();
     return { config, secretKeys };
   },
   local: () => ({ config: stackConfig("local"), secretKeys: [] }),
@@ -102,6 +108,7 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
 function normaliser(): (s: string) => string {
   const ref = `${RESIZER_REPOSITORY}:${buildContextHash(projectRoot)}`;
   const id = mockImageId(ref);
+  const vipRef = `${VIP_REPOSITORY}:${buildContextHash(join(projectRoot, VIP_CONTEXT), "Dockerfile")}`;
   // The checkout's own path (a build context) differs between clones.
   return (s) =>
     s
@@ -109,6 +116,10 @@ function normaliser(): (s: string) => string {
       .join(`${RESIZER_REPOSITORY}:<build context hash>`)
       .split(id)
       .join("<resizer image id>")
+      .split(vipRef)
+      .join(`${VIP_REPOSITORY}:<build context hash>`)
+      .split(mockImageId(vipRef))
+      .join("<vip image id>")
       .split(projectRoot)
       .join("<project root>")
       .replace(PEM, "<PEM $1>");

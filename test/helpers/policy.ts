@@ -3,13 +3,14 @@
 // (type, inputs as props, urn, name, resource options, provider), with the secret inputs
 // recorded as the pack's entry point records them.
 import type { PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { markSecretPaths, policies, type PolicyContext } from "../../policy/rules.js";
+import { contextFromStackConfig, markSecretPaths, policies, type PolicyContext } from "../../policy/rules.js";
 import type { ProgramRun, Registered } from "./pulumi.js";
 
 /** The stack's hosts as the pack reads them from the stack config. */
 export function contextOf(config: Record<string, unknown>): PolicyContext {
-  const hosts = (config["image-origin:hosts"] ?? []) as { name: string; address: string }[];
-  return { hosts: hosts.map((h) => ({ name: h.name, address: h.address })) };
+  // As the engine passes it: every value as text (objects as JSON).
+  const encoded = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  return contextFromStackConfig(encoded);
 }
 
 function optionsOf(r: Registered): PolicyResourceOptions {

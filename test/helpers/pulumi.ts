@@ -185,3 +185,17 @@ export function prodWithSuppliedCertificate(): { config: Record<string, unknown>
   config["image-origin:tlsPrivateKeys"] = { "star-tving": pem.privateKeyPem };
   return { config, secretKeys: ["image-origin:tlsPrivateKeys"], pem };
 }
+
+/** The L4 hosts of the software VIP in the tests' prod variant (dedicated machines beside img01–img05). */
+export const PROD_L4_HOSTS = [
+  { name: "lb01", address: "172.18.141.61", docker: "ssh://deploy@172.18.141.61" },
+  { name: "lb02", address: "172.18.141.62", docker: "ssh://deploy@172.18.141.62" },
+] as const;
+
+/** prod (with its supplied certificate) behind the software VIP: HAProxy and keepalived on two L4 hosts. */
+export function prodWithHaproxy(): { config: Record<string, unknown>; secretKeys: string[]; pem: Pem } {
+  const operator = prodWithSuppliedCertificate();
+  const vip = structuredClone(operator.config["image-origin:vip"]) as Record<string, unknown>;
+  operator.config["image-origin:vip"] = { ...vip, mode: "haproxy", haproxy: { hosts: PROD_L4_HOSTS.map((h) => ({ ...h })), statsAllow: ["10.20.0.0/16"] } };
+  return operator;
+}
