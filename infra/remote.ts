@@ -242,8 +242,12 @@ export function drainCommand(host: Pick<HostPlan, "docker" | "sshOpts">, master:
  * format version, `1`), so the first start loads nothing without a warning.
  */
 export function haproxyServe(paths: { config: string; stateFile: string }): string[] {
-  return ["/bin/sh", "-c", 'printf "1\\n" > "$0" && exec haproxy -W -db -f "$1"', paths.stateFile, paths.config];
+  const program = haproxyForeground("").slice(0, -1).join(" ");
+  return ["/bin/sh", "-c", `printf "1\\n" > "$0" && exec ${program} "$1"`, paths.stateFile, paths.config];
 }
+
+/** HAProxy's master-worker mode in the foreground (the container's and the local launcher's). */
+export const haproxyForeground = (config: string): string[] => ["haproxy", "-W", "-db", "-f", config];
 
 /** HAProxy's own check of a config (`-q` would hide the reason it fails). */
 export const haproxyCheck = (config: string): string[] => ["haproxy", "-c", "-f", config];

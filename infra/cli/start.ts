@@ -1,25 +1,31 @@
-// npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports] [--config-dir <dir>]
-// Runs one host of a stack as real processes on loopback (infra/local/launcher.ts), prints
-// what to try, and stays in the foreground; Ctrl-C or SIGTERM stops it in the seeds' order
-// (master first) and removes its work directory. This file only parses, prints and
-// handles signals.
+// npm start [-- --stack <name>] [--host <name> | --all-hosts] [--images <dir>] [--free-ports] [--config-dir <dir>]
+// Runs one host of a stack as real processes on loopback (infra/local/launcher.ts), or every
+// host behind the software VIP (infra/local/fleet.ts), prints what to try, and stays in the
+// foreground; Ctrl-C or SIGTERM stops it in the seeds' order (the VIP, then masters first)
+// and removes its work directory. This file only parses, prints and handles signals.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { freemem, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fromEnv } from "../../resizer/src/settings.js";
 import { parseStoryboard, STORYBOARD_PREFIX } from "../../resizer/src/storyboard/request.js";
 import { ConfigError } from "../config.js";
+import { hostPort } from "../address.js";
+import { startAllHosts, type LocalFleet } from "../local/fleet.js";
 import { LaunchError, PROJECT_ROOT, startCluster, type LocalCluster } from "../local/launcher.js";
 import { describeExit } from "../local/process.js";
 import { tryLines, type Examples } from "../local/urls.js";
 import { specFromStackYaml } from "../stack.js";
 import { hostImagesDir } from "../topology.js";
 
-const USAGE = `usage: npm start [-- --stack <name>] [--host <name>] [--images <dir>] [--free-ports] [--config-dir <dir>]
+const USAGE = `usage: npm start [-- --stack <name>] [--host <name> | --all-hosts] [--images <dir>] [--free-ports] [--config-dir <dir>]
 
   --stack <name>   run a host of Pulumi.<name>.yaml locally (default: local); every port
                    of another stack is remapped to a free loopback port
   --host <name>    which host of the stack (default: the first)
+  --all-hosts      every host of the stack, each on its own loopback address (127.0.1.1,
+                   127.0.1.2, ...) on the stack's real ports where free, behind the
+                   software VIP (HAProxy from the stack's vip plan) on 127.0.0.1
   --images <dir>   the images tree to serve (default: the local stack's sample tree,
                    which the set-up writes; another stack's imagesDir is on its hosts)
   --free-ports     remap the local stack's ports too (when 8080 and friends are taken)
@@ -45,20 +51,18 @@ function firstFile(root: string, dir: string, pattern: RegExp, depth = 6): strin
 }
 
 function examples(cluster: LocalCluster): Examples {
-  const root = cluster.imagesDir;
+  const caPath = cluster.certificates[0]?.certPath;
+  const storyboard = storyboardExample(cluster.imagesDir, cluster.host.resizers[0]);
+  return { ...examplesOf(cluster.imagesDir), ...(storyboard && { storyboard }), ...(caPath && { caPath }) };
+}
+
+/** Example files of an images tree: a thumbnail, a still, a resize source. */
+function examplesOf(root: string): Examples {
   const image = /\.(jpe?g|png|webp|gif)$/i;
   const thumbnail = firstFile(root, "thumbnail", image);
   const still = firstFile(root, "stillshot", image) ?? firstFile(root, "images", image);
   const source = firstFile(root, "images", /\.jpe?g$/i) ?? still;
-  const caPath = cluster.certificates[0]?.certPath;
-  const storyboard = storyboardExample(cluster);
-  return {
-    ...(thumbnail && { thumbnail: `/${thumbnail}` }),
-    ...(still && { still: `/${still}` }),
-    ...(source && { source: `/${source}` }),
-    ...(storyboard && { storyboard }),
-    ...(caPath && { caPath }),
-  };
+  return { ...(thumbnail && { thumbnail: `/${thumbnail}` }), ...(still && { still: `/${still}` }), ...(source && { source: `/${source}` }) };
 }
 
 /**
@@ -66,11 +70,10 @@ function examples(cluster: LocalCluster): Examples {
  * answer it: their own storyboard settings (read from their environment as they read it)
  * fill in the parameters.
  */
-function storyboardExample(cluster: LocalCluster): string | undefined {
-  const resizer = cluster.host.resizers[0];
+function storyboardExample(imagesDir: string, resizer: { env: Record<string, string> } | undefined): string | undefined {
   if (resizer === undefined) return undefined;
   const settings = fromEnv(resizer.env).storyboard;
-  const still = firstFile(cluster.imagesDir, settings.stillsDir, /^[0-9]+\.(jpe?g|png|webp)$/i, 2);
+  const still = firstFile(imagesDir, settings.stillsDir, /^[0-9]+\.(jpe?g|png|webp)$/i, 2);
   const [programme, episode, file] = still?.slice(settings.stillsDir.length + 1).split("/") ?? [];
   if (programme === undefined || episode === undefined || file === undefined) return undefined;
   try {
@@ -105,6 +108,46 @@ function printCluster(c: LocalCluster): void {
   out("Stop with Ctrl-C (master first, then slaves and resizers).");
 }
 
+function printFleet(f: LocalFleet): void {
+  out();
+  out(`image-origin: stack ${f.stack}, all ${f.hosts.length} hosts on loopback behind the software VIP`);
+  const portsOf = (host: string, instance: string) => f.ports.filter((p) => p.host === host && p.instance === instance);
+  const shown = (host: string, instance: string) =>
+    portsOf(host, instance)
+      .map((p) => `${p.what === "http" ? "" : `${p.what} `}${p.port}${p.port !== p.stackPort ? ` (stack ${p.stackPort})` : ""}`)
+      .join(", ");
+  for (const h of f.hosts) {
+    const address = h.plan.master.http.address;
+    out(`  ${h.plan.name.padEnd(8)} ${address.padEnd(12)} master ${shown(h.plan.name, h.master.name)}; slaves ${h.slaves.map((s) => shown(h.plan.name, s.name)).join(", ")}; resizers ${h.resizers.map((r) => shown(h.plan.name, r.name)).join(", ")}`);
+  }
+  for (const [i, hap] of f.vip.haproxy.entries()) {
+    const l4 = f.vip.l4[i]!;
+    out(`  VIP      ${hap.listens[0]!.address.padEnd(12)} ${shown(l4.name, hap.name)}  (${hap.name}, pid ${hap.pid}: ${f.vipPlan.algorithm}, GET ${f.vipPlan.healthCheck.path} every ${f.vipPlan.healthCheck.intervalSeconds}s, out after ${f.vipPlan.healthCheck.fall}, back after ${f.vipPlan.healthCheck.rise})`);
+  }
+  const usage = f.usage();
+  out(`  processes ${usage.processes} (workers included), resident memory ${(usage.rssMiB / 1024).toFixed(2)} GiB of ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free)`);
+  out(`  images     ${f.imagesDir}`);
+  out(`  work dir   ${f.root}  (configs, logs, cache; removed on stop)`);
+  for (const note of f.notes) out(`  note: ${note}`);
+  out();
+  out("Try (through the VIP, as users' requests go):");
+  // The VIP's listeners stand in for the master's: the same paths, through HAProxy.
+  const first = f.hosts[0]!.plan;
+  const listen = (service: "http" | "https") => f.vip.l4[0]!.haproxy.listen.find((l) => l.service === service)?.listen;
+  const viaVip = { ...first, master: { ...first.master, http: listen("http")!, ...(listen("https") && { https: listen("https")! }) } };
+  const caPath = f.certificates[0]?.certPath;
+  const storyboard = storyboardExample(f.imagesDir, first.resizers[0]);
+  const tries = tryLines(viaVip, { ...examplesOf(f.imagesDir), ...(storyboard && { storyboard }), ...(caPath && { caPath }) });
+  for (const l of tries.filter((l) => !["healthz", "metrics"].includes(l.label))) out(`  ${l.label.padEnd(10)} ${l.text}`);
+  const stats = f.vip.l4[0]!.haproxy.stats;
+  out(`  stats      ${f.vip.stats[0]}   (HAProxy: each host's state per port)`);
+  out(`  metrics    http://${hostPort(stats.address, stats.port)}/metrics   (HAProxy, Prometheus)`);
+  out(`  healthz    ${f.hosts.map((h) => `http://${hostPort(h.plan.master.http.address, h.plan.master.http.port)}/healthz`).join(" ")}`);
+  out();
+  out(`Drain a host (the VIP takes it out within ${f.vipPlan.healthCheck.fall} x ${f.vipPlan.healthCheck.intervalSeconds}s): touch ${first.master.paths.drainFile}`);
+  out("Stop with Ctrl-C (the VIP first, then the masters, then slaves and resizers).");
+}
+
 /** Another stack's imagesDir is a path on its hosts: serve the local sample tree unless told otherwise. */
 function imagesFor(stack: string, images: string | undefined): string | undefined {
   if (images !== undefined || stack === "local") return images;
@@ -121,6 +164,7 @@ async function main(): Promise<void> {
         host: { type: "string" },
         images: { type: "string" },
         "free-ports": { type: "boolean" },
+        "all-hosts": { type: "boolean" },
         "config-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -135,19 +179,23 @@ async function main(): Promise<void> {
     return;
   }
   const stack = args.stack ?? "local";
+  if (args["all-hosts"] && args.host !== undefined) {
+    err(`--host and --all-hosts exclude each other\n${USAGE}`);
+    process.exit(2);
+  }
 
   // Signals during start-up: finish starting (bounded by the health timeouts), then stop.
-  let cluster: LocalCluster | undefined;
+  let running: { root: string; stop(): Promise<void>; stopping: string } | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return; // npm forwards the terminal's SIGINT too: one stop is enough
     stopping = true;
-    if (cluster === undefined) return;
-    const c = cluster;
-    out(`\n${signal}: stopping ${c.master.name} (SIGQUIT), then slaves and resizers ...`);
-    c.stop().then(
+    if (running === undefined) return;
+    const r = running;
+    out(`\n${signal}: ${r.stopping}`);
+    r.stop().then(
       () => {
-        out(`stopped; ${c.root} removed`);
+        out(`stopped; ${r.root} removed`);
         process.exit(0);
       },
       (e: unknown) => {
@@ -161,20 +209,32 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => stop("SIGHUP"));
 
   const images = imagesFor(stack, args.images);
+  const common = {
+    stack,
+    ...(args["config-dir"] !== undefined && { configDir: args["config-dir"] }),
+    ...(images !== undefined && { imagesDir: images }),
+    log: (line: string) => out(line),
+    onUnexpectedExit: (inst: { name: string; tail(n: number): string[] }, exit: Parameters<typeof describeExit>[0]) => {
+      if (stopping) return;
+      err(`warning: ${inst.name} exited unexpectedly (${describeExit(exit)}); the others keep running`);
+      for (const l of inst.tail(5)) err(`  ${inst.name}: ${l}`);
+    },
+  };
+  let print: () => void;
   try {
-    cluster = await startCluster({
-      stack,
-      ...(args.host !== undefined && { host: args.host }),
-      ...(args["config-dir"] !== undefined && { configDir: args["config-dir"] }),
-      ...(images !== undefined && { imagesDir: images }),
-      ...(args["free-ports"] && { ports: "free" as const }),
-      log: (line) => out(line),
-      onUnexpectedExit: (inst, exit) => {
-        if (stopping) return;
-        err(`warning: ${inst.name} exited unexpectedly (${describeExit(exit)}); the others keep running`);
-        for (const l of inst.tail(5)) err(`  ${inst.name}: ${l}`);
-      },
-    });
+    if (args["all-hosts"]) {
+      const fleet = await startAllHosts({ ...common, ports: args["free-ports"] ? "free" : "stack" });
+      running = { root: fleet.root, stop: fleet.stop, stopping: "stopping the VIP (HAProxy), then the masters (SIGQUIT), then slaves and resizers ..." };
+      print = () => printFleet(fleet);
+    } else {
+      const cluster = await startCluster({
+        ...common,
+        ...(args.host !== undefined && { host: args.host }),
+        ...(args["free-ports"] && { ports: "free" as const }),
+      });
+      running = { root: cluster.root, stop: cluster.stop, stopping: `stopping ${cluster.master.name} (SIGQUIT), then slaves and resizers ...` };
+      print = () => printCluster(cluster);
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       err(e.message);
@@ -192,7 +252,7 @@ async function main(): Promise<void> {
     stop("signal during start-up");
     return;
   }
-  printCluster(cluster);
+  print();
 }
 
 void main();

@@ -57,10 +57,10 @@ export function probeHealth(probe: Probe, timeoutMs = 2000): Promise<{ status?: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export type Role = "master" | "slave" | "resizer";
+export type Role = "master" | "slave" | "resizer" | "haproxy" | "keepalived";
 
-/** How long an instance may take to answer its first /healthz with 200. */
-const HEALTH_TIMEOUT_MS: Record<Role, number> = { slave: 10_000, master: 10_000, resizer: 30_000 };
+/** How long an instance may take to answer its first /healthz with 200 (or be ready). */
+const HEALTH_TIMEOUT_MS: Record<Role, number> = { slave: 10_000, master: 10_000, resizer: 30_000, haproxy: 10_000, keepalived: 10_000 };
 /** Graceful stop before SIGKILL for nginx, which finishes the requests in flight. */
 const STOP_GRACE_MS = 15_000;
 
@@ -77,6 +77,8 @@ export interface LocalProcessOptions {
   stopSignal: NodeJS.Signals;
   /** Grace before SIGKILL (default STOP_GRACE_MS; the resizer's comes from its plan). */
   stopGraceMs?: number;
+  /** Ready besides the probes (a program without an HTTP listener the launcher can reach). */
+  ready?: () => Promise<boolean>;
 }
 
 /** One process of the cluster; `start` again after a stop or kill restarts it. */
@@ -139,6 +141,15 @@ export class LocalProcess {
   async #waitHealthy(proc: Supervised): Promise<void> {
     const timeoutMs = HEALTH_TIMEOUT_MS[this.role];
     const deadline = Date.now() + timeoutMs;
+    const ready = this.opts.ready;
+    while (ready !== undefined && !(await ready().catch(() => false))) {
+      if (!proc.alive) {
+        this.#expectingExit = true;
+        throw new LaunchError(`${this.name} exited during start-up (${describeExit(proc.exit!)})`, proc.tail(8));
+      }
+      if (Date.now() > deadline) throw new LaunchError(`${this.name} was not ready within ${timeoutMs / 1000}s`, proc.tail(8));
+      await sleep(50);
+    }
     for (const probe of this.opts.probes) {
       for (;;) {
         if (!proc.alive) {

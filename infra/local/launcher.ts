@@ -153,6 +153,70 @@ function installExitHook(): void {
   });
 }
 
+/** How a host's processes run (the launcher's choices, the same for every host). */
+export interface HostRun {
+  nginx: string;
+  /** nginx's user (undefined: the current one). */
+  user?: RunAs;
+  /** The resizers' user (undefined: the current one). */
+  resizerUser?: RunAs;
+}
+
+export interface HostProcesses {
+  slaves: NginxProcess[];
+  resizers: ResizerProcess[];
+  master: NginxProcess;
+  /** In start order: slaves, resizers, master. */
+  instances: LocalProcess[];
+}
+
+/**
+ * One host of a local plan laid out on disk (its rendered files, the directories nginx and
+ * the resizers write, owned by the users they run as; its certificates must be in place)
+ * and its processes made, not started. `startCluster` and `startAllHosts` share it.
+ */
+export function layOutHost(host: HostPlan, certificates: readonly StandIn[], run: HostRun): HostProcesses {
+  writeFiles(Object.values(instanceFiles(host)).flat());
+  const writable = makeWritableDirs(host);
+  const tlsDir = host.master.paths.tlsDir;
+  const resizerDirs = host.resizers.map((r) => {
+    if (r.workDir === undefined) throw new Error(`${r.name}: a local plan gives every resizer its work directory`);
+    return r.workDir;
+  });
+  for (const dir of resizerDirs) mkdirSync(join(dir, "tmp"), { recursive: true });
+
+  // Unprivileged, as in production: nginx and the resizers own only what they write.
+  if (run.user !== undefined) {
+    for (const dir of writable) chownTree(dir, run.user);
+    if (existsSync(tlsDir)) chownTree(tlsDir, run.user);
+  }
+  if (run.resizerUser !== undefined) for (const dir of resizerDirs) chownTree(join(dir, "tmp"), run.resizerUser);
+  for (const c of certificates) chmodSync(c.keyPath, 0o600);
+
+  const nginxRun = { nginx: run.nginx, ...(run.user && { user: run.user }) };
+  const slaves = host.slaves.map((s) => new NginxProcess(s, nginxRun, [{ listen: s.listen }], join(dirname(s.paths.config), "logs", "nginx.out")));
+  const jemalloc = findJemalloc();
+  const resizers = host.resizers.map(
+    (r, i) =>
+      new ResizerProcess(
+        r,
+        { projectRoot: PROJECT_ROOT, tmpDir: join(resizerDirs[i]!, "tmp"), ...(run.resizerUser && { user: run.resizerUser }), ...(jemalloc && { jemalloc }) },
+        join(resizerDirs[i]!, "resizer.log"),
+      ),
+  );
+  const m = host.master;
+  const defaultServer = m.servers.find((s) => s.default) ?? m.servers[0]!;
+  const masterProbes: Probe[] = [{ listen: m.http, host: defaultServer.serverNames[0]! }];
+  const tlsServer = m.servers.find((s) => s.tls !== undefined);
+  if (m.https && tlsServer) {
+    const cert = certificates.find((c) => c.plan.id === tlsServer.tls!.certificate);
+    if (cert === undefined) throw new Error(`${host.name}: no stand-in certificate for "${tlsServer.tls!.certificate}"`);
+    masterProbes.push({ listen: m.https, tls: { servername: tlsServer.serverNames[0]!, ca: readFileSync(cert.certPath, "utf8") } });
+  }
+  const master = new NginxProcess(m, nginxRun, masterProbes, join(dirname(m.paths.config), "logs", "nginx.out"));
+  return { slaves, resizers, master, instances: [...slaves, ...resizers, master] };
+}
+
 export async function startCluster(opts: LaunchOptions = {}): Promise<LocalCluster> {
   const stack = opts.stack ?? "local";
   const log = opts.log ?? (() => {});
@@ -230,9 +294,6 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     let clusterPlan = planCluster({ ...spec, hosts: [hostSpec] }, target);
     let host = clusterPlan.hosts[0]!;
 
-    writeFiles(Object.values(instanceFiles(host)).flat());
-    const writable = makeWritableDirs(host);
-
     // TLS: a self-signed stand-in for every certificate a server uses, whatever its mode.
     const certificates: LocalCertificate[] = makeStandInCertificates(clusterPlan, host, { days: 30, setupHint: SETUP_HINT }).map((c) => ({
       ...c,
@@ -243,46 +304,13 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
         notes.push(`certificate "${cert.id}" is ${cert.mode} in stack ${stack}: a local self-signed stand-in is used for ${cert.names.join(", ")}`);
       }
     }
-    const tlsDir = host.master.paths.tlsDir;
 
-    const resizerDirs = host.resizers.map((r) => {
-      if (r.workDir === undefined) throw new Error(`${r.name}: a local plan gives every resizer its work directory`);
-      return r.workDir;
+    const { slaves, resizers, master, instances } = layOutHost(host, certificates, {
+      nginx,
+      ...(user && { user }),
+      ...(resizerUser && { resizerUser }),
     });
-    for (const dir of resizerDirs) mkdirSync(join(dir, "tmp"), { recursive: true });
-
-    // Unprivileged, as in production: nginx and the resizers own only what they write.
-    if (user !== undefined) {
-      for (const dir of writable) chownTree(dir, user);
-      if (existsSync(tlsDir)) chownTree(tlsDir, user);
-    }
-    if (resizerUser !== undefined) for (const dir of resizerDirs) chownTree(join(dir, "tmp"), resizerUser);
-    for (const c of certificates) chmodSync(c.keyPath, 0o600);
-
-    // --- Instances ---------------------------------------------------------------------
-    const run = { nginx, ...(user && { user }) };
-    const slaves = host.slaves.map(
-      (s) => new NginxProcess(s, run, [{ listen: s.listen }], join(dirname(s.paths.config), "logs", "nginx.out")),
-    );
-    const jemalloc = findJemalloc();
-    const resizers = host.resizers.map(
-      (r, i) =>
-        new ResizerProcess(
-          r,
-          { projectRoot: PROJECT_ROOT, tmpDir: join(resizerDirs[i]!, "tmp"), ...(resizerUser && { user: resizerUser }), ...(jemalloc && { jemalloc }) },
-          join(resizerDirs[i]!, "resizer.log"),
-        ),
-    );
     const m = host.master;
-    const defaultServer = m.servers.find((s) => s.default) ?? m.servers[0]!;
-    const masterProbes: Probe[] = [{ listen: m.http, host: defaultServer.serverNames[0]! }];
-    const tlsServer = m.servers.find((s) => s.tls !== undefined);
-    if (m.https && tlsServer) {
-      const ca = certificates.find((c) => c.plan.id === tlsServer.tls!.certificate)!.pem;
-      masterProbes.push({ listen: m.https, tls: { servername: tlsServer.serverNames[0]!, ca } });
-    }
-    const master = new NginxProcess(m, run, masterProbes, join(dirname(m.paths.config), "logs", "nginx.out"));
-    const instances: LocalProcess[] = [...slaves, ...resizers, master];
     for (const i of instances) if (opts.onUnexpectedExit) i.onUnexpectedExit = opts.onUnexpectedExit;
 
     // --- Start in the seeds' order: what the master proxies to first ------------------

@@ -61,12 +61,19 @@ export class Supervised {
       log.once("open", () => resolve());
       log.once("error", reject);
     });
-    const child = spawn(spec.command, spec.args, {
+    // Low ports: setpriv switches to the user keeping CAP_NET_BIND_SERVICE alone, then execs
+    // the program (same pid); otherwise node switches the user itself.
+    const user = spec.user;
+    const viaSetpriv = user?.lowPorts === true;
+    const [command, args] = viaSetpriv
+      ? ["setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service", "--", spec.command, ...spec.args]]
+      : [spec.command, spec.args];
+    const child = spawn(command, args, {
       cwd: spec.cwd,
       env: spec.env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
-      ...(spec.user && { uid: spec.user.uid, gid: spec.user.gid }),
+      ...(user && !viaSetpriv && { uid: user.uid, gid: user.gid }),
     });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", () => resolve());

@@ -41,6 +41,21 @@ export interface RunAs {
   uid: number;
   gid: number;
   name: string;
+  /**
+   * May bind ports below 1024 (a stack's real 80/443 in `npm start -- --all-hosts`): started
+   * through util-linux's `setpriv` with CAP_NET_BIND_SERVICE as its only (ambient) capability,
+   * as a container's published port would allow without root.
+   */
+  lowPorts?: boolean;
+}
+
+/** The first port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start). */
+export function unprivilegedPortStart(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+  } catch {
+    return 1024;
+  }
 }
 
 /**
