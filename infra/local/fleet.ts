@@ -341,7 +341,8 @@ export async function startAllHosts(opts: FleetOptions = {}): Promise<LocalFleet
     const front = l4[0]!.haproxy.listen;
     const url = (scheme: "http" | "https") => {
       const l = front.find((f) => f.service === scheme)?.listen;
-      return l && `${scheme}://${hostPort(l.address, l.port)}`;
+      // In a rig HAProxy listens on every address of its namespace; clients use the VIP.
+      return l && `${scheme}://${hostPort(rig ? vipPlan.address : l.address, l.port)}`;
     };
     const hostOf = (name: string) => {
       const h = hosts.find((x) => x.plan.name === name);

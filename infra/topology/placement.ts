@@ -288,7 +288,9 @@ export function vipPlacement(target: Target, spec: ClusterSpec, host: L4Host, st
   const stats = { address: bind, port: port(statsPort) };
   const namespace = target.vipNamespace?.(host.name);
   return {
-    frontend: (service) => ({ address: vip, port: port(service.port) }),
+    // In a namespace of its own (a failover rig) HAProxy listens on every address there, as
+    // in its container: the VIP comes and goes with keepalived.
+    frontend: (service) => ({ address: namespace !== undefined ? CONTAINER.bindAll : vip, port: port(service.port) }),
     stats,
     publish: () => undefined,
     ...(namespace !== undefined && { namespace }),
