@@ -148,8 +148,8 @@ export class VipHost extends pulumi.ComponentResource {
         ...hardened({
           user: CONTAINER_USERS.haproxy,
           memoryMb: h.memoryMb,
-          // A proxied connection holds two descriptors; HAProxy sizes maxconn from this.
-          nofile: 65536,
+          // HAProxy sizes its maxconn from this.
+          nofile: h.nofile,
           tmpfs: { [h.paths.runDir]: "16m" },
           stopSignal: "SIGUSR1",
           healthcheck: bashHttpCheck(h.stats.port, VIP_OPS.health),
@@ -163,8 +163,10 @@ export class VipHost extends pulumi.ComponentResource {
         { create: reloadCommand(plan, target), triggers: [installer.filesHash] },
         { parent: this, dependsOn: [installer.installer, container], ...RERUN },
       );
+    // A refused reload is HAProxy's "Loading failure!" (the old processes keep serving); its
+    // other alerts (a backend with no host up) say nothing about the new config.
     this.haproxyReload = reload(
-      { container: h.name, installer: instanceName.installer(h.name), check: haproxyCheck(h.paths.config), signal: "USR2", before: [haproxySaveState(h.paths)], refused: "[ALERT]" },
+      { container: h.name, installer: instanceName.installer(h.name), check: haproxyCheck(h.paths.config), signal: "USR2", before: [haproxySaveState(h.paths)], refused: "Loading failure" },
       haproxyFiles,
       this.haproxy,
     );

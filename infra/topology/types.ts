@@ -331,6 +331,8 @@ export interface VipHostPlan {
     /** Network namespace the frontends bind in (local target: a failover test's). */
     namespace?: string;
     memoryMb: number;
+    /** Open files (the container's `nofile`): as many as a master may hold, two per proxied connection. */
+    nofile: number;
     paths: {
       config: string;
       /** Writable: the admin socket, the server-state file kept across reloads. */

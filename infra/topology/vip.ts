@@ -97,6 +97,8 @@ function planHaproxy(spec: ClusterSpec, vip: NonNullable<ClusterSpec["vip"]>, ho
         ...(publish && { publish }),
         ...(place.namespace !== undefined && { namespace: place.namespace }),
         memoryMb: config.memoryMb,
+        // HAProxy carries what the masters behind it carry, a client and a master connection each.
+        nofile: spec.nginx.master.workerRlimitNofile,
         paths: place.haproxyPaths,
       },
       keepalived: {

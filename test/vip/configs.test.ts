@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { after, describe, test } from "node:test";
-import { parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
+import { parseClusterSpec } from "../../infra/config.js";
 import { findOnPath } from "../../infra/local/tools.js";
 import { writeFiles } from "../../infra/local/workdir.js";
 import { vipFiles } from "../../infra/render.js";
@@ -22,7 +22,7 @@ const roots: string[] = [];
 after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
 /** A stack behind the software VIP: two image hosts, two L4 hosts, TLS. */
-function base(): ClusterSpecInput & Record<string, any> {
+function base(): Record<string, any> {
   return {
     hosts: [
       { name: "img01", address: "172.18.141.51", docker: "ssh://deploy@172.18.141.51" },
