@@ -45,6 +45,14 @@ export interface EffectClassifier {
 interface PlanLike {
   images?: Record<string, unknown>;
   hosts?: HostLike[];
+  vip?: { haproxy?: { hosts?: L4HostLike[] } };
+}
+/** An L4 host of the software VIP (`vip.mode: haproxy`): its HAProxy and keepalived. */
+interface L4HostLike {
+  name: string;
+  haproxy: InstanceLike;
+  keepalived: InstanceLike;
+  [key: string]: unknown;
 }
 interface InstanceLike {
   name: string;
@@ -130,7 +138,7 @@ function acmeContainerOf(host: HostLike, file: string): string | undefined {
  */
 export const renderedFilesEstimate: EffectClassifier = {
   source:
-    "estimated from the rendered files: a changed nginx file reloads its instance; a changed container field in plan.json " +
+    "estimated from the rendered files: a changed nginx, HAProxy or keepalived file reloads its instance; a changed container field in plan.json " +
     "(image, address, ports, limits, mounts, environment) or a changed ACME script restarts the container.",
   classify(change: StackChange): Effect[] {
     const base = parsePlan(change.base);
@@ -186,12 +194,38 @@ export const renderedFilesEstimate: EffectClassifier = {
       }
     }
 
+    // L4 hosts (`vip.mode: haproxy`): new or gone, their containers' inputs, their files.
+    const l4Of = (plan: PlanLike | undefined) => new Map((plan?.vip?.haproxy?.hosts ?? []).map((h) => [h.name, h]));
+    const [baseL4, headL4] = [l4Of(base), l4Of(head)];
+    for (const [name, h] of headL4) {
+      const before = baseL4.get(name);
+      for (const c of [h.haproxy.name, h.keepalived.name]) {
+        if (before === undefined) add({ kind: "create", host: name, container: c, reason: "new L4 host" });
+      }
+      if (before === undefined) continue;
+      const hostFields = changedFields(before, h, ["docker", "interface", "network"]);
+      const haproxyFields = changedFields(before.haproxy, h.haproxy, ["publish", "memoryMb", "nofile", "paths.config"]);
+      const changed = [...(imageChanged("vip") ? ["images.vip"] : []), ...hostFields];
+      if ([...changed, ...haproxyFields].length > 0) add({ kind: "restart", host: name, container: h.haproxy.name, reason: `plan.json: ${[...changed, ...haproxyFields].join(", ")} changed` });
+      if (changed.length > 0) add({ kind: "restart", host: name, container: h.keepalived.name, reason: `plan.json: ${changed.join(", ")} changed` });
+    }
+    for (const [name, h] of baseL4) {
+      if (!headL4.has(name)) for (const c of [h.haproxy.name, h.keepalived.name]) add({ kind: "remove", host: name, container: c, reason: "L4 host removed" });
+    }
+
     // Files: nginx files reload their instance, ACME scripts restart theirs.
     for (const path of change.changedFiles) {
       const slash = path.indexOf("/");
       if (slash < 0) continue;
       const hostName = path.slice(0, slash);
       const file = path.slice(slash + 1);
+      const l4 = headL4.get(hostName);
+      if (l4 !== undefined && baseL4.has(hostName)) {
+        // HAProxy and keepalived reload new files (SIGUSR2, SIGHUP): their containers stay.
+        const instance = file === l4.haproxy.file ? l4.haproxy.name : l4.keepalived.name;
+        add({ kind: "reload", host: hostName, container: instance, reason: `${file} changed` });
+        continue;
+      }
       const h = headHosts.get(hostName);
       if (h === undefined || !baseHosts.has(hostName)) continue;
       const acme = acmeContainerOf(h, file);

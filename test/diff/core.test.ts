@@ -120,6 +120,21 @@ describe("diffing two render outputs", () => {
     assert.match(formatText({ stacks: [r], changed: true }, sides), /@@ -0,0 \+1,\d+ @@ img06 \(new file\)/);
   });
 
+  test("behind the software VIP: a new member reloads each L4 host's HAProxy (never keepalived), a new L4 host is created", () => {
+    const lb = (n: number) => ({ name: `lb0${n}`, address: `172.18.141.6${n}`, docker: `ssh://deploy@172.18.141.6${n}` });
+    const vip = (hosts: ReturnType<typeof lb>[]) => ({ address: "180.182.43.12", mode: "haproxy" as const, haproxy: { hosts } });
+    const six = [...FIVE, { name: "img06", address: "172.18.141.56", docker: "ssh://deploy@172.18.141.56" }];
+    const member = diffStack({ stack: "prod", base: tree({ vip: vip([lb(1), lb(2)]) }), head: tree({ hosts: six, vip: vip([lb(1), lb(2)]) }) });
+    const l4 = member.effects.filter((e) => e.host?.startsWith("lb"));
+    assert.deepEqual(l4.map((e) => `${e.kind} ${e.container}: ${e.reason}`).sort(), ["reload lb01-haproxy: haproxy.cfg changed", "reload lb02-haproxy: haproxy.cfg changed"]);
+    const added = diffStack({ stack: "prod", base: tree({ vip: vip([lb(1)]) }), head: tree({ vip: vip([lb(1), lb(2)]) }) });
+    assert.deepEqual(
+      added.effects.filter((e) => e.host?.startsWith("lb")).map((e) => `${e.kind} ${e.container}`).sort(),
+      ["create lb02-haproxy", "create lb02-keepalived", "reload lb01-keepalived"],
+      "lb01's keepalived gets its new peer by a reload",
+    );
+  });
+
   test("ACME scripts are container arguments: a new email restarts the renewer", () => {
     const acme = (email: string): Partial<ClusterSpecInput> => ({
       domains: [{ id: "main", serverNames: ["img.example.com"], certificate: "le" }],
