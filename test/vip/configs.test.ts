@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { parseClusterSpec } from "../../infra/config.js";
 import { findOnPath } from "../../infra/local/tools.js";
+import { keepalivedCheckWithoutInterfaces } from "../../infra/remote.js";
 import { writeFiles } from "../../infra/local/workdir.js";
 import { vipFiles } from "../../infra/render.js";
 import { planCluster, type ClusterPlan, type Target } from "../../infra/topology.js";
@@ -112,6 +113,34 @@ describe("haproxy -c and keepalived --config-test on every variant", () => {
     assert.equal(haproxy.code, 0, haproxy.output);
     const warnings = haproxy.output.split("\n").filter((l) => /WARNING|ALERT/.test(l) && !/server state file/.test(l));
     assert.deepEqual(warnings, []);
+  });
+
+  test("the installer's keepalived check (no network, no interfaces) passes a rendered config and still refuses a broken one", () => {
+    const root = tempRoot("vip-nonet");
+    roots.push(root);
+    chmodSync(root, 0o755);
+    const p = plan(() => {}, { kind: "local", root, port: (port) => port });
+    const host = p.vip!.haproxy!.hosts[0]!;
+    writeFiles(Object.values(vipFiles(p.vip!, host)).flat());
+    chmodSync(`${root}/${host.name}/keepalived/haproxy-alive.sh`, 0o755);
+    const broken = `${root}/broken.conf`;
+    writeFiles([{ path: broken, content: `${renderKeepalived(p.vip!, host)}no_such_keyword 1\n` }]);
+    // A network namespace of its own has only `lo`, as the installer container.
+    const ns = `vipchk${process.pid}`;
+    assert.equal(run("ip", ["netns", "add", ns]).code, 0, "needs root and iproute2");
+    try {
+      const inNs = (config: string) => {
+        const [cmd, ...args] = keepalivedCheckWithoutInterfaces(config);
+        return run("ip", ["netns", "exec", ns, cmd!, ...args]);
+      };
+      const ok = inNs(host.keepalived.paths.config);
+      assert.equal(ok.code, 0, ok.output);
+      const bad = inNs(broken);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.output, /Unknown keyword 'no_such_keyword'/);
+    } finally {
+      run("ip", ["netns", "del", ns]);
+    }
   });
 
   test("a broken config is refused by both checks (they can fail)", () => {
