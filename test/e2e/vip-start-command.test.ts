@@ -36,7 +36,14 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+/** Running (not gone, not a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 describe("npm start -- --all-hosts", () => {
   test("five hosts host by host, the VIP last, counts printed, the printed URL answers through the VIP; Ctrl-C stops the VIP, then the masters, then the rest", async (t) => {
@@ -77,7 +84,9 @@ describe("npm start -- --all-hosts", () => {
     const gone = new Map<string, number>();
     const watch = (async () => {
       while (gone.size < started.length) {
-        for (const s of started) if (!gone.has(s.name) && !alive(s.pid)) gone.set(s.name, performance.now());
+        // One time per pass: processes found gone in the same pass went in the same interval.
+        const now = performance.now();
+        for (const s of started) if (!gone.has(s.name) && !alive(s.pid)) gone.set(s.name, now);
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
@@ -87,7 +96,8 @@ describe("npm start -- --all-hosts", () => {
     const at = (name: string) => gone.get(name)!;
     const masters = started.filter((s) => s.name.endsWith("-master")).map((s) => at(s.name));
     const rest = started.filter((s) => /-(slave|resizer)\d+$/.test(s.name)).map((s) => at(s.name));
-    assert.ok(masters.every((m) => m >= at("vip-haproxy")), "the VIP stops first");
+    const order = [...gone].sort((a, b) => a[1] - b[1]).map(([n, ms]) => `${n} +${Math.round(ms - at("vip-haproxy"))}ms`);
+    assert.ok(masters.every((m) => m >= at("vip-haproxy")), `the VIP stops first: ${order.join(", ")}`);
     assert.ok(rest.every((r) => r >= Math.max(...masters)), "then the masters, then slaves and resizers");
     assert.match(out, /stopping the VIP \(HAProxy\), then the masters \(SIGQUIT\), then slaves and resizers/);
     const root = /work dir +(\S+)/.exec(out)![1]!;
