@@ -12,20 +12,17 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { hostPort } from "../address.js";
-import { ConfigError, parseClusterSpec, type ClusterSpec } from "../config.js";
+import { parseClusterSpec, type ClusterSpec } from "../config.js";
 import { instanceFiles, vipFiles } from "../render.js";
-import { specFromStackYaml, stackFileName } from "../stack.js";
 import { hostImagesDir, planCluster, type ClusterPlan, type HostPlan, type LocalTarget, type VipHostPlan, type VipPlan } from "../topology.js";
 import { MissingToolError } from "./certs.js";
 import { LaunchError, type LocalProcess, type NginxProcess, type ResizerProcess } from "./instances.js";
-import { layOutHost, PROJECT_ROOT, type LocalCertificate } from "./launcher.js";
+import { killAtExit, layOutHost, readSpec, SETUP_HINT, type LocalCertificate } from "./launcher.js";
 import { freePorts, portProblem } from "./ports.js";
 import { groupMembers, type Exit } from "./process.js";
 import { findNginx, findOnPath, nginxCandidates, raiseOpenFilesLimit, SETUP_COMMAND, unprivilegedPortStart, unprivilegedUser, type RunAs } from "./tools.js";
 import { HaproxyProcess, KeepalivedProcess } from "./vip.js";
-import { chownTree, makeStandInCertificates } from "./workdir.js";
-
-const SETUP_HINT = `run \`${SETUP_COMMAND}\` as root to install it (npm start and npm test run it first)`;
+import { chownTree, hostPorts, makeStandInCertificates } from "./workdir.js";
 
 /**
  * Addresses the launcher gives a stack that has no VIP of its own, or an L4 host it does not
@@ -115,15 +112,6 @@ export interface LocalFleet {
   stop(): Promise<void>;
 }
 
-function readSpec(opts: FleetOptions, stack: string): ClusterSpec {
-  if (opts.spec) return opts.spec;
-  const file = stackFileName(stack);
-  const dir = resolve(opts.configDir ?? PROJECT_ROOT);
-  const path = join(dir, file);
-  if (!existsSync(path)) throw new ConfigError([`${file}: no such stack file in ${dir}`]);
-  return specFromStackYaml(readFileSync(path, "utf8"), file);
-}
-
 /**
  * The stack's VIP as a local HAProxy serves it: `vip.mode: haproxy` on the stack's first L4
  * host (or, for a hardware or absent VIP, one stand-in L4 host); everything the plan says
@@ -150,15 +138,9 @@ async function portMaps(wanted: { host: string; address: string; ports: number[]
   return maps;
 }
 
-/** Every port an image host's plan listens on (the stack's, before any remap). */
+/** Every port an image host's plan listens on, labelled (workdir.ts hostPorts). */
 function stackPortsOf(host: HostPlan): { instance: string; what: string; port: number }[] {
-  const m = host.master;
-  return [
-    ...host.slaves.map((s) => ({ instance: s.name, what: "http", port: s.listen.port })),
-    ...host.resizers.map((r) => ({ instance: r.name, what: "http", port: r.listen.port })),
-    { instance: m.name, what: "http", port: m.http.port },
-    ...(m.https ? [{ instance: m.name, what: "https", port: m.https.port }] : []),
-  ];
+  return hostPorts(host).map((p) => ({ instance: p.instance, what: p.what, port: p.listen.port }));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -178,20 +160,6 @@ function rssKiB(pid: number): number {
   } catch {
     return 0;
   }
-}
-
-/** Work directories of fleets still running; removed (and their processes killed) if the process exits first. */
-const live = new Set<{ root: string; instances: LocalProcess[] }>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const f of live) {
-      for (const i of f.instances) i.process?.signalGroup("SIGKILL");
-      rmSync(f.root, { recursive: true, force: true });
-    }
-  });
 }
 
 export async function startAllHosts(opts: FleetOptions = {}): Promise<LocalFleet> {
@@ -261,9 +229,7 @@ export async function startAllHosts(opts: FleetOptions = {}): Promise<LocalFleet
     ...(rig && { vipNamespace: (name: string) => opts.namespaces![name] }),
   };
   const started: LocalProcess[] = [];
-  const entry = { root, instances: started };
-  live.add(entry);
-  installExitHook();
+  const untrack = killAtExit({ root, instances: started });
   const stopAll = async () => {
     const stop = (role: string) => Promise.all(started.filter((i) => i.role === role).map((i) => i.stop()));
     await stop("keepalived");
@@ -271,7 +237,7 @@ export async function startAllHosts(opts: FleetOptions = {}): Promise<LocalFleet
     await stop("master");
     await Promise.all(started.filter((i) => !["keepalived", "haproxy", "master"].includes(i.role)).map((i) => i.stop()));
     rmSync(root, { recursive: true, force: true });
-    live.delete(entry);
+    untrack();
   };
 
   try {

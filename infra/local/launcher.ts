@@ -94,9 +94,10 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-const SETUP_HINT = `run \`${SETUP_COMMAND}\` as root to install it (npm start and npm test run it first)`;
+export const SETUP_HINT = `run \`${SETUP_COMMAND}\` as root to install it (npm start and npm test run it first)`;
 
-function readSpec(opts: LaunchOptions, stack: string): ClusterSpec {
+/** The spec to run: the given one, or the stack file's (`Pulumi.<stack>.yaml` in `configDir`). */
+export function readSpec(opts: Pick<LaunchOptions, "spec" | "configDir">, stack: string): ClusterSpec {
   if (opts.spec) return opts.spec;
   const file = stackFileName(stack);
   const dir = resolve(opts.configDir ?? PROJECT_ROOT);
@@ -140,8 +141,15 @@ let exitHookInstalled = false;
 
 /**
  * Last resort when the process exits without `stop()` (an uncaught error, a test that
- * threw): kill every process this module started, by pid, and remove their work dirs.
+ * threw): kill every process of `entry`, by pid, and remove its work dir. Returns the
+ * function that forgets it once it was stopped properly.
  */
+export function killAtExit(entry: { root: string; instances: LocalProcess[] }): () => void {
+  live.add(entry);
+  installExitHook();
+  return () => live.delete(entry);
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -278,8 +286,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
   const target: LocalTarget = { kind: "local", root, imagesDir, bindAddress, port };
   const started: LocalProcess[] = [];
   const entry = { root, instances: started };
-  live.add(entry);
-  installExitHook();
+  const untrack = killAtExit(entry);
 
   const stopAll = async () => {
     // Seeds: the master first, then the slaves (and the resizers).
@@ -287,7 +294,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
     await Promise.all(master.map((i) => i.stop()));
     await Promise.all(started.filter((i) => i.role !== "master").map((i) => i.stop()));
     rmSync(root, { recursive: true, force: true });
-    live.delete(entry);
+    untrack();
   };
 
   try {
