@@ -287,7 +287,8 @@ export async function startAllHosts(opts: FleetOptions = {}): Promise<LocalFleet
 
     const instances: LocalProcess[] = [...hosts.flatMap((h) => h.instances), ...haproxy, ...keepalived];
     for (const i of instances) if (opts.onUnexpectedExit) i.onUnexpectedExit = opts.onUnexpectedExit;
-    const perHost = `${hosts.length} hosts x (1 master, ${spec.slaves.length} slaves, ${hosts[0]!.resizers.length} resizers)`;
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    const perHost = `${count(hosts.length, "host")} x (1 master, ${count(spec.slaves.length, "slave")}, ${count(hosts[0]!.resizers.length, "resizer")})`;
     log(`starting ${perHost} + ${haproxy.length} HAProxy${keepalived.length ? ` + ${keepalived.length} keepalived` : ""} = ${instances.length} instances; machine memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
 
     // --- Start: host by host (what the master proxies to first), the VIP last ------------

@@ -64,7 +64,7 @@ describe("npm start -- --all-hosts", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    assert.match(out, /^starting 5 hosts x \(1 master, 2 slaves, 1 resizers\) \+ 1 HAProxy = 21 instances; machine memory [\d.]+ GiB$/m);
+    assert.match(out, /^starting 5 hosts x \(1 master, 2 slaves, 1 resizer\) \+ 1 HAProxy = 21 instances; machine memory [\d.]+ GiB$/m);
     const started = [...out.matchAll(/^started (\S+) \(pid (\d+)\)/gm)].map((m) => ({ name: m[1]!, pid: Number(m[2]) }));
     const expected = ["img01", "img02", "img03", "img04", "img05"].flatMap((h) => [`${h}-slave01`, `${h}-slave02`, `${h}-resizer01`, `${h}-master`]);
     assert.deepEqual(started.map((s) => s.name), [...expected, "vip-haproxy"], "host by host, what the master proxies to first, the VIP last");
