@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
 import { renderCluster } from "../../infra/render.js";
-import { nginxCheck } from "../../infra/remote.js";
+import { haproxyCheck, haproxySaveState, nginxCheck } from "../../infra/remote.js";
 import { planCluster } from "../../infra/topology.js";
 import { projectRoot } from "../helpers/cli.js";
 import { stackConfig } from "../helpers/pulumi.js";
@@ -62,6 +62,8 @@ describe("RUNBOOK.md", () => {
       "ci-runner",
       "reviewing-a-change",
       "deploying",
+      "vip-failover",
+      "haproxy-reload",
     ];
     assert.deepEqual(required.filter((a) => !anchors.includes(a)), []);
     assert.equal(new Set(anchors).size, anchors.length, "anchors are unique");
@@ -131,5 +133,24 @@ describe("RUNBOOK.md", () => {
     assert.ok(runbook.includes(`docker exec ${master.name} touch ${master.paths.drainFile}`));
     assert.ok(runbook.includes(`docker exec ${master.name} rm ${master.paths.drainFile}`));
     assert.ok(runbook.includes(`docker exec ${master.name} ${nginxCheck(master.paths.config).join(" ")} && docker kill --signal HUP ${master.name}`));
+  });
+
+  test("its software VIP commands are the program's own: HAProxy's check, the state it saves, the reload signal, the real names and ports", () => {
+    const config = stackConfig("prod");
+    config["image-origin:vip"] = {
+      address: "180.182.43.12",
+      mode: "haproxy",
+      haproxy: { hosts: [1, 2].map((i) => ({ name: `lb0${i}`, address: `172.18.141.6${i}`, docker: `ssh://deploy@172.18.141.6${i}` })) },
+    };
+    const l4 = planCluster(parseClusterSpec(fromStackConfig(config))).vip!.haproxy!.hosts[0]!;
+    const h = l4.haproxy;
+    const [sh, c, script, ...args] = haproxySaveState(h.paths);
+    const quoted = (w: string) => `'\\''${w}'\\''`;
+    assert.ok(
+      runbook.includes(`docker exec ${h.name} ${haproxyCheck(h.paths.config).join(" ")} && docker exec ${h.name} ${sh} ${c} ${quoted(script!)} ${args.join(" ")} && docker kill --signal USR2 ${h.name}`),
+      "the manual reload is the program's",
+    );
+    assert.ok(runbook.includes(`docker stop ${l4.keepalived.name}`));
+    assert.ok(runbook.includes(`http://${l4.address}:${l4.haproxy.publish!.find((p) => p.service === "stats")!.port}/stats`));
   });
 });
