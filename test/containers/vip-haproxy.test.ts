@@ -58,7 +58,7 @@ const container = (r: ProgramRun, name: string) => {
   // The program names images by the id the host's engine reports (the mock reports a stand-in id).
   return { ...c.inputs, image: c.inputs.image === mockImageId(vipRef(r)) ? vipImage : c.inputs.image } as Record<string, any>;
 };
-const vipRef = (r: ProgramRun) => named(r, `${lb}-images`).inputs.triggers[0] as string;
+const vipRef = (r: ProgramRun) => named(r, `${lb}-images-vip`).inputs.triggers[0] as string;
 
 /** A stand-in master: nginx answering /healthz (503 while /tmp/drain exists) and /who with its host's name. */
 async function startMember(host: string, net: string, subnet: string): Promise<void> {

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildContextHash, RESIZER_REPOSITORY } from "../../infra/components/resizerImage.js";
-import { VIP_CONTEXT, VIP_REPOSITORY } from "../../infra/components/vipImage.js";
+import { VIP_REPOSITORY, vipImageRef } from "../../infra/components/vipImage.js";
 import { CONTAINER } from "../../infra/topology.js";
 import { projectRoot } from "./cli.js";
 import { mockImageId, prodWithHaproxy, prodWithSuppliedCertificate, runProgram, stackConfig, type AliasRequest, type ProgramRun, type Registered } from "./pulumi.js";
@@ -108,7 +108,7 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
 function normaliser(): (s: string) => string {
   const ref = `${RESIZER_REPOSITORY}:${buildContextHash(projectRoot)}`;
   const id = mockImageId(ref);
-  const vipRef = `${VIP_REPOSITORY}:${buildContextHash(join(projectRoot, VIP_CONTEXT), "Dockerfile")}`;
+  const vipRef = vipImageRef(projectRoot);
   // The checkout's own path (a build context) differs between clones.
   return (s) =>
     s

@@ -10,6 +10,7 @@ import { vipFiles } from "../../infra/render.js";
 import { haproxyCheck, haproxySaveState, haproxyServe, keepalivedServe } from "../../infra/remote.js";
 import { CONTAINER, planCluster, type ClusterPlan, type VipHostPlan } from "../../infra/topology.js";
 import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
+import { VIP_BUILD, vipImageRef } from "../../infra/components/vipImage.js";
 import { projectRoot } from "../helpers/cli.js";
 import { PROD_L4_HOSTS, installedFiles, mockImageId, named, ofType, prodWithHaproxy, runProgram, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 
@@ -45,19 +46,21 @@ describe("prod with vip.mode haproxy: the L4 hosts", () => {
     }
   });
 
-  test("the image is built from infra/vip/Dockerfile on the operator's engine, streamed to each L4 host and run by the id it reports", () => {
-    const built = named(run, "vip-image");
-    assert.match(built.inputs.imageName, /^image-origin\/vip:[0-9a-f]{16}$/);
-    assert.equal(built.inputs.skipPush, true);
-    assert.equal(built.inputs.build.dockerfile, join(projectRoot, "infra/vip/Dockerfile"));
-    for (const host of l4) {
-      const delivery = named(run, `${host.name}-images`);
-      assert.deepEqual(delivery.inputs.triggers, [built.inputs.imageName]);
-      assert.ok(dependsOn(delivery, built), "delivered after it was built");
+  test("the image is built from infra/vip/Dockerfile by the operator's engine when a delivery needs it, streamed to each L4 host once built, and run by the id it reports", () => {
+    const ref = vipImageRef(projectRoot);
+    assert.match(ref, /^image-origin\/vip:[0-9a-f]{16}$/);
+    const deliveries = l4.map((host) => named(run, `${host.name}-images-vip`));
+    for (const [i, host] of l4.entries()) {
+      const delivery = deliveries[i]!;
+      assert.deepEqual(delivery.inputs.triggers, [ref]);
+      assert.ok((delivery.inputs.create as string).includes(`docker build --quiet -f ${VIP_BUILD.dockerfile} -t ${ref} ${VIP_BUILD.context}`), delivery.inputs.create);
       for (const name of [host.haproxy.name, host.keepalived.name, `${host.haproxy.name}-files`]) {
-        assert.equal(container(run, name).inputs.image, mockImageId(built.inputs.imageName), name);
+        assert.equal(container(run, name).inputs.image, mockImageId(ref), name);
       }
     }
+    // The second L4 host's delivery after the first's: the operator's engine builds once.
+    assert.ok(dependsOn(deliveries[1]!, deliveries[0]!));
+    assert.equal(join(projectRoot, "infra", VIP_BUILD.dockerfile), join(projectRoot, "infra/vip/Dockerfile"));
   });
 
   test("HAProxy and keepalived get exactly the rendered files, each checked by its own program before it reaches the volume", () => {
@@ -183,7 +186,7 @@ describe("hardware mode registers no L4 host", () => {
     const r = await runProgram(hardware.config, hardware.secretKeys);
     if (r.error) throw r.error;
     assert.deepEqual(ofType(r, "Container").filter((c) => /haproxy|keepalived/.test(c.inputs.name)), []);
-    assert.equal(r.resources.filter((x) => x.name === "vip-image").length, 0);
+    assert.equal(r.resources.filter((x) => /-images-vip$/.test(x.name)).length, 0);
     assert.equal((r.outputs.vip as { mode: string }).mode, "hardware");
     assert.equal((r.outputs.vip as { haproxy?: unknown }).haproxy, undefined);
   });
