@@ -143,7 +143,9 @@ export class VipHost extends pulumi.ComponentResource {
         command: serve.slice(1),
         networkMode: network.name,
         networksAdvanced: [{ name: network.name, aliases: [h.name] }],
-        ports: h.publish.map((p) => ({ internal: p.internal, external: p.port, ip: p.address })),
+        // In the order the provider reads bindings back (by port, lifecycle/facts.ts `ports`):
+        // another order would be a change, a replacement, on every `up`.
+        ports: [...h.publish].sort((a, b) => a.internal - b.internal).map((p) => ({ internal: p.internal, external: p.port, ip: p.address })),
         mounts: [configMount(haproxyFiles.volume)],
         ...hardened({
           user: CONTAINER_USERS.haproxy,

@@ -94,8 +94,8 @@ describe("prod with vip.mode haproxy: the L4 hosts", () => {
       assert.equal(h.networkMode, `${host.name}-net`);
       assert.deepEqual(h.ports, [
         { internal: 8080, external: 80, ip: "0.0.0.0" },
-        { internal: 8443, external: 443, ip: "0.0.0.0" },
         { internal: 8404, external: 8404, ip: host.address },
+        { internal: 8443, external: 443, ip: "0.0.0.0" },
       ]);
       assert.deepEqual([...h.entrypoints, ...h.command], haproxyServe(host.haproxy.paths));
       assert.equal(h.stopSignal, "SIGUSR1", "a soft stop: connections in flight finish");
