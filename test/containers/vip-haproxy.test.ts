@@ -108,8 +108,9 @@ before(async () => {
   for (const name of [`${lb}-haproxy-files`, `${lb}-haproxy`, `${lb}-keepalived-files`, `${lb}-keepalived`]) {
     const c = container(run, name);
     if (name === `${lb}-haproxy`) {
-      assert.deepEqual(c.ports[0], { internal: 8080, external: memberPort, ip: "0.0.0.0" }, "declared: the VIP port on every address");
-      c.ports[0] = { internal: 8080, external: vipPort, ip: "127.0.0.1" };
+      const vipListener = c.ports.findIndex((p: { internal: number }) => p.internal === 8080);
+      assert.deepEqual(c.ports[vipListener], { internal: 8080, external: memberPort, ip: "0.0.0.0" }, "declared: the VIP port on every address");
+      c.ports[vipListener] = { internal: 8080, external: vipPort, ip: "127.0.0.1" };
     }
     if (name === `${lb}-keepalived`) {
       assert.equal(c.networkMode, "host", "declared: the host's network");
