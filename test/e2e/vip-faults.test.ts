@@ -13,7 +13,6 @@ import {
   secondsUntil,
   secs,
   servedBy,
-  sleep,
   startVipE2E,
   vipLoad,
   vipTestSpec,
@@ -44,7 +43,6 @@ describe("faults behind the software VIP", () => {
     const loads = [vipLoad(e, fileTargets(e).filter((x) => x.scheme === "http"), 6), vipLoad(e, fileTargets(e).filter((x) => x.scheme === "https"), 2, { newConnections: true })];
     const load = { completed: (since?: number) => loads[0]!.completed(since) + loads[1]!.completed(since) };
     await requestsPass(load, 200);
-    const drainedAt = performance.now();
     e.fleet.drain("img03");
     const out = await secondsUntil("img03 out of the VIP", () => haproxy().excludes("img03"), within(hc.fall) * 1000);
     // Its master logs what reaches it (once answered): nothing more once the VIP has taken
@@ -59,7 +57,6 @@ describe("faults behind the software VIP", () => {
     const stillOut = await haproxy().excludes("img03");
     const servedAfter = served("img03")!;
 
-    const undrainedAt = performance.now();
     e.fleet.undrain("img03");
     const back = await secondsUntil("img03 back in the VIP", () => haproxy().admits("img03"), within(hc.rise) * 1000);
     const before = served("img03")!;
@@ -68,7 +65,7 @@ describe("faults behind the software VIP", () => {
     const report = { requests: rh!.requests + rs!.requests, failed: [...rh!.failed, ...rs!.failed], slowestMs: Math.max(rh!.slowestMs, rs!.slowestMs) };
     t.diagnostic(
       `drain under load: ${report.requests} requests, ${report.failed.length} failed, slowest ${Math.round(report.slowestMs)} ms; ` +
-        `out of the VIP ${secs(out)}s after the flag (fall ${hc.fall} x ${hc.intervalSeconds}s), back ${secs(back)}s after it went (rise ${hc.rise} x ${hc.intervalSeconds}s); ` +
+        `out of the VIP ${secs(out)}s after the flag (fall ${hc.fall} x ${hc.intervalSeconds}s), back ${secs(back)}s after the flag was removed (rise ${hc.rise} x ${hc.intervalSeconds}s); ` +
         `img03 got ${servedAfter - servedThen} requests while out, across a reload`,
     );
     assert.deepEqual(report.failed, [], failures(report.failed));
@@ -77,7 +74,6 @@ describe("faults behind the software VIP", () => {
     assert.ok(stillOut, "the reloaded HAProxy kept the drained host out");
     assert.equal(servedAfter - servedThen, 0, "nothing reached the drained host once it was out, reload included");
     assert.ok(served("img03")! > before, "undrained, it serves again");
-    assert.ok(undrainedAt - drainedAt > 0);
   });
 
   test("a master killed with SIGKILL: HAProxy takes the host out, GETs over HTTP never fail (retried on another host)", async (t) => {
@@ -114,7 +110,6 @@ describe("faults behind the software VIP", () => {
     const host = hostNamed("img04");
     const load = vipLoad(e, fileTargets(e).filter((x) => x.scheme === "http"), 6);
     await requestsPass(load, 200);
-    const lostAt = performance.now();
     await Promise.all(host.instances.map((i) => i.kill("SIGKILL")));
     const removal = await secondsUntil("img04 out", () => haproxy().excludes("img04"), within(hc.fall) * 1000);
     await requestsPass(load, 300);
@@ -125,7 +120,6 @@ describe("faults behind the software VIP", () => {
     const readmitted = await secondsUntil("img04 back", () => haproxy().admits("img04"), within(hc.rise) * 1000);
     const before = served("img04")!;
     await requestsPass(load, 300);
-    await sleep(0);
     const report = await load.stop();
     t.diagnostic(
       `host lost under load: ${report.requests} requests, ${report.failed.length} failed, slowest ${Math.round(report.slowestMs)} ms; ` +
@@ -133,6 +127,5 @@ describe("faults behind the software VIP", () => {
     );
     assert.deepEqual(report.failed, [], failures(report.failed));
     assert.ok(served("img04")! > before, "it serves again");
-    assert.ok(lostAt < backAt);
   });
 });

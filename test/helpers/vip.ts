@@ -225,6 +225,34 @@ export async function secondsUntil(what: string, check: () => Promise<boolean>, 
   }
 }
 
+/**
+ * Samples, every `everyMs`, which hosts the (first) HAProxy does not admit on every VIP
+ * port, until `stop()`: evidence of how many hosts were out of the VIP at once.
+ */
+export function watchVip(e: VipE2E, everyMs = 100): { stop(): Promise<{ samples: number; mostOutAtOnce: string[] }> } {
+  const haproxy = e.fleet.vip.haproxy[0]!;
+  const hosts = e.fleet.hosts.map((h) => h.plan.name);
+  let running = true;
+  let samples = 0;
+  let mostOutAtOnce: string[] = [];
+  const loop = (async () => {
+    while (running) {
+      const out: string[] = [];
+      for (const h of hosts) if (!(await haproxy.admits(h))) out.push(h);
+      samples++;
+      if (out.length > mostOutAtOnce.length) mostOutAtOnce = out;
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { samples, mostOutAtOnce };
+    },
+  };
+}
+
 /** Requests each host's master logged for paths starting with `prefix` (its access log). */
 export function servedBy(e: VipE2E, prefix: string): Map<string, number> {
   return new Map(
