@@ -50,6 +50,12 @@ export async function startVipE2E(label: string, spec: ClusterSpec, opts: Omit<F
     // A loopback block of this file's own: parallel files never share an address.
     const [b, c] = [randomInt(2, 250), randomInt(2, 250)];
     const fleet = await startAllHosts({ stack: "prod", spec, imagesDir: images, ports: "free", hostAddress: (i) => `127.${b}.${c}.${i + 1}`, vipAddress: `127.${b}.${c}.200`, ...opts });
+    try {
+      await fullHealth(fleet);
+    } catch (err) {
+      await fleet.stop();
+      throw err;
+    }
     const name = spec.domains.find((d) => d.default)?.serverNames[0] ?? spec.domains[0]!.serverNames[0]!;
     let closed = false;
     return {
@@ -70,6 +76,26 @@ export async function startVipE2E(label: string, spec: ClusterSpec, opts: Omit<F
   } catch (err) {
     rmSync(treeDir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * Waits until every HAProxy shows every host plainly `UP` on every VIP port. HAProxy starts
+ * a server at the bottom of its UP range (`UP 1/<fall>`: one failed check from DOWN) and
+ * climbs with passed checks; a removal measured before that would take one failure, not
+ * `fall`.
+ */
+async function fullHealth(fleet: LocalFleet): Promise<void> {
+  const hc = fleet.vipPlan.healthCheck;
+  const timeoutMs = ((hc.rise + hc.fall) * hc.intervalSeconds + hc.timeoutSeconds) * 1000 + 10_000;
+  const started = performance.now();
+  for (const haproxy of fleet.vip.haproxy) {
+    for (;;) {
+      const servers = [...(await haproxy.servers()).values()].flatMap((b) => [...b.values()]);
+      if (servers.length === fleet.hosts.length * haproxy.plan.haproxy.listen.length && servers.every((status) => status === "UP")) break;
+      if (performance.now() - started > timeoutMs) throw new Error(`${haproxy.name}: not every host fully UP within ${timeoutMs / 1000}s: ${servers.join(", ")}`);
+      await sleep(50);
+    }
   }
 }
 
