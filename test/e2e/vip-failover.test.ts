@@ -92,7 +92,7 @@ describe("the VIP address between two L4 hosts (HAProxy + keepalived in network 
       const failed = c.lines.filter((l) => !l.ok);
       const downtime = (firstOkAfter - lastOk) / 1000;
       t.diagnostic(
-        `failover: ${c.lines.length} requests so far, ${failed.length} failed (${[...new Set(failed.map((f) => f.error))].join(", ")}); ` +
+        `failover: ${c.lines.length} requests so far, ${failed.length} failed while the address moved (the client tries again 10 ms after a failure: ${[...new Set(failed.map((f) => f.error))].join(", ")}); ` +
           `the VIP left lba and was on lbb ${secs(moved)}s after HAProxy was killed; the client's downtime ${secs(downtime)}s ` +
           `(keepalived checks its HAProxy every 1s, gives up after 2 failures; adverts every ${vrrp.advertSeconds}s)`,
       );
