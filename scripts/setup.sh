@@ -47,6 +47,8 @@ declare -A need=(
   [haproxy]=haproxy
   [keepalived]=keepalived
   [socat]=socat
+  # The VIP failover test's network namespaces and veth pairs (`ip netns`).
+  [ip]=iproute2
 )
 # A real player for the storyboard tests (headless; `npm start` does not need it).
 if [ "$purpose" = test ]; then need[chromium]=chromium; fi

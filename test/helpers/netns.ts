@@ -5,8 +5,9 @@
 // and everything is removed by `remove()`, or at exit if the test died first.
 import { spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
+import { SETUP_COMMAND } from "../../infra/local/tools.js";
 
-const SETUP = "the VIP failover test needs root and iproute2 (`ip netns`)";
+const SETUP = `the VIP failover test needs root and iproute2 (\`ip netns\`): as root, \`${SETUP_COMMAND} test\``;
 
 function ip(...args: string[]): string {
   const r = spawnSync("ip", args, { encoding: "utf8" });
