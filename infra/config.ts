@@ -4,11 +4,13 @@
 // Rules nginx would reject (or silently ignore) are errors here, with the reason, so a
 // bad value fails `pulumi preview` and `npm run render` before anything is created.
 import { z } from "zod";
+import { cidr } from "../resizer/src/ops/config.js";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
 import { largestSheetBytes, PROCESS_BASELINE_BYTES } from "../resizer/src/storyboard/memory.js";
 import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
 import { cpusKeptByProvider, providerCpus } from "./providerForm.js";
 import { hostResizer } from "./topology/hostConfig.js";
+import { opsPorts } from "./topology/ops.js";
 import { sizeBytes } from "./units.js";
 
 export const PROJECT = "image-origin";
@@ -511,6 +513,37 @@ const vipSchema = z
   .describe("the L4 in front of the hosts (the `vip` stack output); none: no VIP block");
 
 // ---------------------------------------------------------------------------------------
+// Observability: each host's private ops listener, and how Prometheus watches the hosts
+
+const opsSchema = z.strictObject({
+  port: port
+    .default(9145)
+    .describe(
+      "each host's ops listener (Prometheus metrics of master, slaves and resizers), published on the host's address only and never on 80/443; it also receives nginx's access logs on this UDP port over the host's private network, and the next 1 + slaves ports are the nginx instances' private stub_status listeners",
+    ),
+  allow: z
+    .array(cidr)
+    .default([])
+    .describe("monitoring networks (CIDRs) the ops listener answers; everyone else gets 403. Loopback inside the container always may (its health check)"),
+  memoryMb: z.number().int().min(32).max(4096).default(128).describe("the ops agent's container memory limit (MB)"),
+});
+
+const monitoringSchema = z.strictObject({
+  scrapeIntervalSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(300)
+    .default(15)
+    .describe("Prometheus' scrape and rule interval in the rendered `monitoring/prometheus.yml`; alerts on a target down wait 4 of them"),
+  blackboxExporter: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, "host:port of the blackbox exporter")
+    .default("127.0.0.1:9115")
+    .meta({ title: "host:port", description: "the blackbox exporter Prometheus asks for the health-check and certificate probes (next to Prometheus, as usual)" }),
+});
+
+// ---------------------------------------------------------------------------------------
 // The whole stack
 
 const hostSchema = z.strictObject({
@@ -584,10 +617,12 @@ export const clusterSpecSchema = z
         subnet: subnet4
           .default("10.213.0.0/24")
           .describe(
-            "each host's private container network. Containers get fixed addresses (gateway .1, master .2, slaves .11+, resizers .41+) because nginx resolves upstream names only at start and Docker re-addresses containers on restart. Must not contain a host or the VIP: Docker's own first pool, 172.18.0.0/16, would shadow seed 001's LAN",
+            "each host's private container network. Containers get fixed addresses (gateway .1, master .2, ops agent .3, slaves .11+, resizers .41+) because nginx resolves upstream names only at start and Docker re-addresses containers on restart. Must not contain a host or the VIP: Docker's own first pool, 172.18.0.0/16, would shadow seed 001's LAN",
           ),
       })
       .prefault({}),
+    ops: opsSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
     rollout: z
       .enum(["serial", "parallel"])
       .default("serial")
@@ -793,10 +828,15 @@ function distinctPorts(cfg: ClusterSpec, issue: Issue): void {
       claim(cfg.master.httpPort, "master.httpPort", ["master", "httpPort"]);
       claim(cfg.master.httpsPort, "master.httpsPort", ["master", "httpsPort"]);
       cfg.slaves.forEach((s, i) => claim(s.port, `slaves[${i}]`, ["slaves", i, "port"]));
+      for (const p of opsPorts(cfg)) {
+        if (p.port > 65535) issue(["ops", "port"], `${p.what} would need port ${p.port}, beyond 65535: lower ops.port`);
+        else claim(p.port, p.what, ["ops", "port"]);
+      }
     } else {
       used.set(cfg.master.httpPort, "master.httpPort");
       used.set(cfg.master.httpsPort, "master.httpsPort");
       cfg.slaves.forEach((s, i) => used.set(s.port, `slaves[${i}]`));
+      for (const p of opsPorts(cfg)) used.set(p.port, p.what);
     }
     const { replicas, basePort: base } = hostResizer(cfg, host);
     const path = overridden ? ["hosts", h, "resizer", host.resizer?.basePort !== undefined ? "basePort" : "replicas"] : ["resizer", "basePort"];

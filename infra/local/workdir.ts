@@ -58,15 +58,18 @@ export function chownTree(path: string, user: { uid: number; gid: number }): voi
   if (lstatSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), user);
 }
 
-/** Every port a host's plan listens on, labelled: slaves, resizers, the master, the ACME publisher. */
+/** Every port a host's plan listens on, labelled: the ops agent, slaves, resizers, the master, the ACME publisher. */
 export function hostPorts(host: HostPlan): { instance: string; what: string; listen: Listen }[] {
   const m = host.master;
   const publisher = host.acme?.publisher;
   return [
+    { instance: host.ops.name, what: "http", listen: host.ops.listen },
     ...host.slaves.map((s) => ({ instance: s.name, what: "http", listen: s.listen })),
+    ...host.slaves.map((s) => ({ instance: s.name, what: "stub_status", listen: s.ops.status })),
     ...host.resizers.map((r) => ({ instance: r.name, what: "http", listen: r.listen })),
     { instance: m.name, what: "http", listen: m.http },
     ...(m.https ? [{ instance: m.name, what: "https", listen: m.https }] : []),
+    { instance: m.name, what: "stub_status", listen: m.ops.status },
     ...(publisher ? [{ instance: publisher.name, what: "https", listen: publisher.listen }] : []),
   ];
 }

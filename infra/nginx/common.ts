@@ -1,10 +1,10 @@
 // What master and slaves share: the main context, the http-level settings from the seeds
-// (mime types, log format, sendfile, keepalive, gzip), and the paths that let nginx run
+// (mime types, sendfile, keepalive, gzip; the access log is infra/nginx/observability.ts), and the paths that let nginx run
 // as an unprivileged user. Pure.
 import { hostPort } from "../address.js";
 import type { NginxTuning } from "../config.js";
-import { NGINX_NAMES, type Listen, type NginxPaths } from "../topology.js";
-import { block, comment, d, expr, section, why, wrapped, type Node } from "./ast.js";
+import type { Listen, NginxPaths } from "../topology.js";
+import { block, comment, d, section, why, type Node } from "./ast.js";
 
 type InstanceTuning = NginxTuning["master"];
 
@@ -31,24 +31,6 @@ export function mainContext(paths: NginxPaths, tuning: InstanceTuning): Node[] {
   ];
 }
 
-/** The access log format of the seeds, plus timing, upstream and cache fields. */
-function logFormat(): Node {
-  return why(
-    "The seeds' `main` format, then request time, which upstream answered with what status\nand timing (retries show as lists), and the cache status of resized images.",
-    wrapped(
-      d(
-        "log_format",
-        NGINX_NAMES.logFormat,
-        expr('$remote_addr - $remote_user [$time_local] "$request" '),
-        expr('$status $body_bytes_sent "$http_referer" '),
-        expr('"$http_user_agent" "$http_x_forwarded_for" '),
-        expr('rt=$request_time ua="$upstream_addr" us="$upstream_status" urt="$upstream_response_time" cs=$upstream_cache_status'),
-      ),
-      1,
-    ),
-  );
-}
-
 /** The five temp directories under the plan's temp dir (nginx creates them, not their parent). */
 function tempPaths(tempDir: string): Node {
   return section(
@@ -58,15 +40,18 @@ function tempPaths(tempDir: string): Node {
 }
 
 /** Settings both kinds of instance put first in their http block. */
-export function httpCommon(paths: NginxPaths, tuning: Pick<NginxTuning, "keepaliveTimeout" | "keepaliveHeaderTimeout" | "keepaliveRequests" | "clientMaxBodySize" | "gzip">): Node[] {
+export function httpCommon(
+  paths: NginxPaths,
+  tuning: Pick<NginxTuning, "keepaliveTimeout" | "keepaliveHeaderTimeout" | "keepaliveRequests" | "clientMaxBodySize" | "gzip">,
+  accessLog: Node[],
+): Node[] {
   return [
     d("include", paths.mimeTypes),
     d("default_type", "application/octet-stream"),
     d("charset", "UTF-8"),
     why("Redirects carry a path only: the port nginx listens on is not the one clients use.", d("absolute_redirect", "off")),
     d("server_tokens", "off"),
-    logFormat(),
-    d("access_log", paths.accessLog, NGINX_NAMES.logFormat),
+    ...accessLog,
     section(undefined, [
       d("sendfile", "on"),
       d("tcp_nopush", "on"),

@@ -8,6 +8,7 @@ import type { CacheConfig } from "../config.js";
 import { HEALTH, NGINX_NAMES, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type ArgLike, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
+import { accessLog, routeLabel, statusServer } from "./observability.js";
 import { print } from "./print.js";
 
 /** Variables the master defines with `map` and uses in the resize locations. */
@@ -23,6 +24,13 @@ export const MASTER_VARIABLES = {
 } as const;
 
 const v = (name: string) => `$${name}`;
+
+/**
+ * The `route` label of what the master answers without the resizer (the resizer's public
+ * routes are labelled by their own table, resizer/src/routes.ts); `other` for anything a
+ * location does not name.
+ */
+export const MASTER_ROUTES = { thumbnail: "thumbnail", static: "static", acme: "acme", other: "other" } as const;
 
 /** Where the master's own 50x page is (a file the renderer writes into `paths.htmlDir`). */
 export const ERROR_PAGE_50X = "/50x.html";
@@ -137,6 +145,7 @@ function proxyTo(up: UpstreamPlan, readTimeout: string, extraHeaders: Node[] = [
       d("proxy_set_header", "X-Real-IP", expr("$remote_addr")),
       d("proxy_set_header", "X-Forwarded-For", expr("$proxy_add_x_forwarded_for")),
       d("proxy_set_header", "X-Forwarded-Proto", expr("$scheme")),
+      why("One id for the request in the master's, the slave's and the resizer's logs.", d("proxy_set_header", "X-Request-Id", expr("$request_id"))),
       ...extraHeaders,
     ]),
   ];
@@ -220,6 +229,7 @@ const storesOnly200 = (r: Route): boolean => r.cached && (r.redirectsToCanonical
 /** A resizer location: the resizers, the normalised Accept, and for a cached route the cache. */
 function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | false)[] {
   return [
+    routeLabel(route.label),
     why(
       "A saturated resizer answers 503 + Retry-After at once: that answer goes to the client as\n" +
         "it is. Retrying it (http_503) would count the busy replica as failed (max_fails), so a\n" +
@@ -230,7 +240,6 @@ function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | fa
     ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
       why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
       why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
-      why("One id in the master's and the resizer's logs for the same request.", d("proxy_set_header", "X-Request-Id", expr("$request_id"))),
       ...(route.domainNotFound
         ? [why(`A missing episode or sheet answers ${s.notFoundStatus} on ${s.domain}, as its thumbnails do.`, d("proxy_set_header", NOT_FOUND_STATUS_HEADER, s.notFoundStatus))]
         : []),
@@ -350,6 +359,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
     block("server", [], [
       ...listens(master, s),
       d("server_name", ...s.serverNames),
+      why("The `route` of the access log and the request metrics; each location below names its own.", routeLabel(MASTER_ROUTES.other)),
       s.tls && master.https && section(`Certificate "${s.tls.certificate}".`, [d("ssl_certificate", s.tls.certPath), d("ssl_certificate_key", s.tls.keyPath)]),
       d("error_page", ...SERVER_ERRORS, ERROR_PAGE_50X),
 
@@ -376,6 +386,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
       why(
         "certbot's webroot for http-01 challenges; reachable over plain HTTP (never redirected).",
         block("location", ["^~", "/.well-known/acme-challenge/"], [
+          routeLabel(MASTER_ROUTES.acme),
           d("root", paths.acmeWebroot),
           d("default_type", "text/plain"),
           d("try_files", expr("$uri"), master.acmeFallback ? ACME_ISSUER_LOCATION : "=404"),
@@ -386,6 +397,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
       why(
         `Thumbnails straight from the images tree, as the seeds did; a missing one answers ${s.notFoundStatus}${s.notFoundStatus === 400 ? "\n(this domain's clients asked for 400 instead of 404)" : ""}.`,
         block("location", ["^~", "/thumbnail/"], [
+          routeLabel(MASTER_ROUTES.thumbnail),
           d("root", paths.imagesRoot),
           d("expires", tuning.expires.thumbnail),
           d("try_files", expr("$uri"), `=${s.notFoundStatus}`),
@@ -394,7 +406,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
 
       ...resizerLocations(master, s),
 
-      why("Everything else: static files from the slaves.", block("location", ["/"], proxyTo(slaves, tuning.proxy.slaveReadTimeout))),
+      why("Everything else: static files from the slaves.", block("location", ["/"], [routeLabel(MASTER_ROUTES.static), ...proxyTo(slaves, tuning.proxy.slaveReadTimeout)])),
 
       block("location", ["=", ERROR_PAGE_50X], [d("root", paths.htmlDir), d("internal")]),
     ]),
@@ -411,7 +423,7 @@ export function masterConfig(master: MasterPlan): Config {
     header(master.name, "master"),
     ...mainContext(master.paths, tuning.master),
     block("http", [], [
-      ...httpCommon(master.paths, tuning),
+      ...httpCommon(master.paths, tuning, accessLog({ accessLog: master.paths.accessLog, ops: master.ops, instance: master.name, role: "master" })),
       tls && tlsSettings(),
       proxyDefaults(tuning),
       ...formatMaps(),
@@ -419,6 +431,7 @@ export function masterConfig(master: MasterPlan): Config {
       upstream(master.slaves, "This host's slaves. Named once here and referenced by proxy_pass, with the slaves'\nown ports: the seeds' btv_image/tving_image and 8081/8001 mix-ups cannot recur."),
       upstream(master.resizers, "This host's resizer replicas; a resize goes to the least busy one."),
       ...master.servers.map((s) => server(master, s)),
+      statusServer(master.ops),
     ]),
   ]);
 }

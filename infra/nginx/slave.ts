@@ -4,6 +4,7 @@ import { HEALTH, type SlavePlan } from "../topology.js";
 import { timeSeconds } from "../units.js";
 import { block, config, d, expr, regex, section, why, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
+import { accessLog, routeLabel, statusServer } from "./observability.js";
 import { print } from "./print.js";
 
 /** Extensions that get the image expiry (the seeds' list plus webp and avif). */
@@ -12,6 +13,9 @@ export const IMAGE_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "bmp", "webp", "av
 export const SCRIPT_EXTENSIONS = ["js", "css", "swf"] as const;
 
 const extensionRegex = (exts: readonly string[]) => regex(`\\.(${exts.join("|")})$`);
+
+/** The `route` a slave logs: it serves the static tree and nothing else. */
+export const SLAVE_ROUTE = "static";
 
 /** At most this many cached descriptors per worker. */
 const OPEN_FILE_CACHE_MAX = 10_000;
@@ -47,10 +51,11 @@ export function slaveConfig(slave: SlavePlan): Config {
     header(slave.name, `slave ${String(slave.index).padStart(2, "0")}`),
     ...mainContext(paths, tuning.slave),
     block("http", [], [
-      ...httpCommon(paths, tuning),
+      ...httpCommon(paths, tuning, accessLog({ accessLog: paths.accessLog, ops: slave.ops, instance: slave.name, role: "slave" })),
       openFileCache(slave),
       block("server", [], [
         d("listen", listenAddress(slave.listen), "default_server"),
+        routeLabel(SLAVE_ROUTE),
         d("root", paths.imagesRoot),
         why("`/` serves /index.html of the images tree (the seeds' `if (-f /index.html)` looked at\nthe filesystem root instead).", d("index", "index.html")),
         section("Error pages from the images tree, as the seeds did.", [
@@ -75,6 +80,7 @@ export function slaveConfig(slave: SlavePlan): Config {
           block("location", ["^~", fallback.prefix], [d("expires", tuning.expires.image), d("try_files", expr("$uri"), fallback.image)]),
         ),
       ]),
+      statusServer(slave.ops),
     ]),
   ]);
 }

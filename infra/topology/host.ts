@@ -8,6 +8,7 @@ import { timeMs } from "../units.js";
 import { acmeFallback, planHostAcme } from "./acme.js";
 import { hostImagesDir, hostResizer, hostTuning } from "./hostConfig.js";
 import { NGINX_NAMES, instanceName, instanceRole } from "./names.js";
+import { nginxOps, planOps, statusPort } from "./ops.js";
 import { ADDRESS_OFFSET, networkAddress, type Placement } from "./placement.js";
 import type { AcmePlan, CertificatePlan, HostPlan, MasterPlan, NginxPaths, ResizerPlan, ServerPlan, SlavePlan, TlsFiles, UpstreamMember, UpstreamPlan } from "./types.js";
 
@@ -70,6 +71,7 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
       tuning: slaveTuning,
       retryPauseMs: retryPauseMs(slave),
       writableDirs: writableDirs(paths),
+      ops: nginxOps(spec, place, instanceRole.slave(index), statusPort.slave(spec, index)),
     };
   });
 
@@ -137,7 +139,9 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
     servers: serverPlans(spec, dirs, certs),
     ...(acme && acmeFallback(spec, host, place, acme)),
     writableDirs: writableDirs(masterPaths, masterPaths.cacheDir),
+    ops: nginxOps(spec, place, instanceRole.master, statusPort.master(spec)),
   };
+  const hostAcme = acme && planHostAcme(spec, host, master, acme, place);
 
   return {
     name: host.name,
@@ -154,7 +158,8 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
     master,
     slaves,
     resizers,
-    ...(acme && { acme: planHostAcme(spec, host, master, acme, place) }),
+    ops: planOps(spec, host, place, { master, slaves, resizers, ...(hostAcme && { acme: hostAcme }) }),
+    ...(hostAcme && { acme: hostAcme }),
   };
 }
 

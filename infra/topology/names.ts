@@ -15,7 +15,7 @@ export const NGINX_NAMES = {
   cacheZone: "resize_cache",
   /** Shared TLS session cache of the master (shared-memory names must not collide). */
   tlsSessionCache: "tls_sessions",
-  logFormat: "main",
+  logFormat: "json",
 } as const;
 
 export const pad2 = (n: number) => String(n).padStart(2, "0");
@@ -32,6 +32,7 @@ export const instanceName = {
   master: (host: string) => `${host}-${instanceRole.master}`,
   slave: (host: string, index: number) => `${host}-${instanceRole.slave(index)}`,
   resizer: (host: string, index: number) => `${host}-${instanceRole.resizer(index)}`,
+  ops: (host: string) => `${host}-ops`,
   acmeInit: (host: string) => `${host}-acme-init`,
   tlsSync: (host: string) => `${host}-tls-sync`,
   tlsPublish: (host: string) => `${host}-tls-publish`,

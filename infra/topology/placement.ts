@@ -112,7 +112,7 @@ export const CONTAINER = {
  * (an address change replaces the container). A /25 holds the largest layout
  * (16 slaves, 32 resizers); the schema requires at least that.
  */
-export const ADDRESS_OFFSET = { gateway: 1, master: 2, slave: 10, resizer: 40 } as const;
+export const ADDRESS_OFFSET = { gateway: 1, master: 2, ops: 3, slave: 10, resizer: 40 } as const;
 
 /** The address at `offset` in a subnet (`10.213.0.0/24`, 2 -> `10.213.0.2`). */
 export function networkAddress(subnet: string, offset: number): string {

@@ -61,6 +61,41 @@ export interface ServerPlan {
   tls?: TlsFiles;
 }
 
+/** What an nginx instance gives its host's ops agent (topology/ops.ts, infra/nginx/observability.ts). */
+export interface NginxOps {
+  /** The private stub_status listener (never published); only `agent` may ask it. */
+  status: Listen;
+  /** The ops agent's address as this instance sees it. */
+  agent: string;
+  /** Where the JSON access log also goes, as syslog over UDP. */
+  syslog: Listen;
+  /** The syslog tag: the instance's role (`master`, `slave01`). */
+  tag: string;
+}
+
+/** A host's ops agent: metrics of master, slaves and resizers on one private listener. */
+export interface OpsPlan {
+  role: "ops";
+  name: string;
+  /** Fixed address on the host's container network (container target only). */
+  ip?: string;
+  /** Where the agent listens: HTTP for Prometheus, UDP for the access logs (same port). */
+  listen: Listen;
+  /** The host port the listener is published on, the host's own address (container target only). */
+  publish?: { address: string; port: number };
+  /** Monitoring networks the listener answers (plus loopback). */
+  allow: string[];
+  memoryMb: number;
+  /** The agent's whole configuration (OPS_CONFIG). */
+  env: Record<string, string>;
+  /** What the listener serves: the host's nginx metrics, and one path per resizer replica. */
+  paths: { metrics: string; resizers: { role: string; name: string; path: string }[] };
+  /** The host's acme volume, mounted read-only for the renewers' results (ACME issuer only). */
+  acmeDir?: string;
+  /** The process's own directory (local target only). */
+  workDir?: string;
+}
+
 /** The master's nginx tuning: the host's, without the slaves' instance settings. */
 export type MasterTuning = Omit<NginxTuning, "slave">;
 
@@ -107,6 +142,7 @@ export interface MasterPlan {
   acmeFallback?: { address: string; port: number };
   /** See `writableDirs`. */
   writableDirs: string[];
+  ops: NginxOps;
 }
 
 export interface SlavePlan extends RetryPause {
@@ -125,6 +161,7 @@ export interface SlavePlan extends RetryPause {
    * container these are the tmpfs and volume mounts; locally, directories to create.
    */
   writableDirs: string[];
+  ops: NginxOps;
 }
 
 export interface ResizerPlan extends RetryPause {
@@ -161,6 +198,8 @@ export interface HostPlan {
   master: MasterPlan;
   slaves: SlavePlan[];
   resizers: ResizerPlan[];
+  /** The host's ops agent (metrics). */
+  ops: OpsPlan;
   /** The containers that keep this host's acme certificates current (acme certificates only). */
   acme?: HostAcmePlan;
 }

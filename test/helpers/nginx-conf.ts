@@ -168,6 +168,21 @@ export function one(scope: Scope, name: string, ...args: string[]): Stmt {
   return found[0]!;
 }
 
+/**
+ * The `server` blocks that serve clients: every one but the private stub_status listener
+ * the ops agent asks (infra/nginx/observability.ts).
+ */
+export function servingServers(http: Scope): Stmt[] {
+  return all(http, "server").filter((s) => deep(s, "stub_status").length === 0);
+}
+
+/** The only serving `server` (fails with what was there otherwise). */
+export function oneServing(http: Scope): Stmt {
+  const found = servingServers(http);
+  if (found.length !== 1) throw new Error(`expected one serving server, found ${found.length}`);
+  return found[0]!;
+}
+
 /** The arguments of the only `name` directive in `scope`, or undefined when absent. */
 export function argsOf(scope: Scope, name: string): string[] | undefined {
   const found = all(scope, name);

@@ -10,7 +10,7 @@ import { ACME_HOP_HEADER, renderMaster } from "../../infra/nginx/master.js";
 import { publisherFiles, renderPublisher } from "../../infra/nginx/publisher.js";
 import { planCluster } from "../../infra/topology.js";
 import { makePem } from "../helpers/certs.js";
-import { all, argsOf, matchLocation, one, parseConf, type Stmt } from "../helpers/nginx-conf.js";
+import { all, argsOf, matchLocation, one, oneServing, parseConf, type Stmt } from "../helpers/nginx-conf.js";
 import { assertNginxAccepts } from "../helpers/nginx.js";
 import { handOver, tempRoot } from "../helpers/stage.js";
 
@@ -23,7 +23,7 @@ const spec = parseClusterSpec({
   certificates: { web: { mode: "acme", email: "ops@tving.com" } },
 });
 const plan = planCluster(spec);
-const serverOf = (text: string): Stmt => one(one(parseConf(text), "http"), "server");
+const serverOf = (text: string): Stmt => oneServing(one(parseConf(text), "http"));
 
 describe("http-01 challenges on every host", () => {
   test("the issuer's master answers from its webroot and forwards nothing", () => {

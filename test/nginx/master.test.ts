@@ -6,7 +6,9 @@ import { describe, it } from "node:test";
 import { renderMaster, upstreamIdleTimeout } from "../../infra/nginx/master.js";
 import { CONTAINER, NGINX_NAMES, planCluster } from "../../infra/topology.js";
 import { hostPort } from "../../infra/address.js";
-import { all, argsOf, deep, effective, mapValue, matchLocation, one, parseConf, type Stmt } from "../helpers/nginx-conf.js";
+import { ACCESS_LOG_FIELDS } from "../../infra/nginx/observability.js";
+import { ROUTES } from "../../resizer/src/routes.js";
+import { all, argsOf, deep, effective, mapValue, matchLocation, one, oneServing, parseConf, servingServers, type Stmt } from "../helpers/nginx-conf.js";
 import { masterOf, plan } from "../helpers/specs.js";
 import { stackSpec } from "../helpers/stage.js";
 
@@ -18,7 +20,7 @@ const conf = parseConf(text);
 const http = one(conf, "http");
 
 function serverFor(h: Stmt, name: string): Stmt {
-  const found = all(h, "server").filter((s) => one(s, "server_name").args.includes(name));
+  const found = servingServers(h).filter((s) => one(s, "server_name").args.includes(name));
   assert.equal(found.length, 1, `one server for ${name}`);
   return found[0]!;
 }
@@ -207,7 +209,7 @@ describe("master proxying: keepalive that works, retries that hide a dead member
     const p = plan({ nginx: { proxy: { connectTimeout: "2s", slaveReadTimeout: "7s", resizerReadTimeout: "30s" } } });
     const c = masterOf(p);
     const h = one(c, "http");
-    const s = one(h, "server");
+    const s = oneServing(h);
     const at = (uri: string, name: string) => effective([c, h, s, matchLocation(s, uri)!], name)[0]!.args;
     for (const uri of ["/", "/healthz", "/resize", "/a.php"]) assert.deepEqual(at(uri, "proxy_connect_timeout"), ["2s"]);
     for (const uri of ["/", "/healthz"]) assert.deepEqual(at(uri, "proxy_read_timeout"), ["7s"]);
@@ -239,7 +241,7 @@ describe("master /thumbnail/: straight from the images tree", () => {
   });
 
   it("takes its expiry from the config", () => {
-    const s = one(one(masterOf(plan({ nginx: { expires: { thumbnail: "30s" } } })), "http"), "server");
+    const s = oneServing(one(masterOf(plan({ nginx: { expires: { thumbnail: "30s" } } })), "http"));
     assert.deepEqual(argsOf(matchLocation(s, "/thumbnail/a.png")!, "expires"), ["30s"]);
   });
 });
@@ -437,13 +439,43 @@ describe("master http settings from the seeds", () => {
     assert.deepEqual(argsOf(http, "client_max_body_size"), ["100m"]);
   });
 
-  it("logs in the seeds' `main` format plus request time, upstream time and cache status", () => {
+  it("logs one JSON object per request to its log and, as syslog, to the host's ops agent", () => {
     const fmt = one(http, "log_format", NGINX_NAMES.logFormat);
-    const line = fmt.args.slice(1).join("");
-    const seed = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for"';
-    assert.ok(line.startsWith(seed), line);
-    for (const v of ["$request_time", "$upstream_response_time", "$upstream_cache_status"]) assert.ok(line.includes(v), v);
-    assert.deepEqual(argsOf(http, "access_log"), [master.paths.accessLog, NGINX_NAMES.logFormat]);
+    assert.equal(fmt.args[1], "escape=json");
+    const line = fmt.args.slice(2).join("");
+    assert.deepEqual(Object.keys(JSON.parse(line.replace(/\$[a-z_]+/g, "0"))), ACCESS_LOG_FIELDS.map((f) => f.name));
+    assert.match(line, /"request_id":"\$request_id"/, "the master's own id, the one it sends upstream");
+    assert.deepEqual(
+      all(http, "access_log").map((a) => a.args),
+      [
+        [master.paths.accessLog, NGINX_NAMES.logFormat],
+        [`syslog:server=${hostPort(master.ops.syslog.address, master.ops.syslog.port)},tag=master,nohostname`, NGINX_NAMES.logFormat],
+      ],
+    );
+    assert.deepEqual(master.ops.syslog, { address: host.ops.ip, port: host.ops.listen.port }, "the agent's own address and port");
+  });
+
+  it("every location that logs names its route; the resizer's public routes by their own labels", () => {
+    const route = (uri: string) => {
+      const loc = matchLocation(main, uri)!;
+      return (all(loc, "set", "$origin_route")[0] ?? one(main, "set", "$origin_route")).args[1];
+    };
+    assert.equal(route("/thumbnail/2024/01/1.jpg"), "thumbnail");
+    assert.equal(route("/stillshot/a/b/1.jpg"), "static");
+    assert.equal(route("/resize"), ROUTES.find((r) => r.handler === "resize" && !r.legacy)!.label);
+    assert.equal(route("/timthumb.php"), ROUTES.find((r) => r.legacy)!.label);
+    assert.equal(route("/.well-known/acme-challenge/x"), "acme");
+    assert.equal(one(main, "set", "$origin_route").args[1], "other", "the server's default for a location that names none");
+  });
+
+  it("its stub_status listens apart from 80/443, for the ops agent's address alone", () => {
+    const status = all(http, "server").filter((s) => deep(s, "stub_status").length > 0);
+    assert.equal(status.length, 1);
+    const s = status[0]!;
+    assert.deepEqual(argsOf(s, "listen"), [hostPort(master.ops.status.address, master.ops.status.port)]);
+    assert.ok(![master.http.port, master.https?.port].includes(master.ops.status.port));
+    assert.deepEqual([argsOf(s, "allow"), argsOf(s, "deny"), argsOf(s, "access_log")], [[host.ops.ip], ["all"], ["off"]]);
+    for (const served of servingServers(http)) assert.equal(deep(served, "stub_status").length, 0, "never on a public server");
   });
 
   it("worker and keepalive settings come from the config (and keepalive_requests is no longer 5)", () => {
@@ -491,14 +523,14 @@ describe("master runs unprivileged", () => {
   });
 
   it("listens on the container's high ports; the host publishes 80 and 443", () => {
-    const ports = new Set(deep(http, "listen").map((l) => l.args[0]));
+    const ports = new Set(servingServers(http).flatMap((s) => deep(s, "listen").map((l) => l.args[0])));
     assert.deepEqual([...ports].sort(), [`0.0.0.0:${CONTAINER.masterHttpPort}`, `0.0.0.0:${CONTAINER.masterHttpsPort}`].sort());
     assert.deepEqual(master.publish, { http: 80, https: 443 });
   });
 
   it("logs to the container's stdout and stderr", () => {
     assert.deepEqual(argsOf(conf, "error_log"), ["/dev/stderr"]);
-    assert.equal(argsOf(http, "access_log")![0], "/dev/stdout");
+    assert.equal(all(http, "access_log")[0]!.args[0], "/dev/stdout");
   });
 });
 

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { renderSlave } from "../../infra/nginx/slave.js";
 import { NGINX_NAMES, planCluster } from "../../infra/topology.js";
-import { all, argsOf, deep, matchLocation, one, parseConf, type Stmt } from "../helpers/nginx-conf.js";
+import { hostPort } from "../../infra/address.js";
+import { all, argsOf, deep, mapValue, matchLocation, one, oneServing, parseConf, type Stmt } from "../helpers/nginx-conf.js";
 import { plan, slaveOf } from "../helpers/specs.js";
 import { stackSpec } from "../helpers/stage.js";
 
@@ -14,7 +15,7 @@ const host = prod.hosts[0]!;
 const parsed = host.slaves.map((s) => {
   const conf = parseConf(renderSlave(s));
   const http = one(conf, "http");
-  return { plan: s, conf, http, server: one(http, "server") };
+  return { plan: s, conf, http, server: oneServing(http) };
 });
 const first = parsed[0]!;
 const { server } = first;
@@ -67,7 +68,7 @@ describe("slave serves the images tree", () => {
   });
 
   it("expiries come from the config", () => {
-    const s = one(one(slaveOf(plan({ nginx: { expires: { image: "1h", script: "2d" } } })), "http"), "server");
+    const s = oneServing(one(slaveOf(plan({ nginx: { expires: { image: "1h", script: "2d" } } })), "http"));
     assert.deepEqual(argsOf(matchLocation(s, "/a.png")!, "expires"), ["1h"]);
     assert.deepEqual(argsOf(matchLocation(s, "/a.css")!, "expires"), ["2d"]);
   });
@@ -83,7 +84,7 @@ describe("slave profile pictures", () => {
   });
 
   it("prefix and image come from the config", () => {
-    const s = one(one(slaveOf(plan({ nginx: { profileFallback: { prefix: "/avatars/", image: "/static/nobody.png" } } })), "http"), "server");
+    const s = oneServing(one(slaveOf(plan({ nginx: { profileFallback: { prefix: "/avatars/", image: "/static/nobody.png" } } })), "http"));
     assert.deepEqual(argsOf(matchLocation(s, "/avatars/9.png")!, "try_files"), ["$uri", "/static/nobody.png"]);
   });
 });
@@ -132,12 +133,29 @@ describe("slave http settings", () => {
     assert.equal(argsOf(none, "open_file_cache"), undefined);
   });
 
-  it("gzip for text, charset UTF-8, the seeds' log format", () => {
+  it("gzip for text, charset UTF-8, the JSON access log to its log and to the ops agent", () => {
     assert.deepEqual(argsOf(first.http, "gzip"), ["on"]);
     assert.ok(argsOf(first.http, "gzip_types")!.every((t) => !t.startsWith("image/")));
     assert.deepEqual(argsOf(first.http, "charset"), ["UTF-8"]);
-    assert.deepEqual(argsOf(first.http, "access_log"), [first.plan.paths.accessLog, NGINX_NAMES.logFormat]);
-    assert.equal(all(first.http, "log_format", NGINX_NAMES.logFormat).length, 1);
+    assert.deepEqual(
+      all(first.http, "access_log").map((a) => a.args),
+      [
+        [first.plan.paths.accessLog, NGINX_NAMES.logFormat],
+        [`syslog:server=${hostPort(first.plan.ops.syslog.address, first.plan.ops.syslog.port)},tag=slave01,nohostname`, NGINX_NAMES.logFormat],
+      ],
+    );
+    const fmt = one(first.http, "log_format", NGINX_NAMES.logFormat);
+    assert.match(fmt.args.slice(2).join(""), /"request_id":"\$origin_request_id"/, "the master's X-Request-Id when it sent one");
+    assert.equal(mapValue(one(first.http, "map", "$http_x_request_id", "$origin_request_id"), "abc"), "$http_x_request_id");
+    assert.equal(mapValue(one(first.http, "map", "$http_x_request_id", "$origin_request_id"), ""), "$request_id");
+  });
+
+  it("a private stub_status listener for the ops agent alone; every request it serves is `static`", () => {
+    const status = all(first.http, "server").filter((s) => deep(s, "stub_status").length > 0);
+    assert.equal(status.length, 1);
+    assert.deepEqual(argsOf(status[0]!, "listen"), [hostPort(first.plan.ops.status.address, first.plan.ops.status.port)]);
+    assert.deepEqual([argsOf(status[0]!, "allow"), argsOf(status[0]!, "deny")], [[first.plan.ops.agent], ["all"]]);
+    assert.deepEqual(one(first.server, "set", "$origin_route").args, ["$origin_route", "static"]);
   });
 
   it("redirects are relative: the slave's port is not one clients can reach", () => {
@@ -173,7 +191,7 @@ describe("slave runs unprivileged", () => {
     for (const s of local.hosts[0]!.slaves) {
       const c = parseConf(renderSlave(s));
       const h = one(c, "http");
-      const written = [argsOf(c, "pid")![0]!, argsOf(c, "error_log")![0]!, argsOf(h, "access_log")![0]!];
+      const written = [argsOf(c, "pid")![0]!, argsOf(c, "error_log")![0]!, all(h, "access_log")[0]!.args[0]!];
       for (const kind of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) written.push(argsOf(h, `${kind}_temp_path`)![0]!);
       for (const path of written) assert.ok(path.startsWith(`${root}/`), path);
       for (const dir of s.writableDirs) assert.ok(dir.startsWith(`${root}/`), dir);
