@@ -4,7 +4,7 @@
 // Rules nginx would reject (or silently ignore) are errors here, with the reason, so a
 // bad value fails `pulumi preview` and `npm run render` before anything is created.
 import { z } from "zod";
-import { cidr } from "../resizer/src/ops/config.js";
+import { cidr as opsAllowEntry } from "../resizer/src/ops/config.js";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
 import { largestSheetBytes, PROCESS_BASELINE_BYTES } from "../resizer/src/storyboard/memory.js";
 import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
@@ -522,7 +522,7 @@ const opsSchema = z.strictObject({
       "each host's ops listener (Prometheus metrics of master, slaves and resizers), published on the host's address only and never on 80/443; it also receives nginx's access logs on this UDP port over the host's private network, and the next 1 + slaves ports are the nginx instances' private stub_status listeners",
     ),
   allow: z
-    .array(cidr)
+    .array(opsAllowEntry)
     .default([])
     .describe("monitoring networks (CIDRs) the ops listener answers; everyone else gets 403. Loopback inside the container always may (its health check)"),
   memoryMb: z.number().int().min(32).max(4096).default(128).describe("the ops agent's container memory limit (MB)"),

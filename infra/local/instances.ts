@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
-import { HEALTH, type Listen, type MasterPlan, type ResizerPlan, type SlavePlan } from "../topology.js";
+import { HEALTH, type Listen, type MasterPlan, type OpsPlan, type ResizerPlan, type SlavePlan } from "../topology.js";
 import { childrenOf, describeExit, Supervised, type Exit } from "./process.js";
 import type { RunAs } from "./tools.js";
 
@@ -57,10 +57,10 @@ export function probeHealth(probe: Probe, timeoutMs = 2000): Promise<{ status?: 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export type Role = "master" | "slave" | "resizer" | "haproxy" | "keepalived";
+export type Role = "master" | "slave" | "resizer" | "ops" | "haproxy" | "keepalived";
 
 /** How long an instance may take to answer its first /healthz with 200 (or be ready). */
-const HEALTH_TIMEOUT_MS: Record<Role, number> = { slave: 10_000, master: 10_000, resizer: 30_000, haproxy: 10_000, keepalived: 10_000 };
+const HEALTH_TIMEOUT_MS: Record<Role, number> = { slave: 10_000, master: 10_000, resizer: 30_000, ops: 30_000, haproxy: 10_000, keepalived: 10_000 };
 /** Graceful stop before SIGKILL for nginx, which finishes the requests in flight. */
 const STOP_GRACE_MS = 15_000;
 
@@ -322,6 +322,39 @@ export class ResizerProcess extends LocalProcess {
           NODE_ENV: "production",
           ...(run.jemalloc && { LD_PRELOAD: run.jemalloc }),
           // The whole configuration, exactly as the container gets it.
+          ...plan.env,
+        },
+      }),
+    });
+    this.plan = plan;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// ops agent
+
+export class OpsProcess extends LocalProcess {
+  readonly plan: OpsPlan;
+
+  constructor(plan: OpsPlan, run: Omit<ResizerRun, "jemalloc">, logFile: string) {
+    super({
+      name: plan.name,
+      role: "ops",
+      listens: [plan.listen],
+      probes: [{ listen: plan.listen }],
+      logFile,
+      ...(run.user && { user: run.user }),
+      stopSignal: "SIGTERM",
+      command: () => ({
+        command: process.execPath,
+        args: ["--import", "tsx", "resizer/src/ops/main.ts"],
+        cwd: run.projectRoot,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: run.tmpDir,
+          TMPDIR: run.tmpDir,
+          NODE_ENV: "production",
+          // The agent's whole configuration, exactly as its container gets it.
           ...plan.env,
         },
       }),

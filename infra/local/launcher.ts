@@ -13,14 +13,14 @@ import { instanceFiles } from "../render.js";
 import { specFromStackYaml, stackFileName } from "../stack.js";
 import { hostImagesDir, planCluster, type ClusterPlan, type HostPlan, type LocalTarget } from "../topology.js";
 import { MissingToolError } from "./certs.js";
-import { LocalProcess, LaunchError, NginxProcess, ResizerProcess, type Probe } from "./instances.js";
+import { LocalProcess, LaunchError, NginxProcess, OpsProcess, ResizerProcess, type Probe } from "./instances.js";
 import { freePortMap, portProblem } from "./ports.js";
 import type { Exit } from "./process.js";
 import { findJemalloc, findNginx, findOnPath, nginxCandidates, raiseOpenFilesLimit, SETUP_COMMAND, unprivilegedUser, type RunAs } from "./tools.js";
 import { chownTree, hostPorts, makeStandInCertificates, makeWritableDirs, writeFiles, type StandIn } from "./workdir.js";
 
 export { LaunchError } from "./instances.js";
-export type { LocalProcess, NginxProcess, ResizerProcess } from "./instances.js";
+export type { LocalProcess, NginxProcess, OpsProcess, ResizerProcess } from "./instances.js";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 
@@ -77,7 +77,11 @@ export interface LocalCluster {
   master: NginxProcess;
   slaves: NginxProcess[];
   resizers: ResizerProcess[];
-  /** Every instance in start order (slaves, resizers, master). */
+  /** The host's ops agent: the metrics of all of them on one listener. */
+  ops: OpsProcess;
+  /** The plan as JSON (`npm run status -- --plan <this>` reads the running cluster from it). */
+  planFile: string;
+  /** Every instance in start order (ops agent, slaves, resizers, master). */
   instances: LocalProcess[];
   /** The user the processes run as (undefined: the current one). */
   user?: RunAs;
@@ -171,10 +175,11 @@ export interface HostRun {
 }
 
 export interface HostProcesses {
+  ops: OpsProcess;
   slaves: NginxProcess[];
   resizers: ResizerProcess[];
   master: NginxProcess;
-  /** In start order: slaves, resizers, master. */
+  /** In start order: the ops agent, slaves, resizers, master. */
   instances: LocalProcess[];
 }
 
@@ -192,13 +197,16 @@ export function layOutHost(host: HostPlan, certificates: readonly StandIn[], run
     return r.workDir;
   });
   for (const dir of resizerDirs) mkdirSync(join(dir, "tmp"), { recursive: true });
+  const opsDir = host.ops.workDir;
+  if (opsDir === undefined) throw new Error(`${host.ops.name}: a local plan gives the ops agent its work directory`);
+  mkdirSync(join(opsDir, "tmp"), { recursive: true });
 
   // Unprivileged, as in production: nginx and the resizers own only what they write.
   if (run.user !== undefined) {
     for (const dir of writable) chownTree(dir, run.user);
     if (existsSync(tlsDir)) chownTree(tlsDir, run.user);
   }
-  if (run.resizerUser !== undefined) for (const dir of resizerDirs) chownTree(join(dir, "tmp"), run.resizerUser);
+  if (run.resizerUser !== undefined) for (const dir of [...resizerDirs, opsDir]) chownTree(join(dir, "tmp"), run.resizerUser);
   for (const c of certificates) chmodSync(c.keyPath, 0o600);
 
   const nginxRun = { nginx: run.nginx, ...(run.user && { user: run.user }) };
@@ -222,7 +230,9 @@ export function layOutHost(host: HostPlan, certificates: readonly StandIn[], run
     masterProbes.push({ listen: m.https, tls: { servername: tlsServer.serverNames[0]!, ca: readFileSync(cert.certPath, "utf8") } });
   }
   const master = new NginxProcess(m, nginxRun, masterProbes, join(dirname(m.paths.config), "logs", "nginx.out"));
-  return { slaves, resizers, master, instances: [...slaves, ...resizers, master] };
+  // First, as its container is: nginx sends it access logs from its first request on.
+  const ops = new OpsProcess(host.ops, { projectRoot: PROJECT_ROOT, tmpDir: join(opsDir, "tmp"), ...(run.resizerUser && { user: run.resizerUser }) }, join(opsDir, "ops.log"));
+  return { ops, slaves, resizers, master, instances: [ops, ...slaves, ...resizers, master] };
 }
 
 export async function startCluster(opts: LaunchOptions = {}): Promise<LocalCluster> {
@@ -312,12 +322,14 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
       }
     }
 
-    const { slaves, resizers, master, instances } = layOutHost(host, certificates, {
+    const { ops, slaves, resizers, master, instances } = layOutHost(host, certificates, {
       nginx,
       ...(user && { user }),
       ...(resizerUser && { resizerUser }),
     });
     const m = host.master;
+    const planFile = join(root, "plan.json");
+    writeFiles([{ path: planFile, content: `${JSON.stringify(clusterPlan, null, 2)}\n` }]);
     for (const i of instances) if (opts.onUnexpectedExit) i.onUnexpectedExit = opts.onUnexpectedExit;
 
     // --- Start in the seeds' order: what the master proxies to first ------------------
@@ -341,6 +353,8 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
       master,
       slaves,
       resizers,
+      ops,
+      planFile,
       instances,
       ...(user && { user }),
       notes,

@@ -60,7 +60,7 @@ export function tryLines(host: HostPlan, ex: Examples): TryLine[] {
   const tls = m.https ? m.servers.find((s) => s.tls) : undefined;
   if (tls) add("https", reach(host, tls, ex.thumbnail ?? "/", "https", ex.caPath));
   add("healthz", `http://${hostPort(m.http.address, m.http.port)}/healthz   (what the L4 asks)`);
-  const r = host.resizers[0];
-  if (r) add("metrics", `http://${hostPort(r.listen.address, r.listen.port)}/metrics   (${r.name}, Prometheus)`);
+  const ops = host.ops;
+  add("metrics", `http://${hostPort(ops.listen.address, ops.listen.port)}${ops.paths.metrics}   (master and slaves, Prometheus; ${ops.paths.resizers.map((r) => r.path).join(", ")})`);
   return lines;
 }
