@@ -541,6 +541,11 @@ const monitoringSchema = z.strictObject({
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, "host:port of the blackbox exporter")
     .default("127.0.0.1:9115")
     .meta({ title: "host:port", description: "the blackbox exporter Prometheus asks for the health-check and certificate probes (next to Prometheus, as usual)" }),
+  runbookUrl: z
+    .string()
+    .regex(/^(?:https:\/\/[^\s#]+\/)?RUNBOOK\.md$/, "the URL of RUNBOOK.md (https://.../RUNBOOK.md), or RUNBOOK.md")
+    .default("RUNBOOK.md")
+    .meta({ title: "URL of RUNBOOK.md", description: "where operators read RUNBOOK.md (your repository's page of it); every alert's `runbook_url` is this with its section's anchor" }),
 });
 
 // ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { ERROR_PAGE_50X, renderMaster } from "./nginx/master.js";
 import { ERROR_PAGE_50X_HTML } from "./nginx/pages.js";
 import { renderPublisher } from "./nginx/publisher.js";
 import { renderSlave } from "./nginx/slave.js";
+import { monitoringFiles } from "./monitoring/index.js";
 import type { ClusterPlan, HostPlan, VipHostPlan, VipPlan } from "./topology.js";
 import { renderHaproxy } from "./vip/haproxy.js";
 import { CHECK_SCRIPT, checkScriptPath, renderCheckScript, renderKeepalived } from "./vip/keepalived.js";
@@ -78,5 +79,6 @@ export function renderCluster(plan: ClusterPlan): RenderedFile[] {
       .flat()
       .map((f) => ({ path: `${host.name}/${f.name}`, content: f.content })),
   );
-  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost, ...perL4Host];
+  const monitoring = monitoringFiles(plan).map((f) => ({ path: `monitoring/${f.name}`, content: f.content }));
+  return [{ path: "plan.json", content: `${JSON.stringify(plan, null, 2)}\n` }, ...perHost, ...perL4Host, ...monitoring];
 }

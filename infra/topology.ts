@@ -55,6 +55,7 @@ export function planCluster(spec: ClusterSpec, target: Target = { kind: "contain
   return {
     target: target.kind,
     rollout: spec.rollout,
+    monitoring: spec.monitoring,
     images: spec.images,
     hosts,
     certificates: [...certificates.values()],

@@ -49,6 +49,11 @@ declare -A need=(
   [socat]=socat
   # The VIP failover test's network namespaces and veth pairs (`ip netns`).
   [ip]=iproute2
+  # Monitoring: promtool checks and unit-tests the rendered rules; the e2e test runs
+  # Prometheus and the blackbox exporter against the local cluster's ops listener.
+  [promtool]=prometheus
+  [prometheus]=prometheus
+  [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
 )
 # A real player for the storyboard tests (headless; `npm start` does not need it).
 if [ "$purpose" = test ]; then need[chromium]=chromium; fi
@@ -86,6 +91,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet certbot.timer 2>/dev/null; then
     systemctl disable --now certbot.timer || true
   fi
+  # And the packaged Prometheus and blackbox exporter: the tests start their own.
+  for unit in prometheus prometheus-blackbox-exporter; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      systemctl disable --now "$unit" || true
+    fi
+  done
 fi
 
 case "$purpose" in

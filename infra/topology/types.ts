@@ -394,6 +394,8 @@ export interface VipHostPlan {
 export interface ClusterPlan {
   target: Target["kind"];
   rollout: ClusterSpec["rollout"];
+  /** How Prometheus watches the cluster (infra/monitoring). */
+  monitoring: ClusterSpec["monitoring"];
   images: ClusterSpec["images"];
   hosts: HostPlan[];
   certificates: CertificatePlan[];
