@@ -64,6 +64,8 @@ describe("RUNBOOK.md", () => {
       "deploying",
       "vip-failover",
       "haproxy-reload",
+      "monitoring",
+      "alerts",
     ];
     assert.deepEqual(required.filter((a) => !anchors.includes(a)), []);
     assert.equal(new Set(anchors).size, anchors.length, "anchors are unique");
@@ -120,6 +122,8 @@ describe("RUNBOOK.md", () => {
     const names = new Set(
       [...prod.hosts, ...acmePlan.hosts].flatMap((h) => [
         h.master.name,
+        h.ops.name,
+        h.volumes.cache,
         ...h.slaves.map((s) => s.name),
         ...h.resizers.map((r) => r.name),
         ...(h.acme ? [h.acme.sync.name, h.acme.init.name, ...h.acme.renewers.map((r) => r.name), ...(h.acme.publisher ? [h.acme.publisher.name] : [])] : []),
