@@ -59,3 +59,4 @@ export const vip = outputs.vip;
 export const resizerImage = outputs.resizerImage;
 export const rollout = outputs.rollout;
 export const certificates = outputs.certificates;
+export const monitoring = outputs.monitoring;

@@ -5,6 +5,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { validateSupplied } from "./certs.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
+import { scrapeJobs, scrapeTargets, type ScrapeJob } from "./monitoring/targets.js";
 import { instanceFiles, vipFiles } from "./render.js";
 import { hostUrl } from "./address.js";
 import { certificatePaths, planCluster, type ClusterPlan, type HostPlan, HEALTH, VIP_OPS } from "./topology.js";
@@ -39,8 +40,10 @@ export interface ClusterOutputs {
     {
       address: string;
       healthCheckPorts: number[];
-      containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]> };
+      containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]>; ops: pulumi.Output<string> };
       resizerImageId: pulumi.Output<string>;
+      /** Where Prometheus scrapes the host: its ops listener, and the paths there. */
+      ops: { target: string; paths: string[] };
     }
   >;
   /**
@@ -52,6 +55,8 @@ export interface ClusterOutputs {
   resizerImage: { ref: string };
   rollout: ClusterSpec["rollout"];
   certificates: Record<string, CertificateOutputs>;
+  /** Prometheus' scrape_configs for the cluster (monitoring/prometheus.yml has the same). */
+  monitoring: { scrapeConfigs: ScrapeJob[] };
 }
 
 /** The software L4 as the stack output shows it (`vip.haproxy`). */
@@ -187,6 +192,7 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
     };
 
   const hosts: ClusterOutputs["hosts"] = {};
+  const opsTargets = scrapeTargets(plan);
   const built: ImageHost[] = [];
   let previous: ImageHost | undefined;
   for (const hostPlan of plan.hosts) {
@@ -213,6 +219,7 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
       healthCheckPorts: healthPorts(hostPlan),
       containers: host.containers,
       resizerImageId: host.resizerImageId,
+      ops: opsTargets[hostPlan.name]!,
     };
   }
 
@@ -287,5 +294,6 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
     resizerImage: { ref: resizerRef },
     rollout: spec.rollout,
     certificates: Object.fromEntries(Object.entries(certificates).map(([id, c]) => [id, c.outputs])),
+    monitoring: { scrapeConfigs: scrapeJobs(plan) },
   };
 }

@@ -82,6 +82,7 @@ const suffix = (make: (x: string) => string) => make("");
 const NAMES = {
   master: suffix(instanceName.master),
   publisher: suffix(instanceName.tlsPublish),
+  ops: suffix(instanceName.ops),
   installer: suffix(instanceName.installer),
   cacheOwner: suffix(instanceName.cacheOwner),
 };
@@ -247,7 +248,7 @@ const RULES: Rule[] = [
   },
   {
     name: "ports-only-masters-on-host-address",
-    description: `Only masters (and the ACME bundle publisher, \`<host>${NAMES.publisher}\`) publish ports, and only on their host's own address.`,
+    description: `Only masters, the ops agents (\`<host>${NAMES.ops}\`: the private metrics listener) and the ACME bundle publisher (\`<host>${NAMES.publisher}\`) publish ports, and only on their host's own address.`,
     level: "mandatory",
     types: [CONTAINER],
     check: (args, ctx) => {
@@ -265,7 +266,9 @@ const RULES: Rule[] = [
           return [`port ${p.external ?? p.internal} (inside ${p.internal}) is published on ${everywhere ? "every address" : p.ip}: only HAProxy's VIP listeners go on every address, the rest on ${l4.name}'s address ${l4.address}`];
         });
       }
-      if (!name.endsWith(NAMES.master) && !name.endsWith(NAMES.publisher)) return [`publishes ${ports.map((p) => p.external ?? p.internal).join(", ")}: only a host's master publishes ports; reach this one over the host's private network`];
+      if (![NAMES.master, NAMES.ops, NAMES.publisher].some((n) => name.endsWith(n))) {
+        return [`publishes ${ports.map((p) => p.external ?? p.internal).join(", ")}: only a host's master (and its ops agent) publish ports; reach this one over the host's private network`];
+      }
       const host = hostOf(name, ctx);
       return ports.flatMap((p) => {
         const ip = p.ip ?? "";

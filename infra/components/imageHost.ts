@@ -15,6 +15,7 @@ import { DockerEngine, type EngineImage } from "./dockerEngine.js";
 import { CONTAINER_USERS, FIXED_NAME_CONTAINER } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
 import { Resizer } from "./resizer.js";
+import { opsAgent } from "./opsAgent.js";
 import { RERUN, oneAtATime } from "./rolling.js";
 
 /** Where the host's images come from (`acme`: certbot's images, when there are acme certificates). */
@@ -64,7 +65,9 @@ export class ImageHost extends pulumi.ComponentResource {
   readonly master: NginxInstance;
   /** The ACME issuer host only: where the AcmeIssuer runs its renewers. */
   readonly acmeSite?: AcmeSite;
-  readonly containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]> };
+  readonly containers: { master: pulumi.Output<string>; slaves: pulumi.Output<string>[]; resizers: pulumi.Output<string[]>; ops: pulumi.Output<string> };
+  /** The host's ops agent (metrics of master, slaves and resizers). */
+  readonly ops: docker.Container;
   /** Image id of the resizer as the host's engine reports it. */
   readonly resizerImageId: pulumi.Output<string>;
 
@@ -166,6 +169,15 @@ export class ImageHost extends pulumi.ComponentResource {
       },
       (instance) => instance.container,
     );
+
+    // Beside the others from the start: nginx sends it access logs from its first request on.
+    const ops = (this.ops = opsAgent({
+      plan: plan.ops,
+      image: resizerImage,
+      network: network.name,
+      ...(plan.ops.acmeDir !== undefined && acmeVolume !== undefined && { acmeVolume: acmeVolume.name }),
+      opts: child({ dependsOn: [...waitFor, ...(plan.ops.acmeDir !== undefined ? [cacheOwner] : [])] }),
+    }));
 
     const resizers = new Resizer(
       `${plan.name}-resizers`,
@@ -294,6 +306,7 @@ export class ImageHost extends pulumi.ComponentResource {
       master: master.containerName,
       slaves: slaves.map((s) => s.containerName),
       resizers: resizers.containerNames,
+      ops: ops.name,
     };
     this.registerOutputs({
       containers: this.containers,

@@ -64,6 +64,7 @@ interface HostLike {
   master?: InstanceLike;
   slaves?: InstanceLike[];
   resizers?: InstanceLike[];
+  ops?: InstanceLike;
   acme?: { init?: { name: string }; sync?: { name: string }; renewers?: { id: string; name: string }[]; publisher?: { name: string } };
   [key: string]: unknown;
 }
@@ -115,6 +116,7 @@ function containersOf(host: HostLike): string[] {
     ...(host.master ? [host.master.name] : []),
     ...(host.slaves ?? []).map((s) => s.name),
     ...(host.resizers ?? []).map((r) => r.name),
+    ...(host.ops ? [host.ops.name] : []),
     ...acmeContainersOf(host),
   ];
 }
@@ -188,6 +190,11 @@ export const renderedFilesEstimate: EffectClassifier = {
         // A resizer's whole plan (address, limits, environment) is its container's input.
         const changed = [...(imageChanged("resizer") ? ["images.resizer"] : []), ...changedFields(b, r, Object.keys({ ...b, ...r }).sort())];
         if (changed.length > 0) add({ kind: "restart", host: name, container: r.name, reason: `plan.json: ${changed.join(", ")} changed` });
+      }
+      if (after.ops !== undefined && before.ops !== undefined) {
+        // The ops agent runs the resizer image; its whole plan (address, port, configuration) is its input.
+        const changed = [...(imageChanged("resizer") ? ["images.resizer"] : []), ...changedFields(before.ops, after.ops, Object.keys({ ...before.ops, ...after.ops }).filter((k) => k !== "paths").sort()).map((f) => `ops.${f}`)];
+        if (changed.length > 0) add({ kind: "restart", host: name, container: after.ops.name, reason: `plan.json: ${changed.join(", ")} changed` });
       }
       if (imageChanged("certbot")) {
         for (const c of acmeContainersOf(after)) add({ kind: "restart", host: name, container: c, reason: "plan.json: images.certbot changed" });

@@ -7,6 +7,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
 import { HEALTH, type Listen, type MasterPlan, type OpsPlan, type ResizerPlan, type SlavePlan } from "../topology.js";
+import { toOpsEnv } from "../../resizer/src/ops/config.js";
 import { childrenOf, describeExit, Supervised, type Exit } from "./process.js";
 import type { RunAs } from "./tools.js";
 
@@ -355,7 +356,7 @@ export class OpsProcess extends LocalProcess {
           TMPDIR: run.tmpDir,
           NODE_ENV: "production",
           // The agent's whole configuration, exactly as its container gets it.
-          ...plan.env,
+          ...toOpsEnv(plan.config),
         },
       }),
     });

@@ -105,6 +105,6 @@ export function scrapeJobs(plan: ClusterPlan): ScrapeJob[] {
 }
 
 /** The stack output `monitoring`: where each host's metrics are, for a Prometheus elsewhere. */
-export function scrapeTargets(plan: ClusterPlan): Record<string, { ops: string; paths: string[] }> {
-  return Object.fromEntries(plan.hosts.map((h) => [h.name, { ops: opsTarget(h), paths: [h.ops.paths.metrics, ...h.ops.paths.resizers.map((r) => r.path)] }]));
+export function scrapeTargets(plan: ClusterPlan): Record<string, { target: string; paths: string[] }> {
+  return Object.fromEntries(plan.hosts.map((h) => [h.name, { target: opsTarget(h), paths: [h.ops.paths.metrics, ...h.ops.paths.resizers.map((r) => r.path)] }]));
 }

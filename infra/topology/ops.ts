@@ -2,7 +2,7 @@
 // container per host), what each nginx instance gives it (a private stub_status listener,
 // its access log as syslog), and the agent's whole configuration. Addresses and ports are
 // asked of the host's `Placement`, like every other instance's. Pure.
-import { OPS_PATHS, toOpsEnv, type OpsConfigInput } from "../../resizer/src/ops/config.js";
+import { OPS_PATHS, opsConfigSchema, type OpsConfigInput } from "../../resizer/src/ops/config.js";
 import { ROUTES } from "../../resizer/src/routes.js";
 import { hostPort } from "../address.js";
 import type { ClusterSpec, Host } from "../config.js";
@@ -106,7 +106,7 @@ export function planOps(spec: ClusterSpec, host: Host, place: Placement, parts: 
     ...(publish && { publish }),
     allow: spec.ops.allow,
     memoryMb: spec.ops.memoryMb,
-    env: toOpsEnv(config),
+    config: opsConfigSchema.parse(config),
     paths: {
       metrics: OPS_PATHS.metrics,
       resizers: resizers.map((r) => ({ role: instanceRole.resizer(r.index), name: r.name, path: OPS_PATHS.resizerMetrics(instanceRole.resizer(r.index)) })),

@@ -1,6 +1,7 @@
 // The plan's shape: what `planCluster` returns, what renderers and components read, and
 // what `npm run render` writes as plan.json. Types only.
 import type { Balance, CacheConfig, CertificateSpec, ClusterSpec, NginxTuning, Vip } from "../config.js";
+import type { OpsConfig } from "../../resizer/src/ops/config.js";
 import type { Target } from "./placement.js";
 
 export interface NginxPaths {
@@ -86,8 +87,8 @@ export interface OpsPlan {
   /** Monitoring networks the listener answers (plus loopback). */
   allow: string[];
   memoryMb: number;
-  /** The agent's whole configuration (OPS_CONFIG). */
-  env: Record<string, string>;
+  /** The agent's whole configuration (its container gets it as OPS_CONFIG, `toOpsEnv`). */
+  config: OpsConfig;
   /** What the listener serves: the host's nginx metrics, and one path per resizer replica. */
   paths: { metrics: string; resizers: { role: string; name: string; path: string }[] };
   /** The host's acme volume, mounted read-only for the renewers' results (ACME issuer only). */

@@ -147,13 +147,15 @@ describe("diffing two render outputs", () => {
     );
   });
 
-  test("switching to ACME: the masters restart (a new volume), the ACME containers are created, slaves and resizers stay", () => {
+  test("switching to ACME: the masters restart (a new volume), the ACME containers are created, the issuer's ops agent restarts (it reads the renewers' results), slaves and resizers stay", () => {
     const acme = { domains: [{ id: "main", serverNames: ["img.example.com"], certificate: "le" }], certificates: { le: { mode: "acme" as const, email: "a@example.com" } } };
     const selfSigned = { domains: acme.domains, certificates: { le: { mode: "selfSigned" as const } } };
     const r = diffStack({ stack: "prod", base: tree(selfSigned), head: tree(acme) });
     const byKind = (kind: string) => r.effects.filter((e) => e.kind === kind).map((e) => e.container.replace(/^img0\d-/, ""));
-    assert.deepEqual(new Set(byKind("restart")), new Set(["master"]));
-    assert.ok(r.effects.filter((e) => e.kind === "restart").every((e) => e.reason === "plan.json: volumes changed"));
+    assert.deepEqual(new Set(byKind("restart")), new Set(["master", "ops"]));
+    const restarts = r.effects.filter((e) => e.kind === "restart");
+    assert.ok(restarts.filter((e) => e.container.endsWith("-master")).every((e) => e.reason === "plan.json: volumes changed"));
+    assert.deepEqual(restarts.filter((e) => e.container.endsWith("-ops")).map((e) => `${e.container}: ${e.reason}`), ["img01-ops: plan.json: ops.acmeDir, ops.config changed"]);
     assert.deepEqual(new Set(byKind("create")), new Set(["acme-init", "tls-sync", "certbot-le", "tls-publish"]));
     assert.deepEqual(byKind("reload"), []);
   });

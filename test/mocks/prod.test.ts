@@ -12,7 +12,7 @@ import { projectRoot } from "../helpers/cli.js";
 import { certificateFacts } from "../../infra/certs.js";
 import { sshArgs } from "../../infra/remote.js";
 import { resizerImageRef } from "../../infra/components/resizerImage.js";
-import { all, argsOf, one, parseConf } from "../helpers/nginx-conf.js";
+import { all, argsOf, one, oneServing, parseConf, servingServers } from "../helpers/nginx-conf.js";
 import { installedFiles, named, ofType, prodWithSuppliedCertificate, runProgram, type ProgramRun, type Registered, mockImageId } from "../helpers/pulumi.js";
 
 // The stack file holds a placeholder chain and a `secure:` placeholder key; an operator sets
@@ -33,15 +33,15 @@ const providerOf = (host: HostPlan) => named(run, `${host.name}-docker`);
 const urnsOf = (rs: Registered[]) => rs.map((r) => r.urn);
 
 describe("prod: resources per host", () => {
-  test("each of the five hosts gets a master, two slaves, four resizers, an installer per nginx and the cache owner, named host + role", () => {
+  test("each of the five hosts gets a master, two slaves, four resizers, an installer per nginx, the cache owner and the ops agent, named host + role", () => {
     const names = containers().map((c) => c.inputs.name).sort();
     const expected = plan.hosts
       .flatMap((h) =>
-        [h.master, ...h.slaves].flatMap((n) => [n.name, `${n.name}-files`]).concat(h.resizers.map((r) => r.name), [`${h.name}-cache-owner`]),
+        [h.master, ...h.slaves].flatMap((n) => [n.name, `${n.name}-files`]).concat(h.resizers.map((r) => r.name), [`${h.name}-cache-owner`, `${h.name}-ops`]),
       )
       .sort();
     assert.deepEqual(names, expected);
-    assert.equal(names.length, 5 * (2 * 3 + 4 + 1));
+    assert.equal(names.length, 5 * (2 * 3 + 4 + 2));
   });
 
   test("each host has its own Docker provider over ssh, and every docker resource of the host uses it", () => {
@@ -342,7 +342,7 @@ describe("prod: configs, certificates and secrets", () => {
       const members = (name: string) => all(one(http, "upstream", name), "server").map((st) => st.args.join(" "));
       assert.deepEqual(members("image_slaves"), slaves, h);
       assert.deepEqual(members("image_resizers"), resizers, h);
-      const servers = all(http, "server");
+      const servers = servingServers(http);
       assert.deepEqual(servers.map((sv) => argsOf(sv, "server_name")), [["image-origin.tving.com"], ["stillshot-origin.tving.com"]], h);
       assert.deepEqual(all(servers[0]!, "listen").map((l) => l.args.join(" ")), ["0.0.0.0:8080 default_server", "0.0.0.0:8443 ssl http2 default_server"], h);
       for (const sv of servers) {
@@ -352,7 +352,7 @@ describe("prod: configs, certificates and secrets", () => {
       assert.equal(master.get("/etc/image-origin/tls/star-tving.crt"), operator.pem.certificatePem, "the operator's chain, as set");
       for (const [slave, port] of [["slave01", 8001], ["slave02", 8002]] as const) {
         const files = installedFiles(run, `${h}-${slave}`);
-        const server = one(one(parseConf(files.get("/etc/image-origin/nginx.conf")!), "http"), "server");
+        const server = oneServing(one(parseConf(files.get("/etc/image-origin/nginx.conf")!), "http"));
         assert.deepEqual(all(server, "listen").map((l) => l.args.join(" ")), [`0.0.0.0:${port} default_server`], `${h}-${slave}`);
         assert.deepEqual(argsOf(server, "root"), ["/images"], `${h}-${slave}`);
       }
@@ -421,9 +421,22 @@ describe("prod: stack outputs (the L4 registration)", () => {
         master: "img04-master",
         slaves: ["img04-slave01", "img04-slave02"],
         resizers: ["img04-resizer01", "img04-resizer02", "img04-resizer03", "img04-resizer04"],
+        ops: "img04-ops",
       },
       resizerImageId: mockImageId((run.outputs.resizerImage as { ref: string }).ref),
+      ops: { target: "172.18.141.54:9145", paths: ["/metrics", "/metrics/resizer01", "/metrics/resizer02", "/metrics/resizer03", "/metrics/resizer04"] },
     });
+  });
+
+  test("the monitoring output: Prometheus' scrape jobs for every host's ops listener and probes", () => {
+    const jobs = (run.outputs.monitoring as { scrapeConfigs: { job_name: string; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] }).scrapeConfigs;
+    const ops = jobs.find((j) => j.job_name === "image-origin-ops")!;
+    assert.deepEqual(ops.static_configs.map((c) => `${c.labels.host} ${c.targets.join(",")}`), plan.hosts.map((h) => `${h.name} ${h.address}:9145`));
+    const resizers = jobs.find((j) => j.job_name === "image-origin-resizer")!;
+    assert.equal(resizers.static_configs.length, 5 * 4, "one target per replica");
+    assert.deepEqual(resizers.static_configs[5], { targets: ["172.18.141.52:9145"], labels: { host: "img02", replica: "resizer02", __metrics_path__: "/metrics/resizer02" } });
+    const health = jobs.find((j) => j.job_name === "image-origin-healthz")!;
+    assert.deepEqual(health.static_configs.flatMap((c) => c.targets).slice(0, 2), ["http://172.18.141.51:80/healthz", "https://172.18.141.51:443/healthz"]);
   });
 
   test("the VIP block: address, algorithm, health check and every member with its ports", () => {

@@ -16,8 +16,9 @@ const files = renderCluster(prod);
 const byPath = new Map(files.map((f) => [f.path, f]));
 
 describe("renderCluster", () => {
-  it("returns plan.json and, per host, master.conf, slave01.conf, slave02.conf and html/50x.html", () => {
-    const expected = ["plan.json", ...prod.hosts.flatMap((h) => [`${h.name}/master.conf`, `${h.name}/html/50x.html`, `${h.name}/slave01.conf`, `${h.name}/slave02.conf`])];
+  it("returns plan.json, per host master.conf, slave01.conf, slave02.conf and html/50x.html, and the cluster's monitoring/", () => {
+    const monitoring = ["prometheus.yml", "rules.yml", "blackbox.yml", "dashboard.json"].map((f) => `monitoring/${f}`);
+    const expected = ["plan.json", ...prod.hosts.flatMap((h) => [`${h.name}/master.conf`, `${h.name}/html/50x.html`, `${h.name}/slave01.conf`, `${h.name}/slave02.conf`]), ...monitoring];
     assert.deepEqual([...byPath.keys()].sort(), expected.sort());
     assert.equal(prod.hosts.length, 5);
   });

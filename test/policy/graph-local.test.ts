@@ -9,6 +9,6 @@ test("local: every resource passes every rule", async () => {
   const config = stackConfig("local");
   const run = await runProgram(config);
   if (run.error) throw run.error;
-  assert.equal(ofType(run, "Container").length, 9);
+  assert.equal(ofType(run, "Container").length, 10);
   assert.deepEqual(graphViolations(run, contextOf(config)), []);
 });

@@ -9,6 +9,6 @@ test("prod: every resource passes every rule", async () => {
   const { config, secretKeys } = prodWithSuppliedCertificate();
   const run = await runProgram(config, secretKeys);
   if (run.error) throw run.error;
-  assert.equal(ofType(run, "Container").length, 55);
+  assert.equal(ofType(run, "Container").length, 60);
   assert.deepEqual(graphViolations(run, contextOf(config)), []);
 });

@@ -110,6 +110,17 @@ describe("the rules' details", () => {
     assert.match(violationsOf(rule("ports-only-masters-on-host-address"), analyzerArgs(all, run))[0]!, /published on every address/);
   });
 
+  test("the ops agent publishes its private listener on its host's address only: the same port elsewhere is refused", () => {
+    const ops = variant("local-ops", () => {});
+    assert.equal(ops.inputs.ports.length, 1, "the program publishes it");
+    assert.deepEqual(violationsOf(rule("ports-only-masters-on-host-address"), analyzerArgs(ops, run)), []);
+    const everywhere = variant("local-ops", (i) => (i.ports = [{ ...i.ports[0], ip: "0.0.0.0" }]));
+    assert.match(violationsOf(rule("ports-only-masters-on-host-address"), analyzerArgs(everywhere, run))[0]!, /port 9145 is published on every address/);
+    // The name is what allows it: a slave publishing the same port is still refused.
+    const slave = variant("local-slave01", (i) => (i.ports = [{ internal: 9145, external: 9145, ip: "127.0.0.1" }]));
+    assert.match(violationsOf(rule("ports-only-masters-on-host-address"), analyzerArgs(slave, run))[0]!, /only a host's master \(and its ops agent\) publish ports/);
+  });
+
   test("a dns-01 credential in a plain environment variable is refused; the same as a secret passes", () => {
     const env = (secretPaths: string[]) => variant("local-resizer01", (i) => i.envs.push("ACME_DNS_CREDENTIALS=dns_cloudflare_api_token = 0123456789abcdef"), { secretPaths });
     const plain = violationsOf(rule("no-plain-secrets"), analyzerArgs(env([]), run));

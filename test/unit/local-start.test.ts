@@ -29,10 +29,10 @@ describe("what npm start prints to try", () => {
     assert.match(lines.get("storyboard")!, /^http:\/\/image-origin\.localhost:8080\/storyboard\/a\/E001\.vtt\?w=160&h=90&cols=10&rows=10&every=10 /);
   });
 
-  it("HTTPS with the run's certificate as CA; healthz on the master, metrics on a resizer", () => {
+  it("HTTPS with the run's certificate as CA; healthz on the master, metrics on the ops listener", () => {
     assert.match(lines.get("https")!, /--cacert \/w\/local\/tls\/local\.crt 'https:\/\/image-origin\.localhost:8443\//);
     assert.match(lines.get("healthz")!, /^http:\/\/127\.0\.0\.1:8080\/healthz/);
-    assert.match(lines.get("metrics")!, /^http:\/\/127\.0\.0\.1:9000\/metrics/);
+    assert.match(lines.get("metrics")!, /^http:\/\/127\.0\.0\.1:9145\/metrics .*\/metrics\/resizer01, \/metrics\/resizer02\)$/);
   });
 
   it("the expiries it announces are the stack's own", () => {
