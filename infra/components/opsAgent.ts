@@ -5,15 +5,9 @@
 // renewers' result files (0600, nginx's uid) from the acme volume, mounted read-only.
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { OPS_PATHS, toOpsEnv } from "../../resizer/src/ops/config.js";
+import { OPS_COMMANDS, OPS_PATHS, toOpsEnv } from "../../resizer/src/ops/config.js";
 import type { OpsPlan } from "../topology.js";
 import { CONTAINER_USERS, HEALTH_TIMING, hardened } from "./hardening.js";
-
-/** The agent's entry point and its probe inside the resizer image (resizer/Dockerfile's WORKDIR). */
-export const OPS_IMAGE_COMMANDS = {
-  serve: ["node", "--enable-source-maps", "dist/ops/main.js"],
-  get: (path: string) => ["node", "dist/ops/get.js", path],
-} as const;
 
 export interface OpsAgentArgs {
   plan: OpsPlan;
@@ -33,7 +27,7 @@ export function opsAgent(args: OpsAgentArgs): docker.Container {
     {
       name: plan.name,
       image: args.image,
-      command: [...OPS_IMAGE_COMMANDS.serve],
+      command: [...OPS_COMMANDS.serve],
       envs: Object.entries(toOpsEnv(plan.config)).map(([key, value]) => `${key}=${value}`),
       networkMode: args.network,
       networksAdvanced: [{ name: args.network, ...(plan.ip !== undefined && { ipv4Address: plan.ip }), aliases: [plan.name] }],
@@ -46,7 +40,7 @@ export function opsAgent(args: OpsAgentArgs): docker.Container {
         nofile: 4096,
         tmpfs: { "/tmp": "16m" },
         stopSignal: "SIGTERM",
-        healthcheck: { tests: ["CMD", ...OPS_IMAGE_COMMANDS.get(OPS_PATHS.health)], ...HEALTH_TIMING },
+        healthcheck: { tests: ["CMD", ...OPS_COMMANDS.get(OPS_PATHS.health)], ...HEALTH_TIMING },
       }),
     },
     { ...args.opts, deleteBeforeReplace: true },

@@ -314,15 +314,26 @@ export async function secondsUntil(fn: () => Promise<boolean>, timeoutMs: number
   }
 }
 
-/** Lines of an nginx access log whose request line is `GET <path>` (paths starting with `prefix`). */
-export function accessLogCount(file: string, prefix: string): number {
+/** Entries of an nginx JSON access log (one object per line). */
+export function accessLogEntries(file: string): Record<string, unknown>[] {
   let text = "";
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    return 0;
+    return [];
   }
-  return text.split("\n").filter((l) => l.includes(`"GET ${prefix}`)).length;
+  return text.split("\n").flatMap((l) => {
+    try {
+      return l.trim() === "" ? [] : [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Lines of an nginx access log for `GET` of a path starting with `prefix`. */
+export function accessLogCount(file: string, prefix: string): number {
+  return accessLogEntries(file).filter((e) => e.method === "GET" && String(e.path).startsWith(prefix)).length;
 }
 
 /** VmRSS of a pid in MiB (from /proc/<pid>/status). */

@@ -16,6 +16,15 @@ export const OPS_PATHS = {
   health: "/healthz",
 } as const;
 
+/**
+ * The agent's commands in the resizer image (relative to its WORKDIR, resizer/Dockerfile):
+ * serve, and GET paths from the running agent on loopback (health check, `npm run status`).
+ */
+export const OPS_COMMANDS = {
+  serve: ["node", "--enable-source-maps", "dist/ops/main.js"],
+  get: (...paths: string[]) => ["node", "dist/ops/get.js", ...paths],
+} as const;
+
 const ip = z.string().refine((v) => isIP(v) !== 0, "an IP address");
 const port = z.number().int().min(1).max(65535);
 const httpUrl = z.url({ protocol: /^http$/ });
