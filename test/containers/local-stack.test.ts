@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { execShell, runDeclared } from "../helpers/declared.js";
+import { parseExposition, sum } from "../../infra/status/metrics.js";
 import { buildImage, docker, dockerRaw, fetchWithin, inspect, logs, requireDocker, requireImage, waitHttp } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
 import { pausedDownload, sha256 } from "../helpers/inflight.js";
@@ -28,6 +29,7 @@ const images = mkdtempSync(join(tmpdir(), "declared-images-"));
 let run: ProgramRun;
 let httpPort: number;
 let httpsPort: number;
+let opsPort: number;
 let declared: Registered[] = [];
 /** The stack config this test deploys, and the real image id for each mock id. */
 let config: Record<string, unknown>;
@@ -41,7 +43,7 @@ const url = (path: string) => `http://127.0.0.1:${httpPort}${path}`;
 
 before(async () => {
   await requireDocker();
-  [httpPort = 0, httpsPort = 0] = await freePorts(2);
+  [httpPort = 0, httpsPort = 0, opsPort = 0] = await freePorts(3);
   chmodSync(images, 0o755);
   mkdirSync(join(images, "thumbnail/2026"), { recursive: true });
   await photo(1920, 1080).jpeg().toFile(join(images, "still.jpg"));
@@ -53,6 +55,9 @@ before(async () => {
   config["image-origin:imagesDir"] = images;
   config["image-origin:master"] = { httpPort, httpsPort };
   config["image-origin:network"] = { subnet };
+  // The published ops port is reached from this machine through Docker's proxy, which
+  // connects from the network's gateway: that is the monitoring network here.
+  config["image-origin:ops"] = { port: opsPort, allow: [`${subnet.replace(/0\/24$/, "1")}/32`] };
   // A container's nofile limit cannot exceed the engine's own (this sandbox caps every
   // process at 20000; Debian's docker.service runs with LimitNOFILE=infinity).
   config["image-origin:nginx"] = {
@@ -76,7 +81,7 @@ before(async () => {
   await docker(["network", "create", "--driver", network.driver, "--subnet", ipam.subnet, "--gateway", ipam.gateway, network.name]);
   for (const v of ofType(run, "Volume")) await docker(["volume", "create", v.inputs.name]);
   declared = ofType(run, "Container");
-  const order = ["cache-owner", "slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"];
+  const order = ["cache-owner", "ops", "slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"];
   for (const suffix of order) await runDeclared(container(suffix));
 });
 
@@ -91,7 +96,7 @@ after(async () => {
 
 describe("the local stack's containers as declared, on a real engine", () => {
   test("every long-running container is healthy, non-root, read-only and capability-free", async () => {
-    for (const suffix of ["slave01", "slave02", "resizer01", "resizer02", "master"]) {
+    for (const suffix of ["slave01", "slave02", "resizer01", "resizer02", "ops", "master"]) {
       const name = `${hostName}-${suffix}`;
       assert.equal(await inspect(name, ".State.Health.Status"), "healthy", name);
       assert.equal(await inspect(name, ".HostConfig.ReadonlyRootfs"), true, name);
@@ -103,7 +108,7 @@ describe("the local stack's containers as declared, on a real engine", () => {
   });
 
   test("containers sit at their fixed addresses on the declared subnet", async () => {
-    for (const suffix of ["master", "slave01", "resizer02"]) {
+    for (const suffix of ["master", "slave01", "resizer02", "ops"]) {
       const c = container(suffix);
       const ip = await inspect(c.name, `(index .NetworkSettings.Networks "${c.networkMode}").IPAddress`);
       assert.equal(ip, c.networksAdvanced[0].ipv4Address, suffix);
@@ -132,6 +137,32 @@ describe("the local stack's containers as declared, on a real engine", () => {
     const second = await fetch(url(path));
     assert.equal(second.headers.get("x-cache-status"), "HIT");
     assert.deepEqual(Buffer.from(await second.arrayBuffer()), bytes);
+  });
+
+  test("the ops agent counts the containers' requests from their syslog on the private network; its published port answers the allow-list only", async () => {
+    for (let i = 0; i < 4; i++) assert.equal((await fetch(url("/still.jpg"))).status, 200);
+    const ops = `http://127.0.0.1:${opsPort}`;
+    const deadline = Date.now() + 20_000;
+    let text = "";
+    // Datagrams and scrapes are asynchronous: wait until the requests above are counted.
+    while (!/nginx_http_responses_total\{role="slave0[12]",route="static",status_class="2xx",cache_status="none"\} [1-9]/.test(text) && Date.now() < deadline) {
+      text = await (await fetchWithin(`${ops}/metrics`, 5_000)).text();
+    }
+    const samples = parseExposition(text);
+    assert.ok(sum(samples, "nginx_http_responses_total", { role: "master", route: "static", status_class: "2xx" }) >= 4, text.slice(0, 2000));
+    assert.ok(sum(samples, "nginx_http_responses_total", { role: /^slave0[12]$/, route: "static" }) >= 4, "the slaves' own lines");
+    for (const role of ["master", "slave01", "slave02"]) assert.equal(sum(samples, "nginx_up", { role }), 1, `${role}'s stub_status answers the agent's address`);
+    assert.equal(sum(samples, "image_origin_tls_probe_success"), 1);
+    assert.equal(sum(samples, "image_origin_ops_log_messages_total", { result: "refused" }), 0, "every datagram came from the host's nginx containers");
+    const resizer = await fetchWithin(`${ops}/metrics/resizer01`, 5_000);
+    assert.equal(resizer.status, 200);
+    assert.match(await resizer.text(), /^resizer_http_requests_total\{route="healthz",status="200"\} [1-9]/m);
+
+    // Another container on the host's network is no monitoring network: 403. The slaves' status listeners refuse it too.
+    const net = container("ops").networkMode as string;
+    const probe = (target: string) => docker(["run", "--rm", "--network", net, "--user", "1000:1000", container("ops").image, "node", "-e", `fetch(${JSON.stringify(target)}).then((r) => console.log(r.status), (e) => console.log(e.message))`]);
+    assert.equal(await probe(`http://${container("ops").networksAdvanced[0].ipv4Address}:${opsPort}/metrics`), "403");
+    assert.equal(await probe(`http://${container("slave01").networksAdvanced[0].ipv4Address}:${opsPort + 2}/stub_status`), "403");
   });
 
   test("HTTPS with the declared certificate (its key installed 0400 for nginx's uid alone)", async () => {
