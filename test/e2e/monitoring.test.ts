@@ -6,6 +6,7 @@
 // slave clears it. Waits are on what Prometheus reports, bounded by the scrape interval.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { DASHBOARD_ROWS } from "../../infra/monitoring/dashboard.js";
 import { THRESHOLDS } from "../../infra/monitoring/rules.js";
@@ -15,7 +16,7 @@ import { OPS_METRICS } from "../../resizer/src/ops/metrics.js";
 import { Limiter } from "../../resizer/src/limiter.js";
 import { createMetrics } from "../../resizer/src/metrics.js";
 import { PROJECT_ROOT } from "../../infra/local/launcher.js";
-import { get, localSpec, startE2E, steadyLoad, type E2E } from "../helpers/e2e.js";
+import { accessLogEntries, get, localSpec, startE2E, steadyLoad, type E2E } from "../helpers/e2e.js";
 import { freePorts } from "../helpers/stage.js";
 import { startMonitor, type Monitor } from "../helpers/prometheus.js";
 
@@ -119,20 +120,46 @@ describe("Prometheus against the local cluster's ops listener", () => {
     }
     // Each replica is scraped on its own path.
     assert.deepEqual((await monitor.query(`count by (replica) (resizer_http_requests_total{job="${JOBS.resizer}"})`)).map((s) => s.metric.replica).sort(), ["resizer01", "resizer02"]);
-    // What the traffic was, counted from the access logs.
+    // What the traffic was, counted from the access logs (once the scrape after it is in).
     const count = async (sel: string) => Number((await monitor.query(`sum(nginx_http_responses_total{job="${JOBS.ops}",${sel}})`))[0]?.value[1] ?? 0);
-    assert.ok((await count('role="master",route="thumbnail",status_class="2xx"')) >= 4);
-    assert.ok((await count('role="master",route="static",status_class="2xx"')) >= 8);
-    assert.ok((await count('role=~"slave.*",route="static"')) >= 8, "the slaves count what they served");
-    assert.ok((await count('route="resize",cache_status="HIT"')) >= 1);
-    assert.ok((await count('route="resize",cache_status="MISS"')) >= 1);
-    assert.ok((await count('route="resize",status_class="5xx"')) >= 1, "the shed burst");
-    assert.ok((await count('route="legacy"')) >= 1);
-    assert.ok((await count('cache_status=~"EXPIRED|STALE|UPDATING|REVALIDATED"')) >= 1, "expired entries revalidated");
-    assert.ok(Number((await monitor.query('sum(resizer_not_modified_total{job="image-origin-resizer"})'))[0]!.value[1]) >= 1, "the resizer answered a revalidation with 304");
+    const expected: [string, number, string][] = [
+      ['role="master",route="thumbnail",status_class="2xx"', 4, "thumbnails"],
+      ['role="master",route="static",status_class="2xx"', 8, "stills through the master"],
+      ['role=~"slave.*",route="static"', 8, "the slaves count what they served"],
+      ['route="resize",cache_status="HIT"', 1, "a cache hit"],
+      ['route="resize",cache_status="MISS"', 1, "a miss"],
+      ['route="resize",status_class="5xx"', 1, "the shed burst"],
+      ['route="legacy"', 1, "a TimThumb URL"],
+      ['cache_status=~"EXPIRED|STALE|UPDATING|REVALIDATED"', 1, "expired entries revalidated"],
+    ];
+    await eventually("the traffic counted", scrapes(10), async () => {
+      const short = [];
+      for (const [sel, n, what] of expected) if ((await count(sel)) < n) short.push(what);
+      if (Number((await monitor.query(`sum(resizer_not_modified_total{job="${JOBS.resizer}"})`))[0]?.value[1] ?? 0) < 1) short.push("the resizer's 304 to a revalidation");
+      if (short.length > 0) throw new Error(`not yet: ${short.join(", ")}`);
+      return true;
+    });
     // Nothing lost between nginx and the agent: every logged request was counted.
     const lost = await monitor.query(`image_origin_ops_log_messages_total{result!="counted"}`);
     assert.deepEqual(lost.map((s) => `${s.metric.result} ${s.value[1]}`), []);
+  });
+
+  test("one request, one id: the master's JSON line, the slave's and the resizer's carry the same request_id", () => {
+    const master = accessLogEntries(e2e.cluster.master.accessLog);
+    for (const e of master) {
+      assert.equal(typeof e.status, "number");
+      assert.equal(typeof e.request_time, "number");
+      assert.match(String(e.request_id), /^[0-9a-f]{32}$/);
+    }
+    const still = master.find((e) => e.route === "static" && e.status === 200 && e.upstream !== "")!;
+    const slaves = e2e.cluster.slaves.flatMap((s) => accessLogEntries(s.accessLog));
+    assert.deepEqual(slaves.filter((e) => e.request_id === still.request_id).map((e) => e.path), [still.path]);
+    const resized = master.find((e) => e.route === "resize" && e.cache === "MISS")!;
+    const resizerLines = e2e.cluster.resizers.flatMap((r) => readFileSync(r.logFile, "utf8").split("\n")).filter((l) => l.includes(`"id":"${String(resized.request_id)}"`));
+    assert.equal(resizerLines.length, 1, `the resizer logged ${String(resized.request_id)}`);
+    const https = master.find((e) => e.route === "thumbnail" && e.tls !== "")!;
+    assert.match(String(https.tls), /^TLSv1\.[23]$/);
+    assert.equal(https.host, e2e.main.serverNames[0]);
   });
 
   test("every panel of the dashboard returns data", async (t) => {
