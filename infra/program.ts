@@ -113,6 +113,10 @@ export function preflight(inputs: ClusterInputs): { warnings: string[] } {
       }
     }
   };
+  // Allowed: a stack watched only through `npm run status` (ssh). Worth saying, not refusing.
+  if (spec.ops.allow.length === 0 && spec.hosts.some((h) => h.docker.startsWith("ssh://"))) {
+    warnings.push("ops.allow is empty: the hosts' ops listeners answer no Prometheus (set your monitoring network's CIDR; npm run status still reads them through ssh)");
+  }
   unused("tlsPrivateKeys", (c) => c.mode === "supplied", "supplied");
   unused("acmeDnsCredentials", (c) => c.mode === "acme" && c.challenge === "dns-01", "dns-01");
   if (problems.length > 0) throw new ConfigError(problems);
