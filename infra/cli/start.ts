@@ -103,7 +103,8 @@ function printCluster(c: LocalCluster): void {
   const lines = tryLines(c.host, examples(c));
   for (const l of lines) out(`  ${l.label.padEnd(10)} ${l.text}`);
   out();
-  out(`Logs: ${c.root}/${c.host.name}/{master,slave01,...}/logs/, {resizer01,...}/resizer.log`);
+  out(`Logs: ${c.root}/${c.host.name}/{master,slave01,...}/logs/, {resizer01,...}/resizer.log, ops/ops.log`);
+  out(`Status: npm run status -- --plan ${c.planFile}${c.ports.some((p) => p.port !== p.stackPort) ? "" : "   (or just: npm run status)"}`);
   out(`Drain (L4 health check 503): touch ${c.host.master.paths.drainFile}`);
   out("Stop with Ctrl-C (master first, then slaves and resizers).");
 }

@@ -15,7 +15,11 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { execShell, runDeclared } from "../helpers/declared.js";
+import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
+import { readHost } from "../../infra/status/collect.js";
 import { parseExposition, sum } from "../../infra/status/metrics.js";
+import { hostStatus } from "../../infra/status/view.js";
+import { planCluster } from "../../infra/topology.js";
 import { buildImage, docker, dockerRaw, fetchWithin, inspect, logs, requireDocker, requireImage, waitHttp } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
 import { pausedDownload, sha256 } from "../helpers/inflight.js";
@@ -163,6 +167,20 @@ describe("the local stack's containers as declared, on a real engine", () => {
     const probe = (target: string) => docker(["run", "--rm", "--network", net, "--user", "1000:1000", container("ops").image, "node", "-e", `fetch(${JSON.stringify(target)}).then((r) => console.log(r.status), (e) => console.log(e.message))`]);
     assert.equal(await probe(`http://${container("ops").networksAdvanced[0].ipv4Address}:${opsPort}/metrics`), "403");
     assert.equal(await probe(`http://${container("slave01").networksAdvanced[0].ipv4Address}:${opsPort + 2}/stub_status`), "403");
+  });
+
+  test("npm run status reads the deployed host as it reads prod: health on the published ports, the rest by docker exec into its ops agent", async () => {
+    const plan = planCluster(parseClusterSpec(fromStackConfig(config)), { kind: "container" });
+    const host = plan.hosts[0]!;
+    const first = await readHost(plan, host);
+    for (let i = 0; i < 5; i++) await fetch(url("/still.jpg"));
+    await new Promise((r) => setTimeout(r, 500)); // the datagrams of those requests
+    const status = hostStatus(first, await readHost(plan, host));
+    assert.deepEqual(status.problems, []);
+    assert.equal(status.health, `:${httpPort} 200  :${httpsPort} 200`);
+    assert.ok(status.requestsPerSecond! > 0, `requests counted: ${JSON.stringify(status)}`);
+    assert.deepEqual(status.instances.map((i) => `${i.role} ${i.up}`), ["master true", "slave01 true", "slave02 true", "resizer01 true", "resizer02 true"]);
+    assert.ok(status.certificateDays! > 800, "the declared self-signed certificate (825 days)");
   });
 
   test("HTTPS with the declared certificate (its key installed 0400 for nginx's uid alone)", async () => {

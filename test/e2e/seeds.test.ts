@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { childrenOf } from "../../infra/local/process.js";
 import { accessLogCount, get, SCHEMES, startE2E, type E2E } from "../helpers/e2e.js";
-import { all, argsOf, one, parseConf } from "../helpers/nginx-conf.js";
+import { all, argsOf, one, parseConf, servingServers } from "../helpers/nginx-conf.js";
 import { PROJECT_ROOT } from "../helpers/stage.js";
 
 let e2e: E2E;
@@ -159,7 +159,7 @@ describe("the local cluster runs like the containers", () => {
     const cmdline = readFileSync(`/proc/${master.pid}/cmdline`, "utf8").replaceAll("\0", " ");
     const conf = parseConf(readFileSync(/ -c (\S+)/.exec(cmdline)![1]!, "utf8"));
     const http = one(conf, "http");
-    const servers = all(http, "server");
+    const servers = servingServers(http);
     assert.deepEqual(
       servers.map((s) => argsOf(s, "server_name")),
       (stack["image-origin:domains"] as { serverNames: string[] }[]).map((d) => d.serverNames),

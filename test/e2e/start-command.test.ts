@@ -127,15 +127,15 @@ async function fetchVia(url: string): Promise<number> {
 }
 
 describe("npm start", () => {
-  it("starts slaves and resizers before the master, prints what to try, and Ctrl-C stops the master first and leaves nothing behind", async (t) => {
+  it("starts the ops agent, slaves and resizers before the master, prints what to try, and Ctrl-C stops the master first and leaves nothing behind", async (t) => {
     const run = start(["--free-ports", "--images", images]);
     await run.waitFor("Stop with Ctrl-C");
     const out = run.stdout();
     const started = startedLines(out);
     assert.deepEqual(
       started.map((s) => s.name),
-      ["local-slave01", "local-slave02", "local-resizer01", "local-resizer02", "local-master"],
-      "the seeds' order: slaves (and the resizers) first, the master last",
+      ["local-ops", "local-slave01", "local-slave02", "local-resizer01", "local-resizer02", "local-master"],
+      "the ops agent first (nginx logs to it from its first request), then the seeds' order: slaves (and the resizers), the master last",
     );
     for (const label of ["index", "static", "thumbnail", "resize", "timthumb", "storyboard", "https", "healthz", "metrics"]) {
       assert.match(out, new RegExp(`^  ${label} `, "m"), `prints a ${label} line`);
@@ -254,7 +254,7 @@ describe("npm start", () => {
     const run = start(["--free-ports", "--images", images], { NGINX_BIN: fake });
     assert.equal(await run.exited, 1);
     const started = startedLines(run.stdout());
-    assert.deepEqual(started.map((s) => s.name), ["local-slave01", "local-slave02", "local-resizer01", "local-resizer02"]);
+    assert.deepEqual(started.map((s) => s.name), ["local-ops", "local-slave01", "local-slave02", "local-resizer01", "local-resizer02"]);
     assert.match(run.stderr(), /^npm start: local-master exited during start-up \(exit code 1\)\n {2}nginx: \[emerg\] simulated failure of the master/m);
     for (const s of started) assert.ok(!alive(s.pid), `${s.name} (pid ${s.pid}) still runs`);
     assert.deepEqual(leftovers(), []);
