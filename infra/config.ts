@@ -528,7 +528,7 @@ const opsSchema = z.strictObject({
   memoryMb: z.number().int().min(32).max(4096).default(128).describe("the ops agent's container memory limit (MB)"),
 });
 
-const monitoringSchema = z.strictObject({
+export const monitoringSchema = z.strictObject({
   scrapeIntervalSeconds: z
     .number()
     .int()

@@ -3,19 +3,30 @@
 // (infra/nginx/observability.ts), each documented once where it is defined.
 // `npm run docs:monitoring` writes it between the markers; a test fails when they differ. Pure.
 import { OPS_METRICS } from "../../resizer/src/ops/metrics.js";
+import { monitoringSchema } from "../config.js";
 import { ACCESS_LOG_FIELDS } from "../nginx/observability.js";
+import { ALERT_ANCHORS, alertConditions, type AlertName } from "./rules.js";
 
 export const MONITORING_MARKERS = { start: "<!-- monitoring-reference:start (npm run docs:monitoring) -->", end: "<!-- monitoring-reference:end -->" } as const;
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-export function monitoringReference(): string {
+/** The alert table states durations at the schema's default scrape interval. */
+export function monitoringReference(scrapeIntervalSeconds = monitoringSchema.parse({}).scrapeIntervalSeconds): string {
+  const conditions = alertConditions(scrapeIntervalSeconds);
+  const alerts = (Object.keys(ALERT_ANCHORS) as AlertName[]).map((a) => `| \`${a}\` | ${cell(conditions[a])} | [RUNBOOK](RUNBOOK.md#${ALERT_ANCHORS[a]}) |`);
   const metrics = Object.values(OPS_METRICS).map(
     (m) => `| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(", ") || "-"} | ${m.source} | ${cell(m.help)}${"only" in m ? ` (only on ${m.only})` : ""} |`,
   );
   const fields = ACCESS_LOG_FIELDS.map((f) => `| \`${f.name}\` | ${f.json} | ${cell(f.doc)} |`);
   return [
     MONITORING_MARKERS.start,
+    `Alerts of \`monitoring/rules.yml\` (scrape interval ${scrapeIntervalSeconds} s, \`monitoring.scrapeIntervalSeconds\`):`,
+    "",
+    "| alert | fires when | what to do |",
+    "|---|---|---|",
+    ...alerts,
+    "",
     "Metrics of `/metrics` on each host's ops listener (the Prometheus job `image-origin-ops`; Prometheus adds `host`):",
     "",
     "| metric | type | labels | from | meaning |",

@@ -29,6 +29,11 @@ export const THRESHOLDS = {
   downScrapes: 4,
 } as const;
 
+/** How long each condition must hold before its alert fires (Prometheus durations). */
+export const HOLD = { errorRatio: "5m", shedRatio: "5m", resizeLatency: "10m", cacheHitRatio: "15m", certificate: "10m", acme: "90m" } as const;
+
+const minutes = (d: string) => d.replace(/m$/, " min");
+
 export interface AlertRule {
   alert: string;
   expr: string;
@@ -92,6 +97,24 @@ export const ALERT_ANCHORS = {
 
 export type AlertName = keyof typeof ALERT_ANCHORS;
 
+/** When each alert fires, in words (README's alert table), from the same thresholds. */
+export function alertConditions(scrapeIntervalSeconds: number): Record<AlertName, string> {
+  const t = THRESHOLDS;
+  const down = `${t.downScrapes} scrapes (${t.downScrapes * scrapeIntervalSeconds} s at the scrape interval)`;
+  return {
+    HostHealthCheckFailing: `\`/healthz\` on a published port has not answered 200 for ${down}`,
+    HostErrorRatioHigh: `over ${t.errorRatio * 100}% of a master's answers are 5xx for ${minutes(HOLD.errorRatio)} (above ${t.minRequestRate} req/s)`,
+    ResizerLoadShedding: `the resizers refuse (503) over ${t.shedRatio * 100}% of resizes for ${minutes(HOLD.shedRatio)}`,
+    ResizeLatencyHigh: `resize p99 over ${t.resizeP99Seconds} s for ${minutes(HOLD.resizeLatency)}`,
+    CacheHitRatioCollapsed: `under ${t.cacheHitRatio * 100}% of resizes come from the cache for ${minutes(HOLD.cacheHitRatio)} (above ${t.minRequestRate} req/s)`,
+    CertificateExpiringSoon: `under ${t.certificateDays} days left on a certificate a host serves, for ${minutes(HOLD.certificate)}`,
+    AcmeRenewerFailing: `the renewer's last check failed, or is over ${t.acmeCheckAgeHours} h old, for ${minutes(HOLD.acme)}`,
+    SlaveDown: `a slave's stub_status has not answered for ${down}`,
+    ResizerDown: `a replica's metrics have not answered for ${down}`,
+    OpsAgentDown: `the host's ops listener has not answered for ${down}`,
+  };
+}
+
 export function alertRules(plan: ClusterPlan): AlertRule[] {
   const interval = plan.monitoring.scrapeIntervalSeconds;
   const down = `${THRESHOLDS.downScrapes * interval}s`;
@@ -114,42 +137,42 @@ export function alertRules(plan: ClusterPlan): AlertRule[] {
     }),
     rule("HostErrorRatioHigh", {
       expr: `${RECORDED.errorRatio} > ${THRESHOLDS.errorRatio}${traffic(RECORDED.requestRate)}`,
-      for: "5m",
+      for: HOLD.errorRatio,
       labels: { severity: "critical" },
       summary: "{{ $labels.host }} answers {{ $value | humanizePercentage }} of its requests with 5xx",
       description: `More than ${THRESHOLDS.errorRatio * 100}% of the master's responses on {{ $labels.host }} were 5xx over 5 minutes.`,
     }),
     rule("ResizerLoadShedding", {
       expr: `${RECORDED.shedRatio} > ${THRESHOLDS.shedRatio}`,
-      for: "5m",
+      for: HOLD.shedRatio,
       labels: { severity: "warning" },
       summary: "the resizers of {{ $labels.host }} refuse {{ $value | humanizePercentage }} of resizes (503)",
       description: "Every replica's concurrency slots and queue are full (or transforms outlive their timeout): clients get 503 + Retry-After for uncached sizes.",
     }),
     rule("ResizeLatencyHigh", {
       expr: `${RECORDED.resizeP99} > ${THRESHOLDS.resizeP99Seconds}`,
-      for: "10m",
+      for: HOLD.resizeLatency,
       labels: { severity: "warning" },
       summary: "resize p99 on {{ $labels.host }} is {{ $value | humanizeDuration }}",
       description: `The slowest 1% of resizes took more than ${THRESHOLDS.resizeP99Seconds} s for 10 minutes (large sources, too few CPUs, or a queue building up).`,
     }),
     rule("CacheHitRatioCollapsed", {
       expr: `${RECORDED.cacheHitRatio} < ${THRESHOLDS.cacheHitRatio}${traffic(RECORDED.resizeRate)}`,
-      for: "15m",
+      for: HOLD.cacheHitRatio,
       labels: { severity: "warning" },
       summary: "only {{ $value | humanizePercentage }} of resizes on {{ $labels.host }} come from the cache",
       description: "The resize cache serves less than half of the resize requests: the resizers carry the load (a lost cache volume, a cache-busting client, or a key change).",
     }),
     rule("CertificateExpiringSoon", {
       expr: `(probe_ssl_earliest_cert_expiry{job="${JOBS.tls}"} - time()) < ${THRESHOLDS.certificateDays} * 86400`,
-      for: "10m",
+      for: HOLD.certificate,
       labels: { severity: "warning" },
       summary: 'certificate "{{ $labels.certificate }}" on {{ $labels.host }} expires in {{ $value | humanizeDuration }}',
       description: `Less than ${THRESHOLDS.certificateDays} days left on the certificate this host serves: renewal (ACME) or replacement (supplied) did not happen.`,
     }),
     rule("AcmeRenewerFailing", {
       expr: `image_origin_acme_renewal_success == 0\nor\n(time() - image_origin_acme_renewal_last_check_timestamp_seconds) > ${THRESHOLDS.acmeCheckAgeHours} * 3600`,
-      for: "90m",
+      for: HOLD.acme,
       labels: { severity: "warning" },
       summary: 'the ACME renewer of "{{ $labels.certificate }}" on {{ $labels.host }} is failing',
       description: "Its last checks failed (it retries every hour), or it has not checked for over 13 hours. The masters keep serving the current certificate until it expires.",
