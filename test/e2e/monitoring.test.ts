@@ -112,11 +112,10 @@ describe("Prometheus against the local cluster's ops listener", () => {
       if (missing.length > 0) throw new Error(`no data yet for ${missing.join(", ")}`);
       return got;
     });
-    for (const { m, r } of samples) {
+    for (const { r } of samples) {
       const s = r.find((x) => Number(x.value[1]) > 0) ?? r[0]!;
       const { __name__, job: _job, instance: _instance, ...labels } = s.metric;
       t.diagnostic(`${__name__}${JSON.stringify(labels)} ${s.value[1]}`);
-      void m;
     }
     // Each replica is scraped on its own path.
     assert.deepEqual((await monitor.query(`count by (replica) (resizer_http_requests_total{job="${JOBS.resizer}"})`)).map((s) => s.metric.replica).sort(), ["resizer01", "resizer02"]);
