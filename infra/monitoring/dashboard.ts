@@ -2,6 +2,8 @@
 // panel a few PromQL queries over the jobs of targets.ts and the recorded series of
 // rules.ts. `$datasource` and `$host` are its variables; the e2e test runs every query
 // against a real Prometheus. Pure.
+import { ROUTES } from "../../resizer/src/routes.js";
+import { MASTER_ROUTES } from "../nginx/master.js";
 import { RECORDED, RESIZE_ROUTES } from "./rules.js";
 import { JOBS } from "./targets.js";
 
@@ -19,6 +21,9 @@ export interface PanelSpec {
   type?: "timeseries" | "stat";
 }
 
+/** Every `route` label the master logs: its own locations and the resizer's public routes. */
+const ROUTE_NAMES = [MASTER_ROUTES.thumbnail, MASTER_ROUTES.static, ...ROUTES.filter((r) => r.public).map((r) => r.label), MASTER_ROUTES.acme, MASTER_ROUTES.other];
+
 const H = 'host=~"$host"';
 const M = `role="master",${H}`;
 const RATE = "$__rate_interval";
@@ -32,7 +37,7 @@ export const DASHBOARD_ROWS: { title: string; panels: PanelSpec[] }[] = [
       { title: "Requests per second", description: "Responses of each host's master.", unit: "reqps", queries: [{ expr: `sum by (host) (${rate("nginx_http_responses_total", M)})`, legend: "{{host}}" }] },
       { title: "Responses by status class", description: "All hosts.", unit: "reqps", queries: [{ expr: `sum by (status_class) (${rate("nginx_http_responses_total", M)})`, legend: "{{status_class}}" }] },
       { title: "5xx ratio", description: "Share of 5xx answers per host (alert: HostErrorRatioHigh).", unit: "percentunit", queries: [{ expr: `${RECORDED.errorRatio}{${H}}`, legend: "{{host}}" }] },
-      { title: "Requests by route", description: "The location that answered: thumbnail, static, resize, legacy (.php), acme.", unit: "reqps", queries: [{ expr: `sum by (route) (${rate("nginx_http_responses_total", M)})`, legend: "{{route}}" }] },
+      { title: "Requests by route", description: `The location that answered: ${ROUTE_NAMES.join(", ")}.`, unit: "reqps", queries: [{ expr: `sum by (route) (${rate("nginx_http_responses_total", M)})`, legend: "{{route}}" }] },
       {
         title: "Request time p99 by route",
         description: "nginx's $request_time, client's first byte to the last byte sent.",
@@ -45,8 +50,8 @@ export const DASHBOARD_ROWS: { title: string; panels: PanelSpec[] }[] = [
   {
     title: "Resize cache",
     panels: [
-      { title: "Cache status", description: "Resize responses by cache status.", unit: "reqps", queries: [{ expr: `sum by (cache_status) (${rate("nginx_http_responses_total", `${M},cache_status!="none"`)})`, legend: "{{cache_status}}" }] },
-      { title: "Cache hit ratio", description: "HIT, STALE, UPDATING, REVALIDATED over all resize lookups, 15 min (alert: CacheHitRatioCollapsed).", unit: "percentunit", queries: [{ expr: `${RECORDED.cacheHitRatio}{${H}}`, legend: "{{host}}" }] },
+      { title: "Cache status", description: "Responses of the cached routes by cache status.", unit: "reqps", queries: [{ expr: `sum by (cache_status) (${rate("nginx_http_responses_total", `${M},cache_status!="none"`)})`, legend: "{{cache_status}}" }] },
+      { title: "Cache hit ratio", description: "HIT, STALE, UPDATING, REVALIDATED over all lookups of the cached routes (resizes, storyboards), 15 min (alert: CacheHitRatioCollapsed).", unit: "percentunit", queries: [{ expr: `${RECORDED.cacheHitRatio}{${H}}`, legend: "{{host}}" }] },
     ],
   },
   {

@@ -6,8 +6,13 @@ import { ROUTES } from "../../resizer/src/routes.js";
 import type { ClusterPlan } from "../topology.js";
 import { JOBS } from "./targets.js";
 
-/** The master's resize routes (the resizer's public routes: resize, legacy .php), as a label regex. */
-export const RESIZE_ROUTES = ROUTES.filter((r) => r.handler === "resize").map((r) => r.label).join("|");
+const routeRegex = (keep: (r: (typeof ROUTES)[number]) => boolean) => ROUTES.filter(keep).map((r) => r.label).join("|");
+/** Resizes proper (`/resize` and the legacy `.php`), as a `route` label regex: their latency is the one to watch. */
+export const RESIZE_ROUTES = routeRegex((r) => r.handler === "resize");
+/** Every route the master sends to the resizers (resizes and storyboards): what a busy replica refuses. */
+export const RESIZER_ROUTES = routeRegex((r) => r.public);
+/** Every route the master caches: the cache hit ratio's. */
+export const CACHED_ROUTES = routeRegex((r) => r.public && r.cached);
 
 /** Thresholds, each with the reason it is where it is. */
 export const THRESHOLDS = {
@@ -15,11 +20,11 @@ export const THRESHOLDS = {
   errorRatio: 0.05,
   /** Requests per second below which ratios are noise (a handful of requests). */
   minRequestRate: 1,
-  /** The resizers refusing (503) more than 1% of resizes for 5 minutes: capacity is short. */
+  /** The resizers refusing (503) more than 1% of their requests for 5 minutes: capacity is short. */
   shedRatio: 0.01,
   /** A resize p99 beyond 2.5 s (a histogram bucket boundary) for 10 minutes: clients wait. */
   resizeP99Seconds: 2.5,
-  /** Below half of the resize requests served from the cache for 15 minutes: the resizers carry what the cache should. */
+  /** Below half of the cached routes' requests served from the cache for 15 minutes: the resizers carry what the cache should. */
   cacheHitRatio: 0.5,
   /** Certificates are renewed 30 days ahead (ACME) or replaced by hand: 14 days left means that failed. */
   certificateDays: 14,
@@ -51,8 +56,8 @@ export interface RecordingRule {
 export const RECORDED = {
   requestRate: "image_origin:http_requests:rate5m",
   errorRatio: "image_origin:http_5xx_ratio:rate5m",
-  resizeRate: "image_origin:resize_requests:rate15m",
-  cacheHitRatio: "image_origin:resize_cache_hit_ratio:rate15m",
+  cachedRate: "image_origin:cached_route_requests:rate15m",
+  cacheHitRatio: "image_origin:cache_hit_ratio:rate15m",
   shedRatio: "image_origin:resizer_503_ratio:rate5m",
   resizeP99: "image_origin:resize_duration_seconds:p99_5m",
 } as const;
@@ -64,15 +69,15 @@ export function recordingRules(): RecordingRule[] {
   return [
     { record: RECORDED.requestRate, expr: responses(MASTER, "5m") },
     { record: RECORDED.errorRatio, expr: `${responses(`${MASTER},status_class="5xx"`, "5m")}\n/\n${responses(MASTER, "5m")}` },
-    { record: RECORDED.resizeRate, expr: responses(`${MASTER},route=~"${RESIZE_ROUTES}"`, "15m") },
+    { record: RECORDED.cachedRate, expr: responses(`${MASTER},route=~"${CACHED_ROUTES}"`, "15m") },
     {
       // Served from the cache: fresh hits, stale copies while revalidating or after an error, 304s from the resizer.
       record: RECORDED.cacheHitRatio,
-      expr: `${responses(`${MASTER},route=~"${RESIZE_ROUTES}",cache_status=~"HIT|STALE|UPDATING|REVALIDATED"`, "15m")}\n/\n${responses(`${MASTER},route=~"${RESIZE_ROUTES}",cache_status!="none"`, "15m")}`,
+      expr: `${responses(`${MASTER},route=~"${CACHED_ROUTES}",cache_status=~"HIT|STALE|UPDATING|REVALIDATED"`, "15m")}\n/\n${responses(`${MASTER},route=~"${CACHED_ROUTES}",cache_status!="none"`, "15m")}`,
     },
     {
       record: RECORDED.shedRatio,
-      expr: `sum by (host) (rate(resizer_http_requests_total{job="${JOBS.resizer}",status="503"}[5m]))\n/\nsum by (host) (rate(resizer_http_requests_total{job="${JOBS.resizer}",route=~"${RESIZE_ROUTES}"}[5m]))`,
+      expr: `sum by (host) (rate(resizer_http_requests_total{job="${JOBS.resizer}",status="503"}[5m]))\n/\nsum by (host) (rate(resizer_http_requests_total{job="${JOBS.resizer}",route=~"${RESIZER_ROUTES}"}[5m]))`,
     },
     {
       record: RECORDED.resizeP99,
@@ -104,9 +109,9 @@ export function alertConditions(scrapeIntervalSeconds: number): Record<AlertName
   return {
     HostHealthCheckFailing: `\`/healthz\` on a published port has not answered 200 for ${down}`,
     HostErrorRatioHigh: `over ${t.errorRatio * 100}% of a master's answers are 5xx for ${minutes(HOLD.errorRatio)} (above ${t.minRequestRate} req/s)`,
-    ResizerLoadShedding: `the resizers refuse (503) over ${t.shedRatio * 100}% of resizes for ${minutes(HOLD.shedRatio)}`,
+    ResizerLoadShedding: `the resizers refuse (503) over ${t.shedRatio * 100}% of their requests for ${minutes(HOLD.shedRatio)}`,
     ResizeLatencyHigh: `resize p99 over ${t.resizeP99Seconds} s for ${minutes(HOLD.resizeLatency)}`,
-    CacheHitRatioCollapsed: `under ${t.cacheHitRatio * 100}% of resizes come from the cache for ${minutes(HOLD.cacheHitRatio)} (above ${t.minRequestRate} req/s)`,
+    CacheHitRatioCollapsed: `under ${t.cacheHitRatio * 100}% of cached routes' requests (resizes, storyboards) come from the cache for ${minutes(HOLD.cacheHitRatio)} (above ${t.minRequestRate} req/s)`,
     CertificateExpiringSoon: `under ${t.certificateDays} days left on a certificate a host serves, for ${minutes(HOLD.certificate)}`,
     AcmeRenewerFailing: `the renewer's last check failed, or is over ${t.acmeCheckAgeHours} h old, for ${minutes(HOLD.acme)}`,
     SlaveDown: `a slave's stub_status has not answered for ${down}`,
@@ -146,7 +151,7 @@ export function alertRules(plan: ClusterPlan): AlertRule[] {
       expr: `${RECORDED.shedRatio} > ${THRESHOLDS.shedRatio}`,
       for: HOLD.shedRatio,
       labels: { severity: "warning" },
-      summary: "the resizers of {{ $labels.host }} refuse {{ $value | humanizePercentage }} of resizes (503)",
+      summary: "the resizers of {{ $labels.host }} refuse {{ $value | humanizePercentage }} of their requests (503)",
       description: "Every replica's concurrency slots and queue are full (or transforms outlive their timeout): clients get 503 + Retry-After for uncached sizes.",
     }),
     rule("ResizeLatencyHigh", {
@@ -157,11 +162,11 @@ export function alertRules(plan: ClusterPlan): AlertRule[] {
       description: `The slowest 1% of resizes took more than ${THRESHOLDS.resizeP99Seconds} s for 10 minutes (large sources, too few CPUs, or a queue building up).`,
     }),
     rule("CacheHitRatioCollapsed", {
-      expr: `${RECORDED.cacheHitRatio} < ${THRESHOLDS.cacheHitRatio}${traffic(RECORDED.resizeRate)}`,
+      expr: `${RECORDED.cacheHitRatio} < ${THRESHOLDS.cacheHitRatio}${traffic(RECORDED.cachedRate)}`,
       for: HOLD.cacheHitRatio,
       labels: { severity: "warning" },
-      summary: "only {{ $value | humanizePercentage }} of resizes on {{ $labels.host }} come from the cache",
-      description: "The resize cache serves less than half of the resize requests: the resizers carry the load (a lost cache volume, a cache-busting client, or a key change).",
+      summary: "only {{ $value | humanizePercentage }} of cached requests on {{ $labels.host }} come from the cache",
+      description: "The cache serves less than half of the requests of its routes (resizes, storyboards): the resizers carry the load (a lost cache volume, a cache-busting client, or a key change).",
     }),
     rule("CertificateExpiringSoon", {
       expr: `(probe_ssl_earliest_cert_expiry{job="${JOBS.tls}"} - time()) < ${THRESHOLDS.certificateDays} * 86400`,

@@ -1,7 +1,7 @@
 // `npm run status`: two reads of each host (its health check on every published port, its
 // ops listener) some seconds apart become one table: rates over that interval, gauges as
 // read last. Pure: samples in, text out.
-import { RESIZE_ROUTES } from "../monitoring/rules.js";
+import { CACHED_ROUTES, RESIZE_ROUTES } from "../monitoring/rules.js";
 import { buckets, quantileBetween, select, sum, type Sample } from "./metrics.js";
 
 /** What one read of a host gave. */
@@ -38,6 +38,7 @@ export interface HostStatus {
 
 const MASTER = { role: "master" };
 const RESIZE = { route: new RegExp(`^(${RESIZE_ROUTES})$`) };
+const CACHED = { route: new RegExp(`^(${CACHED_ROUTES})$`) };
 const HITS = /^(HIT|STALE|UPDATING|REVALIDATED)$/;
 
 const delta = (before: number, after: number) => Math.max(0, after - before);
@@ -64,7 +65,7 @@ export function hostStatus(before: HostRead, after: HostRead): HostStatus {
       const errors = delta(sum(b, "nginx_http_responses_total", { ...MASTER, status_class: "5xx" }), sum(a, "nginx_http_responses_total", { ...MASTER, status_class: "5xx" }));
       status.errorRatio = errors / total;
     }
-    const lookups = (s: Sample[], cache: RegExp) => sum(s, "nginx_http_responses_total", { ...MASTER, ...RESIZE, cache_status: cache });
+    const lookups = (s: Sample[], cache: RegExp) => sum(s, "nginx_http_responses_total", { ...MASTER, ...CACHED, cache_status: cache });
     const looked = delta(lookups(b, /^(?!none$)/), lookups(a, /^(?!none$)/));
     if (looked > 0) status.cacheHitRatio = delta(lookups(b, HITS), lookups(a, HITS)) / looked;
     const expiries = select(a, "image_origin_tls_certificate_expiry_timestamp_seconds").map((s) => s.value);

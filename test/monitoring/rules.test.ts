@@ -129,7 +129,7 @@ const cases: Case[] = [
     fires: [
       {
         labels: { severity: "warning", host: "img01" },
-        summary: "the resizers of img01 refuse 9.091% of resizes (503)",
+        summary: "the resizers of img01 refuse 9.091% of their requests (503)",
         description: "Every replica's concurrency slots and queue are full (or transforms outlive their timeout): clients get 503 + Retry-After for uncached sizes.",
       },
     ],
@@ -162,8 +162,8 @@ const cases: Case[] = [
     fires: [
       {
         labels: { severity: "warning", host: "img01" },
-        summary: "only 25% of resizes on img01 come from the cache",
-        description: "The resize cache serves less than half of the resize requests: the resizers carry the load (a lost cache volume, a cache-busting client, or a key change).",
+        summary: "only 25% of cached requests on img01 come from the cache",
+        description: "The cache serves less than half of the requests of its routes (resizes, storyboards): the resizers carry the load (a lost cache volume, a cache-busting client, or a key change).",
       },
     ],
   },
