@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { MASTER_VARIABLES } from "../../infra/nginx/master.js";
 import { NGINX_NAMES } from "../../infra/topology.js";
 import { NOT_FOUND_STATUS_HEADER, ROUTES, ROUTE_LABELS, routeFor, type RouteLabel } from "../../resizer/src/routes.js";
-import { all, argsOf, mapValue, matchLocation, one } from "../helpers/nginx-conf.js";
+import { all, argsOf, mapValue, matchLocation, one, servingServers } from "../helpers/nginx-conf.js";
 import { masterOf, plan } from "../helpers/specs.js";
 
 const http = one(masterOf(plan()), "http");
@@ -55,7 +55,7 @@ describe("one route table for the resizer and the master", () => {
     const notStored = all(masterHttp, "map").find((m) => m.args[0] === "$upstream_status")!;
     assert.equal(notStored.args[1], `$${MASTER_VARIABLES.notStored}`);
     assert.deepEqual(["200", "502, 200", "404", "301", "400", "502, 404"].map((s) => mapValue(notStored, s)), ["", "", "1", "1", "1", "1"]);
-    const servers = all(masterHttp, "server");
+    const servers = servingServers(masterHttp);
     assert.deepEqual(
       servers.map((s) => {
         const headers = [EXAMPLES.storyboard_track, EXAMPLES.storyboard_sheet].map((path) => {
