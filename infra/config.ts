@@ -525,7 +525,13 @@ const opsSchema = z.strictObject({
     .array(opsAllowEntry)
     .default([])
     .describe("monitoring networks (CIDRs) the ops listener answers; everyone else gets 403. Loopback inside the container always may (its health check)"),
-  memoryMb: z.number().int().min(32).max(4096).default(128).describe("the ops agent's container memory limit (MB)"),
+  memoryMb: z
+    .number()
+    .int()
+    .min(128)
+    .max(4096)
+    .default(256)
+    .describe("the ops agent's container memory limit (MB); the agent takes about 100 MB, and its health check (and `npm run status`) start a second Node beside it"),
 });
 
 export const monitoringSchema = z.strictObject({

@@ -181,6 +181,9 @@ describe("the local stack's containers as declared, on a real engine", () => {
     assert.ok(status.requestsPerSecond! > 0, `requests counted: ${JSON.stringify(status)}`);
     assert.deepEqual(status.instances.map((i) => `${i.role} ${i.up}`), ["master true", "slave01 true", "slave02 true", "resizer01 true", "resizer02 true"]);
     assert.ok(status.certificateDays! > 800, "the declared self-signed certificate (825 days)");
+    // The agent, its health checks and these reads (each a second Node in the container) fit its memory limit.
+    const ops = `${hostName}-ops`;
+    assert.deepEqual([await inspect(ops, ".RestartCount"), await inspect(ops, ".State.OOMKilled")], [0, false], `${ops} was never restarted`);
   });
 
   test("HTTPS with the declared certificate (its key installed 0400 for nginx's uid alone)", async () => {

@@ -3,9 +3,9 @@
 // plan decides reaches the process through `toOpsEnv` and nothing else. Pure.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { OPS_CONFIG_ENV } from "./names.js";
 
-/** The environment variable holding the whole configuration as JSON. */
-export const OPS_CONFIG_ENV = "OPS_CONFIG";
+export { OPS_CONFIG_ENV };
 
 /** Where the agent answers Prometheus, the status view and its own health check. */
 export const OPS_PATHS = {
