@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { OPS_COMMANDS, OPS_PATHS, toOpsEnv } from "../../resizer/src/ops/config.js";
 import type { OpsPlan } from "../topology.js";
-import { CONTAINER_USERS, HEALTH_TIMING, hardened } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, hardened } from "./hardening.js";
 
 export interface OpsAgentArgs {
   plan: OpsPlan;
@@ -43,6 +43,6 @@ export function opsAgent(args: OpsAgentArgs): docker.Container {
         healthcheck: { tests: ["CMD", ...OPS_COMMANDS.get(OPS_PATHS.health)], ...HEALTH_TIMING },
       }),
     },
-    { ...args.opts, deleteBeforeReplace: true },
+    { ...args.opts, ...FIXED_NAME_CONTAINER },
   );
 }
