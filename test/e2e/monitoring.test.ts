@@ -184,7 +184,7 @@ describe("Prometheus against the local cluster's ops listener", () => {
               const r = await monitor.query(expr);
               return r.some((s) => Number.isFinite(Number(s.value[1]))) ? r : undefined;
             });
-            t.diagnostic(`${panel.title}: ${result.length} series, e.g. ${result[0]!.value[1]}`);
+            t.diagnostic(`${panel.title}: ${result.length} series, e.g. ${result.find((s) => Number.isFinite(Number(s.value[1])))!.value[1]}`);
           }
         }
       }
