@@ -1,11 +1,11 @@
 // What Prometheus scrapes, derived from the plan: each host's ops listener (the host's
 // nginx metrics, and one path per resizer replica), and the blackbox exporter's probes of
 // each host's health check on every published port and of each certificate it serves.
-// A new part of the cluster with metrics of its own adds one entry to SCRAPE_SOURCES
-// (e.g. a software VIP's stats on its hosts' ops side); prometheus.yml, the stack output
-// and the tests all read the list. Pure.
+// With `vip.mode: haproxy`, each L4 host's HAProxy metrics on its stats port. A new part of
+// the cluster with metrics of its own adds one entry to SCRAPE_SOURCES; prometheus.yml, the
+// stack output and the tests all read the list. Pure.
 import { hostPort, hostUrl } from "../address.js";
-import { HEALTH, type ClusterPlan, type HostPlan } from "../topology.js";
+import { HEALTH, VIP_OPS, type ClusterPlan, type HostPlan, type VipHostPlan } from "../topology.js";
 
 /** A Prometheus `scrape_configs` entry (the subset the generator writes). */
 export interface ScrapeJob {
@@ -22,6 +22,7 @@ export const JOBS = {
   resizer: "image-origin-resizer",
   health: "image-origin-healthz",
   tls: "image-origin-tls",
+  l4: "image-origin-l4",
 } as const;
 
 /** A source of scrape jobs: the plan (and the blackbox exporter's address) in, jobs out. */
@@ -30,6 +31,12 @@ export type ScrapeSource = (plan: ClusterPlan) => ScrapeJob[];
 /** Where Prometheus reaches a host's ops listener: the published port on the host's address. */
 export function opsTarget(host: HostPlan): string {
   const at = host.ops.publish ?? host.ops.listen;
+  return hostPort(at.address, at.port);
+}
+
+/** Where Prometheus reaches an L4 host's HAProxy stats port: published on the L4 host's address, else its listener. */
+export function l4StatsTarget(l4: VipHostPlan): string {
+  const at = l4.haproxy.publish?.find((p) => p.service === "stats") ?? l4.haproxy.stats;
   return hostPort(at.address, at.port);
 }
 
@@ -97,8 +104,14 @@ const tlsProbes: ScrapeSource = (plan) => {
   return targets.length === 0 ? [] : [{ job_name: JOBS.tls, metrics_path: "/probe", static_configs: targets, relabel_configs: viaBlackbox(plan) }];
 };
 
+/** The software L4's HAProxy (its own Prometheus exporter), answering `vip.haproxy.statsAllow`. */
+const l4Jobs: ScrapeSource = (plan) => {
+  const hosts = plan.vip?.haproxy?.hosts ?? [];
+  return hosts.length === 0 ? [] : [{ job_name: JOBS.l4, metrics_path: VIP_OPS.metrics, static_configs: hosts.map((h) => ({ targets: [l4StatsTarget(h)], labels: { host: h.name } })) }];
+};
+
 /** Every source of scrape jobs, in the order prometheus.yml lists them. */
-export const SCRAPE_SOURCES: readonly ScrapeSource[] = [opsJobs, healthProbes, tlsProbes];
+export const SCRAPE_SOURCES: readonly ScrapeSource[] = [opsJobs, healthProbes, tlsProbes, l4Jobs];
 
 export function scrapeJobs(plan: ClusterPlan): ScrapeJob[] {
   return SCRAPE_SOURCES.flatMap((source) => source(plan));

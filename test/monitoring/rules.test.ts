@@ -4,7 +4,7 @@
 // labels and annotations an operator reads, and stays quiet on the ones that do not.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -15,7 +15,7 @@ import { ALERT_ANCHORS, THRESHOLDS, type AlertName } from "../../infra/monitorin
 import { JOBS } from "../../infra/monitoring/targets.js";
 import { SETUP_COMMAND, findOnPath } from "../../infra/local/tools.js";
 import { planCluster } from "../../infra/topology.js";
-import { stackConfig } from "../helpers/pulumi.js";
+import { PROD_L4_HOSTS, prodWithHaproxy, stackConfig } from "../helpers/pulumi.js";
 
 const work = mkdtempSync(join(tmpdir(), "monitoring-rules-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -26,11 +26,14 @@ function tool(name: string): string {
   return path;
 }
 
+/** A stack's config; `prod-haproxy` is prod behind the software VIP. */
+const configOf = (stack: string) => (stack === "prod-haproxy" ? prodWithHaproxy().config : stackConfig(stack));
+
 /** Renders a stack's monitoring files into their own directory. */
 function rendered(stack: string): string {
   const dir = join(work, stack);
   execFileSync("mkdir", ["-p", dir]);
-  for (const f of monitoringFiles(planCluster(parseClusterSpec(fromStackConfig(stackConfig(stack)))))) writeFileSync(join(dir, f.name), f.content);
+  for (const f of monitoringFiles(planCluster(parseClusterSpec(fromStackConfig(configOf(stack)))))) writeFileSync(join(dir, f.name), f.content);
   return dir;
 }
 
@@ -40,7 +43,7 @@ function run(cmd: string, args: string[], cwd: string): { code: number; out: str
 }
 
 describe("Prometheus and the blackbox exporter accept the rendered files", () => {
-  for (const stack of ["prod", "local"]) {
+  for (const stack of ["prod", "local", "prod-haproxy"]) {
     test(`${stack}: promtool check config (and the rules it names), check rules, blackbox --config.check`, () => {
       const dir = rendered(stack);
       const config = run(tool("promtool"), ["check", "config", MONITORING_FILES.prometheus], dir);
@@ -53,6 +56,17 @@ describe("Prometheus and the blackbox exporter accept the rendered files", () =>
       assert.doesNotMatch(blackbox.out, /deprecated/, "no deprecated blackbox settings");
     });
   }
+
+  test("behind the software VIP, each L4 host's HAProxy metrics on its stats port (its own address); no such job without one", () => {
+    const jobs = (stack: string) => (parse(readFileSync(join(rendered(stack), MONITORING_FILES.prometheus), "utf8")) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] }).scrape_configs;
+    const l4 = jobs("prod-haproxy").find((j) => j.job_name === JOBS.l4)!;
+    assert.equal(l4.metrics_path, "/metrics");
+    assert.deepEqual(
+      l4.static_configs.map((c) => `${c.labels.host} ${c.targets.join(",")}`),
+      PROD_L4_HOSTS.map((h) => `${h.name} ${h.address}:8404`),
+    );
+    assert.equal(jobs("prod").find((j) => j.job_name === JOBS.l4), undefined);
+  });
 });
 
 // ---------------------------------------------------------------------------------------
