@@ -1,11 +1,11 @@
 // Every host of a stack on one machine, behind the software VIP: each host on a loopback
-// address of its own (127.0.1.1, 127.0.1.2, ...) with its master, slaves and resizers on the
+// address of its own (127.0.1.1, 127.0.1.2, ...) with its master, slaves, resizers and ops agent on the
 // stack's real ports where they are free, and HAProxy in front on the VIP's, rendered from
 // the same `vip` plan a hardware L4 is registered from (`npm start -- --all-hosts` and the
 // VIP end-to-end tests). With network namespaces per L4 host (a test's), every L4 host runs
 // with its keepalived and the VIP moves between them.
 //
-// Start order: host by host, slaves and resizers then the master (each healthy before the
+// Start order: host by host, the ops agent, slaves and resizers then the master (each healthy before the
 // next), the VIP last; stop: the VIP first, then the masters, then the rest.
 // Not pure: writes files, binds ports, spawns processes.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { parseClusterSpec, type ClusterSpec } from "../config.js";
 import { instanceFiles, vipFiles } from "../render.js";
 import { hostImagesDir, planCluster, type ClusterPlan, type HostPlan, type LocalTarget, type VipHostPlan, type VipPlan } from "../topology.js";
 import { MissingToolError } from "./certs.js";
-import { LaunchError, type LocalProcess, type NginxProcess, type ResizerProcess } from "./instances.js";
+import { LaunchError, type LocalProcess, type NginxProcess, type OpsProcess, type ResizerProcess } from "./instances.js";
 import { killAtExit, layOutHost, readSpec, SETUP_HINT, type LocalCertificate } from "./launcher.js";
 import { freePorts, portProblem } from "./ports.js";
 import { groupMembers, type Exit } from "./process.js";
@@ -60,7 +60,8 @@ export interface FleetHost {
   master: NginxProcess;
   slaves: NginxProcess[];
   resizers: ResizerProcess[];
-  /** Start order: slaves, resizers, master. */
+  ops: OpsProcess;
+  /** Start order: the ops agent, slaves, resizers, master. */
   instances: LocalProcess[];
 }
 
@@ -288,7 +289,7 @@ export async function startAllHosts(opts: FleetOptions = {}): Promise<LocalFleet
     const instances: LocalProcess[] = [...hosts.flatMap((h) => h.instances), ...haproxy, ...keepalived];
     for (const i of instances) if (opts.onUnexpectedExit) i.onUnexpectedExit = opts.onUnexpectedExit;
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
-    const perHost = `${count(hosts.length, "host")} x (1 master, ${count(spec.slaves.length, "slave")}, ${count(hosts[0]!.resizers.length, "resizer")})`;
+    const perHost = `${count(hosts.length, "host")} x (1 master, ${count(spec.slaves.length, "slave")}, ${count(hosts[0]!.resizers.length, "resizer")}, 1 ops agent)`;
     log(`starting ${perHost} + ${haproxy.length} HAProxy${keepalived.length ? ` + ${keepalived.length} keepalived` : ""} = ${instances.length} instances; machine memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
 
     // --- Start: host by host (what the master proxies to first), the VIP last ------------

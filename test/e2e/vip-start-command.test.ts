@@ -64,9 +64,9 @@ describe("npm start -- --all-hosts", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    assert.match(out, /^starting 5 hosts x \(1 master, 2 slaves, 1 resizer\) \+ 1 HAProxy = 21 instances; machine memory [\d.]+ GiB$/m);
+    assert.match(out, /^starting 5 hosts x \(1 master, 2 slaves, 1 resizer, 1 ops agent\) \+ 1 HAProxy = 26 instances; machine memory [\d.]+ GiB$/m);
     const started = [...out.matchAll(/^started (\S+) \(pid (\d+)\)/gm)].map((m) => ({ name: m[1]!, pid: Number(m[2]) }));
-    const expected = ["img01", "img02", "img03", "img04", "img05"].flatMap((h) => [`${h}-slave01`, `${h}-slave02`, `${h}-resizer01`, `${h}-master`]);
+    const expected = ["img01", "img02", "img03", "img04", "img05"].flatMap((h) => [`${h}-ops`, `${h}-slave01`, `${h}-slave02`, `${h}-resizer01`, `${h}-master`]);
     assert.deepEqual(started.map((s) => s.name), [...expected, "vip-haproxy"], "host by host, what the master proxies to first, the VIP last");
     for (let i = 1; i <= 5; i++) assert.match(out, new RegExp(`^  img0${i} +127\\.0\\.1\\.${i} +master \\d+ \\(stack 80\\), https \\d+ \\(stack 443\\)`, "m"));
     const counts = /^  processes (\d+) \(workers included\), resident memory ([\d.]+) GiB/m.exec(out);
