@@ -119,7 +119,7 @@ function printFleet(f: LocalFleet): void {
       .join(", ");
   for (const h of f.hosts) {
     const address = h.plan.master.http.address;
-    out(`  ${h.plan.name.padEnd(8)} ${address.padEnd(12)} master ${shown(h.plan.name, h.master.name)}; slaves ${h.slaves.map((s) => shown(h.plan.name, s.name)).join(", ")}; resizers ${h.resizers.map((r) => shown(h.plan.name, r.name)).join(", ")}`);
+    out(`  ${h.plan.name.padEnd(8)} ${address.padEnd(12)} master ${shown(h.plan.name, h.master.name)}; slaves ${h.slaves.map((s) => shown(h.plan.name, s.name)).join(", ")}; resizers ${h.resizers.map((r) => shown(h.plan.name, r.name)).join(", ")}; ops ${shown(h.plan.name, h.ops.name)}`);
   }
   for (const [i, hap] of f.vip.haproxy.entries()) {
     const l4 = f.vip.l4[i]!;
