@@ -31,7 +31,7 @@ const violations = (rule: string, r: Registered, context: PolicyContext = ctx) =
 
 describe("prod with vip.mode haproxy and the policy pack", () => {
   test("every resource passes every rule", () => {
-    assert.equal(ofType(run, "Container").length, 55 + 2 * 4);
+    assert.equal(ofType(run, "Container").length, 60 + 2 * 4, "prod's 60 (an ops agent per host included) and the L4 hosts'");
     assert.deepEqual(graphViolations(run, ctx), []);
   });
 
