@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parseClusterSpec, type ClusterSpec } from "../../infra/config.js";
 import { startAllHosts, type FleetOptions, type LocalFleet } from "../../infra/local/fleet.js";
 import { writeSampleTree, type SampleManifest } from "../../scripts/sample-images.js";
-import { RequestError, closedKeptAliveConnection, type Scheme } from "./e2e.js";
+import { RequestError, accessLogCount, closedKeptAliveConnection, type Scheme } from "./e2e.js";
 import { stackSpec } from "./stage.js";
 
 /**
@@ -279,19 +279,9 @@ export function watchVip(e: VipE2E, everyMs = 100): { stop(): Promise<{ samples:
   };
 }
 
-/** Requests each host's master logged for paths starting with `prefix` (its access log). */
+/** Requests each host's master logged for paths starting with `prefix` (its JSON access log). */
 export function servedBy(e: VipE2E, prefix: string): Map<string, number> {
-  return new Map(
-    e.fleet.hosts.map((h) => {
-      let text = "";
-      try {
-        text = readFileSync(h.plan.master.paths.accessLog, "utf8");
-      } catch {
-        // nothing logged yet
-      }
-      return [h.plan.name, text.split("\n").filter((l) => l.includes(`"GET ${prefix}`)).length];
-    }),
-  );
+  return new Map(e.fleet.hosts.map((h) => [h.plan.name, accessLogCount(h.plan.master.paths.accessLog, prefix)]));
 }
 
 /** A few failures, readably. */
