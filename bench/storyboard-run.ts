@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { configureEngine } from "../resizer/src/engine.js";
-import { Limiter } from "../resizer/src/limiter.js";
+import { Admission } from "../resizer/src/admission.js";
+import { budgetBytes } from "../resizer/src/memory.js";
 import { serviceSchema } from "../resizer/src/settings.js";
 import { realRoot } from "../resizer/src/source.js";
 import { createStoryboardService } from "../resizer/src/storyboard/service.js";
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
     root: await realRoot(root!),
     storyboard: storyboardSchema.parse({}),
     resizer,
-    limiter: new Limiter(resizer.concurrency, resizer.queue),
+    admission: new Admission(resizer.concurrency, resizer.queue, budgetBytes(resizer, undefined)),
   });
   const signal = new AbortController().signal;
   const headers = accept === "" ? {} : { accept };

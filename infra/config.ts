@@ -5,6 +5,7 @@
 // bad value fails `pulumi preview` and `npm run render` before anything is created.
 import { z } from "zod";
 import { cidr as opsAllowEntry } from "../resizer/src/ops/config.js";
+import { estimateTransformBytes, memoryBudgetMb } from "../resizer/src/memory.js";
 import { serviceSchema as resizerServiceSchema, settingsProblems as resizerSettingsProblems } from "../resizer/src/settings.js";
 import { largestSheetBytes, PROCESS_BASELINE_BYTES } from "../resizer/src/storyboard/memory.js";
 import { ipv4ToInt, normaliseIp, prefixMask } from "./address.js";
@@ -688,6 +689,7 @@ export const RELATION_CHECKS = [
   uniqueHosts,
   resizerSettings,
   storyboardMemory,
+  resizerMemory,
   noPlainTcpDocker,
   sshOptsNeedSsh,
   fileDescriptors,
@@ -752,6 +754,40 @@ function storyboardMemory(cfg: ClusterSpec, issue: Issue): void {
     const memoryMb = host.resizer?.memoryMb;
     if (memoryMb !== undefined && needMb > memoryMb) {
       issue(["hosts", i, "resizer", "memoryMb"], `${memoryMb} MB per replica cannot hold ${concurrency} of the largest storyboard sheets (~${sheetMb} MB each as AVIF) and the process: ~${needMb} MB needed`);
+    }
+  });
+}
+
+/**
+ * The resizer's memory budget (derived per host from `memoryMb` and `concurrency`, unless
+ * `memoryBudgetMb` is set) must admit a thumbnail, and each format's largest result
+ * (`maxOutputPixels`), or those requests would all be refused as over budget (400).
+ */
+function resizerMemory(cfg: ClusterSpec, issue: Issue): void {
+  const r = cfg.resizer;
+  const MiB = 2 ** 20;
+  const needs = (format: "jpeg" | "png" | "webp" | "avif", pixels: number) =>
+    Math.ceil(estimateTransformBytes({ sourcePixels: undefined, outputPixels: pixels, bands: 3, format, smartcropPixels: 0 }, r.maxInputPixels) / MiB);
+  const seen = new Set<number>();
+  cfg.hosts.forEach((host, h) => {
+    const memoryMb = host.resizer?.memoryMb ?? r.memoryMb;
+    if (seen.has(memoryMb)) return;
+    seen.add(memoryMb);
+    const budget = r.memoryBudgetMb || memoryBudgetMb(memoryMb, r.concurrency);
+    const where = r.memoryBudgetMb
+      ? `memoryBudgetMb ${budget} MiB`
+      : `the ${budget} MiB memory budget of a ${memoryMb} MB replica running ${r.concurrency} at once${host.resizer?.memoryMb !== undefined ? ` (hosts[${h}])` : ""}`;
+    const thumbnail = needs("jpeg", 320 * 180);
+    if (thumbnail > budget) {
+      const path = host.resizer?.memoryMb !== undefined ? ["hosts", h, "resizer", "memoryMb"] : ["resizer", r.memoryBudgetMb ? "memoryBudgetMb" : "memoryMb"];
+      issue(path, `a thumbnail may need ${thumbnail} MiB (sources up to maxInputPixels), over ${where}: give the replicas more memory or run fewer at once`);
+      return;
+    }
+    for (const format of ["jpeg", "png", "webp", "avif"] as const) {
+      const largest = needs(format, r.maxOutputPixels[format]);
+      if (largest > budget) {
+        issue(["resizer", "maxOutputPixels", format], `a ${r.maxOutputPixels[format]} px ${format.toUpperCase()} may need ${largest} MiB, over ${where}: lower the limit or give the replicas more memory`);
+      }
     }
   });
 }

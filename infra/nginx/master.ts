@@ -2,6 +2,7 @@
 // the resizer replicas behind a proxy cache, and the locations the seeds' master served
 // itself. Pure: MasterPlan in, nginx.conf text out. Names, ports and paths come from the
 // plan only.
+import { acceptsPattern, CONTENT_TYPES } from "../../resizer/src/format.js";
 import { NOT_FOUND_STATUS_HEADER, ROUTES, type Route, type RoutePattern } from "../../resizer/src/routes.js";
 import { hostPort } from "../address.js";
 import type { CacheConfig } from "../config.js";
@@ -226,17 +227,28 @@ function cachePolicy(master: MasterPlan): Node[] {
 /** A route whose answers other than 200 must not be stored (see Route in routes.ts). */
 const storesOnly200 = (r: Route): boolean => r.cached && (r.redirectsToCanonical || r.domainNotFound);
 
+/**
+ * Which failures of a resize are tried on the next replica: only a replica that cannot be
+ * reached. Any answer (503 busy or timed out, 400 over its memory budget) goes to the client
+ * as it is, and a resize that outlived proxy_read_timeout is not sent to a second replica.
+ */
+function resizeRetries(): Node {
+  return why(
+    "Only a replica that cannot be reached is skipped for the next one (`error`). A request\n" +
+      "that timed out (here or in the resizer) or was refused for load is never resent: a\n" +
+      "request heavy enough to exhaust one replica would take down the next one too, and\n" +
+      "retrying busy answers counted busy replicas as failed (max_fails), so a burst took every\n" +
+      "replica out for fail_timeout. A transform that dies mid-request (its worker process)\n" +
+      "answers 503 on the same connection; it does not drop it.",
+    d("proxy_next_upstream", "error"),
+  );
+}
+
 /** A resizer location: the resizers, the normalised Accept, and for a cached route the cache. */
 function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | false)[] {
   return [
     routeLabel(route.label),
-    why(
-      "A saturated resizer answers 503 + Retry-After at once: that answer goes to the client as\n" +
-        "it is. Retrying it (http_503) would count the busy replica as failed (max_fails), so a\n" +
-        "burst took every replica out for fail_timeout and turned into 502s for all resizes,\n" +
-        "uncached or not, until it expired. Dead or broken replicas are still retried.",
-      d("proxy_next_upstream", "error", "timeout", "http_502", "http_504"),
-    ),
+    resizeRetries(),
     ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
       why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
       why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
@@ -285,15 +297,16 @@ function tlsSettings(): Node {
 
 /** Accept -> variant -> normalised Accept, and the variant part of the cache key. */
 function formatMaps(): Node[] {
-  const notRefused = "(?!\\s*;\\s*q=0(\\.0*)?\\s*(,|$))";
   return [
     why(
-      "fmt=auto: the best format the client lists explicitly (as the resizer decides it).\n" +
-        "Wildcards do not count, and a type with q=0 is refused, so the next pattern applies.",
+      "fmt=auto: the best format the client lists explicitly, by the resizer's own rule (one\n" +
+        "definition: resizer/src/format.ts `acceptsPattern`): an element of the Accept list naming\n" +
+        "the type exactly, as an RFC 9110 media range, with a weight above 0. Wildcards do not\n" +
+        "count; a type refused with q=0 lets the next pattern apply.",
       block("map", [expr("$http_accept"), expr(v(MASTER_VARIABLES.acceptVariant))], [
         entry("default", "jpeg"),
-        entry(regex(`~*image/avif${notRefused}`), "avif"),
-        entry(regex(`~*image/webp${notRefused}`), "webp"),
+        entry(regex(`~*${acceptsPattern(CONTENT_TYPES.avif)}`), "avif"),
+        entry(regex(`~*${acceptsPattern(CONTENT_TYPES.webp)}`), "webp"),
       ]),
     ),
     block("map", [expr(v(MASTER_VARIABLES.acceptVariant)), expr(v(MASTER_VARIABLES.accept))], [

@@ -2,6 +2,7 @@
 // tuning, the upstreams between them, and the servers the master answers. Where anything
 // lives or listens is asked of the host's `Placement`; the host's settings come resolved
 // from hostConfig.ts. Pure.
+import { memoryBudgetMb } from "../../resizer/src/memory.js";
 import { KEEP_ALIVE_TIMEOUT_MS, serviceSchema, toEnv, type ServiceSettings } from "../../resizer/src/settings.js";
 import type { Balance, ClusterSpec, Host, Slave } from "../config.js";
 import { timeMs } from "../units.js";
@@ -92,8 +93,13 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
       cpus: deployment.cpus,
       env: {
         ...toEnv(
-          // libvips sizes its thread pool from the host's cores, not the container's CPU limit.
-          { ...service, vipsThreads: service.vipsThreads || Math.max(1, Math.ceil(deployment.cpus)) },
+          {
+            ...service,
+            // libvips sizes its thread pool from the host's cores, not the container's CPU limit.
+            vipsThreads: service.vipsThreads || Math.max(1, Math.ceil(deployment.cpus)),
+            // What the transforms may need together, from the container's memory limit.
+            memoryBudgetMb: service.memoryBudgetMb || memoryBudgetMb(deployment.memoryMb, service.concurrency),
+          },
           { host: listen.address, port: listen.port, root: place.imagesRoot },
         ),
         // Every transform in flight holds a libuv thread; file I/O needs a couple more.

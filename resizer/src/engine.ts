@@ -117,9 +117,13 @@ export interface Rendered {
   height: number;
 }
 
-/** Runs the steps. `seconds` is libvips' own stop (it frees the worker); 0 = none. */
-export async function render(input: string | Buffer, plan: Plan, options: { maxInputPixels: number; seconds: number }): Promise<Rendered> {
-  let image = sharp(input, inputOptions(options.maxInputPixels)).timeout({ seconds: options.seconds });
+/**
+ * Runs the steps, in this process: the service runs it in a transform worker
+ * (workers.ts), a child process that can be stopped at the deadline, since no libvips
+ * timeout interrupts an AVIF encode.
+ */
+export async function render(input: string | Buffer, plan: Plan, options: { maxInputPixels: number }): Promise<Rendered> {
+  let image = sharp(input, inputOptions(options.maxInputPixels));
   for (const [, step] of STEPS) image = step(image, plan);
   try {
     const { data, info } = await image.toBuffer({ resolveWithObject: true });
@@ -135,7 +139,6 @@ export async function render(input: string | Buffer, plan: Plan, options: { maxI
  */
 export function renderError(cause: unknown, maxInputPixels: number): ResizeError {
   const message = cause instanceof Error ? cause.message : "";
-  if (/timeout/i.test(message)) return new ResizeError("timeout", "the transform took too long", { retryAfter: 1, cause });
   if (/exceeds pixel limit/i.test(message)) return pixelLimit(maxInputPixels);
   if (/corrupt header|unsupported image format/i.test(message)) return notAnImage(cause);
   return new ResizeError("not_an_image", "the source image is damaged or truncated", { cause });

@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   bad_param: 400,
   output_too_large: 400,
+  over_memory_budget: 400,
   not_found: 404,
   /** A storyboard episode whose stills skip or repeat a number (storyboard/stills.ts). */
   still_numbering: 404,
@@ -19,6 +20,7 @@ export const ERROR_CODES = {
   /** A storyboard still changed between its listing (the ETag) and its decoding. */
   source_changed: 503,
   timeout: 503,
+  transform_failed: 503,
   shutting_down: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -31,21 +31,57 @@ const SAME_AS_SOURCE: Record<SourceFormat, OutputFormat> = {
   svg: "png",
 };
 
+// --- Accept: one definition for the resizer and the master -------------------------------
+//
+// RFC 9110 §12.5.1: `Accept: #( media-range [ weight ] )`, a media range being
+// `type "/" subtype *( OWS ";" OWS [ parameter ] )` and the weight `OWS ";" OWS "q=" qvalue`
+// with `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`. A type counts as
+// accepted when an element of the list names it exactly (case-insensitively) with a weight
+// above 0 or none; an element that does not parse accepts nothing. Trailing parameters after
+// the weight (RFC 7231's accept-ext) are tolerated. Wildcards never count.
+//
+// The rule is a regular expression, so that the master's nginx `map` (infra/nginx/master.ts)
+// runs exactly this one and the resizer tests the same text: there is no second parser.
+
+const OWS = "[ \\t]*";
+const TOKEN = "[-!#$%&'*+.^_`|~0-9a-z]+";
+const QUOTED = '"(?:[^"\\\\]|\\\\.)*"';
+const VALUE = `(?:${TOKEN}|${QUOTED})`;
+/** A weight above 0: 0.001 to 1.000. */
+const POSITIVE_WEIGHT = "q=(?:0\\.(?=[0-9]{0,2}[1-9])[0-9]{1,3}|1(?:\\.0{0,3})?)";
+
+/**
+ * A regular expression (PCRE and JavaScript alike, to be used case-insensitively) that
+ * matches an Accept header value listing `mediaType` with a weight above 0.
+ */
+export function acceptsPattern(mediaType: string): string {
+  const type = mediaType.replace(/[.+]/g, (c) => `\\${c}`);
+  const params = `(?:${OWS};${OWS}(?:(?!q=)${TOKEN}=${VALUE})?)*`;
+  const weight = `(?:${OWS};${OWS}${POSITIVE_WEIGHT}(?:${OWS};${OWS}(?:${TOKEN}(?:=${VALUE})?)?)*)?`;
+  return `(?:^|,)${OWS}${type}${params}${weight}${OWS}(?:,|$)`;
+}
+
+/** Formats `fmt=auto` may answer, best first; JPEG is always acceptable. */
+export const NEGOTIATED = ["avif", "webp", "jpeg"] as const;
+export type NegotiatedFormat = (typeof NEGOTIATED)[number];
+
+const ACCEPTS: Record<"avif" | "webp", RegExp> = {
+  avif: new RegExp(acceptsPattern(CONTENT_TYPES.avif), "i"),
+  webp: new RegExp(acceptsPattern(CONTENT_TYPES.webp), "i"),
+};
+
+/** What `fmt=auto` may answer this client, best first (JPEG always, last). */
+export function acceptedFormats(accept: string | undefined): NegotiatedFormat[] {
+  const header = accept ?? "";
+  return NEGOTIATED.filter((f) => f === "jpeg" || ACCEPTS[f].test(header));
+}
+
 /**
  * `fmt=auto`: the best format the client lists explicitly. Wildcards (`*\/*`, `image/*`)
  * do not count: old clients send them without being able to decode AVIF. `q=0` refuses.
  */
-export function negotiateFormat(accept: string | undefined): "avif" | "webp" | "jpeg" {
-  const accepted = new Set<string>();
-  for (const range of (accept ?? "").split(",")) {
-    const [type = "", ...params] = range.split(";").map((s) => s.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith("q="));
-    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
-    accepted.add(type);
-  }
-  if (accepted.has("image/avif")) return "avif";
-  if (accepted.has("image/webp")) return "webp";
-  return "jpeg";
+export function negotiateFormat(accept: string | undefined): NegotiatedFormat {
+  return acceptedFormats(accept)[0]!;
 }
 
 /** The negotiated variant when `fmt=auto` (it enters the ETag), else undefined. */
@@ -53,12 +89,22 @@ export function variantFor(fmt: RequestedFormat | undefined, accept: string | un
   return fmt === "auto" ? negotiateFormat(accept) : undefined;
 }
 
-/** The output format when the request alone decides it; undefined when it follows the source. */
-export function requestedOutput(fmt: RequestedFormat | undefined, accept: string | undefined): OutputFormat | undefined {
+/**
+ * The formats the answer may take, best first, when the request alone decides them:
+ * `fmt=auto` falls back along what the client accepts when the best one's size limit is
+ * exceeded; an explicit format has no fallback. Undefined when it follows the source.
+ */
+export function requestedOutputs(fmt: RequestedFormat | undefined, accept: string | undefined): OutputFormat[] | undefined {
   if (fmt === undefined) return undefined;
-  return fmt === "auto" ? negotiateFormat(accept) : fmt;
+  return fmt === "auto" ? acceptedFormats(accept) : [fmt];
 }
 
-export function outputFormat(fmt: RequestedFormat | undefined, source: SourceFormat, accept: string | undefined): OutputFormat {
-  return requestedOutput(fmt, accept) ?? SAME_AS_SOURCE[source];
+/** The best of `requestedOutputs` (what a storyboard sheet is encoded as: no fallback). */
+export function requestedOutput(fmt: RequestedFormat | undefined, accept: string | undefined): OutputFormat | undefined {
+  return requestedOutputs(fmt, accept)?.[0];
+}
+
+/** The output formats of a request for a source of `source`'s format, best first. */
+export function outputFormats(fmt: RequestedFormat | undefined, source: SourceFormat, accept: string | undefined): OutputFormat[] {
+  return requestedOutputs(fmt, accept) ?? [SAME_AS_SOURCE[source]];
 }

@@ -1,6 +1,7 @@
 // Process entry: settings from the environment only, JSON logs on stdout, graceful stop
 // on SIGTERM/SIGINT (stop accepting, finish in-flight requests, exit 0).
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { createResizerService } from "./server.js";
 import { fromEnv } from "./settings.js";
@@ -16,12 +17,25 @@ try {
   process.exit(2);
 }
 
+/** The container's memory limit (MiB) from its cgroup (v2, then v1); undefined when unlimited. */
+function cgroupMemoryLimitMb(): number | undefined {
+  for (const file of ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) {
+    try {
+      const bytes = Number(readFileSync(file, "utf8").trim()); // "max" (v2, unlimited) -> NaN
+      if (bytes > 0 && bytes < 2 ** 50) return Math.floor(bytes / 2 ** 20); // v1 "unlimited" is ~2^63
+    } catch {
+      // not this cgroup version
+    }
+  }
+  return undefined;
+}
+
 async function main(settings: ReturnType<typeof fromEnv>): Promise<void> {
-  const resizer = await createResizerService(settings, logger);
+  const resizer = await createResizerService(settings, logger, cgroupMemoryLimitMb());
   resizer.server.listen(settings.port, settings.host);
   await once(resizer.server, "listening");
   const { presets, ...limits } = settings;
-  logger.info({ engine: ENGINE, ...limits, presets: Object.keys(presets) }, "listening");
+  logger.info({ engine: ENGINE, ...limits, memoryBudgetMb: resizer.memoryBudgetBytes / 2 ** 20, presets: Object.keys(presets) }, "listening");
 
   const stop = async (signal: NodeJS.Signals) => {
     logger.info({ signal }, "shutting down: finishing in-flight requests");

@@ -2,9 +2,9 @@
 // several in one process. Label values are bounded: routes (routes.ts) and status codes,
 // error codes.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Limiter } from "./limiter.js";
+import type { Admission } from "./admission.js";
 
-export function createMetrics(limiter: Limiter) {
+export function createMetrics(admission: Admission) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -49,13 +49,24 @@ export function createMetrics(limiter: Limiter) {
       help: "Revalidations answered 304 without decoding.",
       registers,
     }),
+    cancelSeconds: new Histogram({
+      name: "resizer_transform_cancel_seconds",
+      help: "From a transform's deadline (or its client leaving) to its worker being gone and its slot free.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    workerCrashes: new Counter({
+      name: "resizer_transform_worker_crashes_total",
+      help: "Transform workers that died on their own (a crash, the OOM killer); each is replaced.",
+      registers,
+    }),
   };
   new Gauge({
     name: "resizer_transforms_active",
     help: "Transforms holding a concurrency slot.",
     registers,
     collect() {
-      this.set(limiter.active);
+      this.set(admission.active);
     },
   });
   new Gauge({
@@ -63,7 +74,23 @@ export function createMetrics(limiter: Limiter) {
     help: "Requests waiting for a transform slot.",
     registers,
     collect() {
-      this.set(limiter.queued);
+      this.set(admission.queued);
+    },
+  });
+  new Gauge({
+    name: "resizer_memory_admitted_bytes",
+    help: "Estimated memory of the transforms running (admission counts these against the budget).",
+    registers,
+    collect() {
+      this.set(admission.admittedBytes);
+    },
+  });
+  new Gauge({
+    name: "resizer_memory_budget_bytes",
+    help: "Memory the transforms running may need together (RESIZER_MEMORY_BUDGET_MB).",
+    registers,
+    collect() {
+      this.set(admission.budgetBytes);
     },
   });
   return metrics;

@@ -3,8 +3,10 @@
 // before a single pixel is decoded.
 import type { ResizeOptions } from "sharp";
 import { ResizeError } from "./errors.js";
-import { DEFAULT_QUALITY, type Transform } from "./params.js";
 import type { OutputFormat, SourceFormat } from "./format.js";
+import { estimateTransformBytes, overBudget, type WorkingSet } from "./memory.js";
+import { DEFAULT_QUALITY, type Transform } from "./params.js";
+import type { ServiceSettings } from "./settings.js";
 
 export interface SourceInfo {
   format: SourceFormat;
@@ -26,7 +28,18 @@ export interface Plan {
   flatten: boolean;
   /** Upper bound of the output size, checked against maxOutputDimension. */
   bound: { width: number; height: number };
+  /** AVIF encoder effort (AVIF only; `encode` in engine.ts reads it). */
+  avifEffort: number | undefined;
+  /** What the memory estimate is made of, and the estimate (bytes) admission counts. */
+  workingSet: WorkingSet;
+  estimatedBytes: number;
 }
+
+/** The limits a plan is checked against, all before a pixel is decoded. */
+export type PlanSettings = Pick<ServiceSettings, "maxOutputDimension" | "maxOutputPixels" | "maxInputPixels" | "avifEffort"> & {
+  /** The replica's memory budget for transforms (bytes): a plan needing more is refused. */
+  budgetBytes: number;
+};
 
 const WHITE = { r: 255, g: 255, b: 255 };
 
@@ -56,32 +69,79 @@ function fillsBox(t: Transform): t is Transform & { w: number; h: number } {
   return t.w !== undefined && t.h !== undefined && t.fit !== "inside" && t.fit !== "outside";
 }
 
+/** Positions that analyse the whole cover-scaled image (libvips' smartcrop). */
+const SMARTCROP = new Set(["attention", "entropy"]);
+
 /**
  * The plan of a request whose answer does not depend on the source's header: both sides
  * with a fit that fills the box, and a format the request decides (`fmt` given). Most
  * thumbnail URLs look like this, and skip a second open and parse of the file (`probe`):
  * ~0.5 ms of CPU per request. libvips still refuses a source over the pixel limit from
  * its header, before decoding. Undefined when the header is needed: one side only,
- * inside/outside, no `fmt`, or a letterbox whose bars follow the source's transparency.
+ * inside/outside, no `fmt`, a letterbox whose bars follow the source's transparency, or a
+ * saliency crop (its memory depends on the source's aspect ratio).
  */
-export function planWithoutHeader(t: Transform, format: OutputFormat | undefined, maxOutputDimension: number): Plan | undefined {
-  if (format === undefined || !fillsBox(t)) return undefined;
-  if (t.fit === "contain" && format !== "jpeg") return undefined;
-  return build(t, format, { width: t.w, height: t.h }, false, maxOutputDimension);
+export function planWithoutHeader(t: Transform, formats: readonly OutputFormat[] | undefined, s: PlanSettings): Plan | undefined {
+  if (formats === undefined || !fillsBox(t) || SMARTCROP.has(t.position ?? "")) return undefined;
+  if (t.fit === "contain" && formats.some((f) => f !== "jpeg")) return undefined;
+  return build(t, formats, { width: t.w, height: t.h }, { alpha: undefined, pixels: undefined, smartcrop: 0 }, s);
 }
 
-export function planTransform(source: SourceInfo, t: Transform, format: OutputFormat, maxOutputDimension: number): Plan {
-  const keepsAlpha = source.hasAlpha && format !== "jpeg";
-  return build(t, format, outputBound(source.width, source.height, t), keepsAlpha, maxOutputDimension);
+/** `formats`: what the answer may be, best first (`fmt=auto` falls back along it). */
+export function planTransform(source: SourceInfo, t: Transform, formats: readonly OutputFormat[], s: PlanSettings): Plan {
+  const smartcrop = SMARTCROP.has(t.position ?? "") ? area(outputBound(source.width, source.height, { ...t, fit: "outside" })) : 0;
+  const facts = { alpha: source.hasAlpha, pixels: source.width * source.height, smartcrop };
+  return build(t, formats, outputBound(source.width, source.height, t), facts, s);
 }
 
-function build(t: Transform, format: OutputFormat, bound: Plan["bound"], keepsAlpha: boolean, maxOutputDimension: number): Plan {
-  if (bound.width > maxOutputDimension || bound.height > maxOutputDimension) {
+const area = (b: { width: number; height: number }) => b.width * b.height;
+
+/** What is known of the source: transparency and pixels (undefined without its header). */
+interface SourceFacts {
+  alpha: boolean | undefined;
+  pixels: number | undefined;
+  /** Pixels a saliency crop analyses (0: none). */
+  smartcrop: number;
+}
+
+function build(t: Transform, formats: readonly OutputFormat[], bound: Plan["bound"], source: SourceFacts, s: PlanSettings): Plan {
+  if (bound.width > s.maxOutputDimension || bound.height > s.maxOutputDimension) {
     throw new ResizeError(
       "output_too_large",
-      `the result would be ${bound.width}x${bound.height}, over the ${maxOutputDimension}px limit`,
+      `the result would be ${bound.width}x${bound.height}, over the ${s.maxOutputDimension}px limit`,
     );
   }
+  let refusal: ResizeError | undefined;
+  for (const format of formats) {
+    const pixels = area(bound);
+    const limit = s.maxOutputPixels[format];
+    if (pixels > limit) {
+      refusal = new ResizeError(
+        "output_too_large",
+        `the result would be ${bound.width}x${bound.height} = ${pixels} px, over the ${format.toUpperCase()} limit of ${limit} px (maxOutputPixels)`,
+      );
+      continue;
+    }
+    // With transparency unknown, assume it wherever the format could keep it.
+    const keepsAlpha = format !== "jpeg" && source.alpha !== false;
+    const workingSet: WorkingSet = {
+      sourcePixels: source.pixels,
+      outputPixels: pixels,
+      bands: source.alpha === true || keepsAlpha ? 4 : 3,
+      format,
+      smartcropPixels: source.smartcrop,
+    };
+    const estimatedBytes = estimateTransformBytes(workingSet, s.maxInputPixels);
+    if (estimatedBytes > s.budgetBytes) {
+      refusal = overBudget(estimatedBytes, s.budgetBytes, `this ${format.toUpperCase()} result`);
+      continue;
+    }
+    return { ...shape(t, format, bound, source.alpha === true && format !== "jpeg"), avifEffort: format === "avif" ? s.avifEffort : undefined, workingSet, estimatedBytes };
+  }
+  throw refusal ?? new ResizeError("output_too_large", "no output format is possible");
+}
+
+function shape(t: Transform, format: OutputFormat, bound: Plan["bound"], keepsAlpha: boolean): Omit<Plan, "avifEffort" | "workingSet" | "estimatedBytes"> {
   // One side given: the other follows the aspect ratio, which is what `inside` does.
   const fit = t.w !== undefined && t.h !== undefined ? (t.fit ?? "cover") : "inside";
   return {

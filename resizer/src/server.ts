@@ -1,24 +1,26 @@
-// The HTTP service: routing, the resize flow (parse -> resolve -> validate -> queue ->
-// read -> [probe] -> plan -> render -> respond), storyboards (storyboard/service.ts), the
-// one place where errors become responses, metrics, one log line per request, and
-// graceful shutdown.
+// The HTTP service: routing, the resize flow (parse -> resolve -> validate -> [probe] ->
+// plan and its memory estimate -> admission -> render in a worker -> respond),
+// storyboards (storyboard/service.ts), the one place where errors become responses,
+// metrics, one log line per request, and graceful shutdown.
 import { KEEP_ALIVE_TIMEOUT_MS } from "./settings.js";
 import { randomUUID } from "node:crypto";
 import { access, constants } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ENGINE, configureEngine, probe, render } from "./engine.js";
+import { Admission } from "./admission.js";
+import { ENGINE, configureEngine, probe } from "./engine.js";
 import { ResizeError, isResizeError } from "./errors.js";
-import { CONTENT_TYPES, outputFormat, requestedOutput, variantFor } from "./format.js";
-import { Limiter } from "./limiter.js";
+import { CONTENT_TYPES, outputFormats, requestedOutputs, variantFor } from "./format.js";
+import { budgetBytes } from "./memory.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
-import { planTransform, planWithoutHeader } from "./plan.js";
+import { planTransform, planWithoutHeader, type PlanSettings } from "./plan.js";
 import { NOT_FOUND_STATUS_HEADER, routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
 import { openSource, realRoot } from "./source.js";
 import { createStoryboardService } from "./storyboard/service.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
+import { TransformPool } from "./workers.js";
 
 /** Longer request targets are refused (414) before any parsing. */
 export const MAX_URL_LENGTH = 2048;
@@ -28,6 +30,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface ResizerService {
   server: Server;
   metrics: Metrics;
+  /** What transforms may need together (bytes): the setting, or derived from the memory limit. */
+  memoryBudgetBytes: number;
   /** Stops accepting, lets in-flight requests finish (bounded by timeoutMs), closes sockets. */
   close(): Promise<void>;
 }
@@ -49,13 +53,27 @@ interface Routed {
   legacy: boolean;
 }
 
-export async function createResizerService(settings: ServiceSettings & ProcessSettings, logger: Logger): Promise<ResizerService> {
+/**
+ * `memoryLimitMb`: the container's memory limit when known (main.ts reads the cgroup's),
+ * from which the budget is derived when `memoryBudgetMb` is 0.
+ */
+export async function createResizerService(settings: ServiceSettings & ProcessSettings, logger: Logger, memoryLimitMb?: number): Promise<ResizerService> {
   const root = await realRoot(settings.root);
-  configureEngine(settings);
-  const limiter = new Limiter(settings.concurrency, settings.queue);
-  const metrics = createMetrics(limiter);
-  // Sheets share the resizes' limiter: one slot each, so a burst of either is bounded alike.
-  const storyboards = createStoryboardService({ root, storyboard: settings.storyboard, resizer: settings, limiter });
+  configureEngine(settings); // this process probes headers and composes storyboard sheets; workers resize
+  const admission = new Admission(settings.concurrency, settings.queue, budgetBytes(settings, memoryLimitMb));
+  const metrics = createMetrics(admission);
+  const pool = await TransformPool.start(settings.concurrency, { allowVector: settings.allowVector, vipsThreads: settings.vipsThreads }, {
+    cancelled: (seconds) => metrics.cancelSeconds.observe(seconds),
+    crashed: (detail) => {
+      metrics.workerCrashes.inc();
+      logger.error({ detail }, "a transform worker died; replaced");
+    },
+  });
+  // Sheets share the resizes' admission: a slot each, and their memory estimate against the budget.
+  const storyboards = createStoryboardService({ root, storyboard: settings.storyboard, resizer: settings, admission });
+  const planSettings: PlanSettings = { ...settings, budgetBytes: admission.budgetBytes };
+  /** Output-affecting settings beyond the engine's versions: part of every ETag. */
+  const engineIdentity = `${ENGINE} avif-effort=${settings.avifEffort}`;
   let closing = false;
 
   const server = createServer(
@@ -172,7 +190,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
 
     const deadline = requestDeadline(res);
     const source = await openSource(root, src, settings.maxInputBytes);
-    const etag = strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: ENGINE });
+    const etag = strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: engineIdentity });
     const validators: Record<string, string> = {
       ETag: etag,
       "Last-Modified": httpDate(source.mtimeMs),
@@ -188,22 +206,25 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       return;
     }
 
-    const plan = async (input: string | Buffer) => {
-      const fromRequest = planWithoutHeader(transform, requestedOutput(transform.fmt, accept), settings.maxOutputDimension);
+    // Planned before admission: the plan's memory estimate is what admission counts, and
+    // a plan no replica could run is refused here, before anything is decoded.
+    const planned = await (async () => {
+      const fromRequest = planWithoutHeader(transform, requestedOutputs(transform.fmt, accept), planSettings);
       if (fromRequest !== undefined) return fromRequest;
-      const info = await probe(input, settings);
-      return planTransform(info, transform, outputFormat(transform.fmt, info.format, accept), settings.maxOutputDimension);
-    };
-    const work = limiter
-      .run(async () => {
-        const input = await source.input();
-        outcome.sourceBytes = source.size;
-        metrics.sourceBytes.inc(source.size);
+      const info = await probe(await source.input(), settings);
+      return planTransform(info, transform, outputFormats(transform.fmt, info.format, accept), planSettings);
+    })().catch(async (error: unknown) => {
+      await source.close();
+      throw error;
+    });
+    outcome.sourceBytes = source.size;
+    metrics.sourceBytes.inc(source.size);
+    const work = admission
+      .run({ bytes: planned.estimatedBytes, what: `this ${planned.format.toUpperCase()} result` }, () => {
         deadline.throwIfAborted();
-        const planned = await plan(input);
-        deadline.throwIfAborted();
-        return { plan: planned, ...(await render(input, planned, { maxInputPixels: settings.maxInputPixels, seconds: Math.ceil(settings.timeoutMs / 1000) })) };
+        return pool.run({ file: source.file, plan: planned, maxInputPixels: settings.maxInputPixels }, deadline);
       }, deadline)
+      .then((rendered) => ({ plan: planned, ...rendered }))
       .finally(() => source.close());
     const result = await untilDeadline(work, deadline);
     metrics.responseBytes.inc(result.data.length);
@@ -265,9 +286,10 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     const grace = setTimeout(() => server.closeAllConnections(), settings.timeoutMs + 1_000);
     await drained;
     clearTimeout(grace);
+    await pool.close();
   }
 
-  return { server, metrics, close };
+  return { server, metrics, memoryBudgetBytes: admission.budgetBytes, close };
 }
 
 /** The domain's not-found status from NOT_FOUND_STATUS_HEADER: 400-499, else 404. */
@@ -275,7 +297,10 @@ function domainNotFoundStatus(header: string | string[] | undefined): number {
   return typeof header === "string" && /^4[0-9]{2}$/.test(header) ? Number(header) : 404;
 }
 
-/** Resolves with `work`, or rejects when `signal` aborts first (the work keeps its slot). */
+/**
+ * Resolves with `work`, or rejects when `signal` aborts first: the answer goes out at the
+ * deadline, while a resize's slot is freed once its worker is gone (workers.ts).
+ */
 function untilDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () =>

@@ -15,8 +15,20 @@ export const POSITIONS = [
 
 export const MAX_DIMENSION = 8192;
 
+/** Output formats with their own area limit (`maxOutputPixels`). */
+const OUTPUT_FORMAT_KEYS = ["jpeg", "png", "webp", "avif"] as const;
+const outputPixels = z.number().int().min(1).max(MAX_DIMENSION * MAX_DIMENSION);
+/**
+ * Largest result area per output format. AVIF's encoder holds several times the memory of
+ * the others per pixel (resizer/README.md, Memory): a 4096x4096 AVIF needs about 600 MiB.
+ */
+export const DEFAULT_MAX_OUTPUT_PIXELS = { jpeg: 4096 * 4096, png: 4096 * 4096, webp: 4096 * 4096, avif: 2048 * 1024 } as const;
+
 /** How long the service keeps an idle keep-alive connection (a proxy must drop it sooner). */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+/** sharp's default is 4; see resizer/README.md, AVIF effort, for the measurement behind this. */
+export const AVIF_EFFORT = 3;
 
 const dimension = z.number().int().min(1).max(MAX_DIMENSION);
 const cacheControlValue = z
@@ -67,6 +79,24 @@ export const serviceSchema = z.strictObject({
     .default(32 * 1024 * 1024)
     .describe("source file size limit (bytes), checked before reading"),
   maxOutputDimension: dimension.default(4096).describe("largest width or height a response may have"),
+  maxOutputPixels: z
+    .strictObject(Object.fromEntries(OUTPUT_FORMAT_KEYS.map((f) => [f, outputPixels.default(DEFAULT_MAX_OUTPUT_PIXELS[f]).describe(`largest ${f.toUpperCase()} result, in pixels (width x height)`)])) as Record<(typeof OUTPUT_FORMAT_KEYS)[number], z.ZodDefault<typeof outputPixels>>)
+    .prefault({})
+    .describe("largest result area per output format (400 beyond; `fmt=auto` falls back to the next accepted format); AVIF's default is a quarter of the others' because its encoder needs about 4x the memory per pixel"),
+  memoryBudgetMb: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_536)
+    .default(0)
+    .describe("memory (MiB) the transforms in flight may need together, by their estimates; beyond it work waits, and a single transform needing more is refused (400). 0: derived from the memory limit (the cluster: `memoryMb` and `concurrency`; alone: the cgroup's limit, else 512 MiB)"),
+  avifEffort: z
+    .number()
+    .int()
+    .min(0)
+    .max(9)
+    .default(AVIF_EFFORT)
+    .describe(`AVIF encoder effort, 0 (fastest) to 9 (smallest files); default ${AVIF_EFFORT}, chosen for throughput (resizer/README.md, AVIF effort)`),
   cacheControl: cacheControlValue.default("public, max-age=60").describe("`Cache-Control` on successful responses"),
   errorCacheControl: cacheControlValue
     .default("public, max-age=10")
@@ -102,6 +132,9 @@ export const ENV_NAMES = {
   maxInputPixels: "RESIZER_MAX_INPUT_PIXELS",
   maxInputBytes: "RESIZER_MAX_INPUT_BYTES",
   maxOutputDimension: "RESIZER_MAX_OUTPUT_DIMENSION",
+  maxOutputPixels: "RESIZER_MAX_OUTPUT_PIXELS",
+  memoryBudgetMb: "RESIZER_MEMORY_BUDGET_MB",
+  avifEffort: "RESIZER_AVIF_EFFORT",
   cacheControl: "RESIZER_CACHE_CONTROL",
   errorCacheControl: "RESIZER_ERROR_CACHE_CONTROL",
   clientTimeoutMs: "RESIZER_CLIENT_TIMEOUT_MS",
@@ -143,7 +176,7 @@ const envBool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true
 const envInt = z.coerce.number().int();
 
 /** Settings the environment holds as JSON (objects and maps). */
-const JSON_SETTINGS = new Set<keyof ServiceSettings>(["presets", "storyboard"]);
+const JSON_SETTINGS = new Set<keyof ServiceSettings>(["presets", "storyboard", "maxOutputPixels"]);
 
 /**
  * Limits that span two settings, which the per-field schema cannot see: a preset larger

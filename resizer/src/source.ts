@@ -22,7 +22,17 @@ export interface Source {
    * procfs. Valid until `close()`.
    */
   input(): Promise<string | Buffer>;
+  /** Where a transform worker opens the same file again, and how it knows it is the same. */
+  file: SourceFile;
   close(): Promise<void>;
+}
+
+/** A source as a transform worker receives it: the checked real path and its identity. */
+export interface SourceFile {
+  path: string;
+  dev: string;
+  ino: string;
+  size: number;
 }
 
 const notFound = () => new ResizeError("not_found", "no such source image");
@@ -80,6 +90,7 @@ export async function openSource(root: string, src: string, maxInputBytes: numbe
       mtimeMs: Number(stat.mtimeMs),
       mtimeNs: stat.mtimeNs.toString(),
       input: async () => (PROC_FD ? `/proc/self/fd/${handle.fd}` : readAll(handle, size)),
+      file: { path: real, dev: stat.dev.toString(), ino: stat.ino.toString(), size },
       close: () => handle.close(),
     };
   } catch (e) {
@@ -89,6 +100,30 @@ export async function openSource(root: string, src: string, maxInputBytes: numbe
 }
 
 const PROC_FD = existsSync("/proc/self/fd");
+
+/**
+ * Opens a source the service already checked (`openSource`) again, in a transform worker:
+ * without following a symlink, and only if it is still the same file (device and inode),
+ * so a name swapped since the checks is refused (404) rather than decoded.
+ */
+export async function reopenSource(file: SourceFile): Promise<{ input: string | Buffer; close(): Promise<void> }> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await open(file.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if (missing(e)) throw notFound();
+    throw e;
+  }
+  try {
+    const stat = await handle.stat({ bigint: true });
+    if (!stat.isFile() || stat.dev.toString() !== file.dev || stat.ino.toString() !== file.ino) throw notFound();
+    const input = PROC_FD ? `/proc/self/fd/${handle.fd}` : await readAll(handle, Math.min(file.size, Number(stat.size)));
+    return { input, close: () => handle.close() };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
 
 /** At most `size` bytes (as stat-ed): a file that grew is not read past its checked size. */
 async function readAll(handle: fsp.FileHandle, size: number): Promise<Buffer> {

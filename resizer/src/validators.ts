@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 
 /** Bump when the pipeline changes output for the same inputs (encoder settings, steps). */
-export const PIPELINE_REVISION = 1;
+export const PIPELINE_REVISION = 2;
 
 export interface EtagInputs {
   src: string;

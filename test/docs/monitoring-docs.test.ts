@@ -8,7 +8,7 @@ import { DASHBOARD_ROWS } from "../../infra/monitoring/dashboard.js";
 import { withMonitoringReference } from "../../infra/monitoring/docs.js";
 import { alertRules, recordingRules } from "../../infra/monitoring/rules.js";
 import { planCluster } from "../../infra/topology.js";
-import { Limiter } from "../../resizer/src/limiter.js";
+import { Admission } from "../../resizer/src/admission.js";
 import { createMetrics } from "../../resizer/src/metrics.js";
 import { OPS_METRICS } from "../../resizer/src/ops/metrics.js";
 import { projectRoot } from "../helpers/cli.js";
@@ -23,7 +23,7 @@ test("every metric an alert, a recorded series or a dashboard panel reads is exp
   const plan = planCluster(stackSpec("Pulumi.prod.yaml"));
   const exposed = new Set([
     ...Object.values(OPS_METRICS).flatMap((m) => (m.type === "histogram" ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])),
-    ...createMetrics(new Limiter(1, 1)).registry.getMetricsAsArray().flatMap((m) => [m.name, `${m.name}_bucket`]),
+    ...createMetrics(new Admission(1, 1, 1)).registry.getMetricsAsArray().flatMap((m) => [m.name, `${m.name}_bucket`]),
     "probe_success",
     "probe_ssl_earliest_cert_expiry",
     "up",

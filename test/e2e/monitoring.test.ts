@@ -13,7 +13,7 @@ import { THRESHOLDS } from "../../infra/monitoring/rules.js";
 import { JOBS } from "../../infra/monitoring/targets.js";
 import { Histogram } from "prom-client";
 import { OPS_METRICS } from "../../resizer/src/ops/metrics.js";
-import { Limiter } from "../../resizer/src/limiter.js";
+import { Admission } from "../../resizer/src/admission.js";
 import { createMetrics } from "../../resizer/src/metrics.js";
 import { PROJECT_ROOT } from "../../infra/local/launcher.js";
 import { accessLogEntries, get, localSpec, startE2E, steadyLoad, type E2E } from "../helpers/e2e.js";
@@ -102,7 +102,7 @@ describe("Prometheus against the local cluster's ops listener", () => {
   test("after traffic of every kind, every documented metric has data (with a sample of each)", async (t) => {
     await traffic();
     const opsMetrics = Object.values(OPS_METRICS).filter((m) => !("only" in m));
-    const resizerMetrics = createMetrics(new Limiter(1, 1))
+    const resizerMetrics = createMetrics(new Admission(1, 1, 1))
       .registry.getMetricsAsArray()
       .map((m) => ({ name: m.name, type: m instanceof Histogram ? "histogram" : "other" }))
       .filter((m) => m.name.startsWith("resizer_"));

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { render } from "../../resizer/src/engine.js";
 import { planWithoutHeader } from "../../resizer/src/plan.js";
+import { serviceSchema } from "../../resizer/src/settings.js";
 import { openPage, reportSink } from "../helpers/chromium.js";
 import { get, localSpec, startE2E, type E2E } from "../helpers/e2e.js";
 import { range, writeEmptyStills, writeStills } from "../helpers/stills.js";
@@ -248,8 +249,8 @@ interface Report {
 
 /** The still resized alone, as /resize does it (cover, PNG: lossless), as raw RGB. */
 async function resizedAlone(n: number): Promise<Buffer> {
-  const plan = planWithoutHeader({ w: 160, h: 90, fmt: "png" }, "png", 4096)!;
-  const { data } = await render(stills.get(n)!, plan, { maxInputPixels: 50_000_000, seconds: 0 });
+  const plan = planWithoutHeader({ w: 160, h: 90, fmt: "png" }, ["png"], { ...serviceSchema.parse({}), budgetBytes: 2 ** 40 })!;
+  const { data } = await render(stills.get(n)!, plan, { maxInputPixels: 50_000_000 });
   return sharp(data).removeAlpha().raw().toBuffer();
 }
 

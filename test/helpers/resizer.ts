@@ -7,7 +7,8 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { createResizerService, type ResizerService } from "../../resizer/src/server.js";
-import { serviceSchema, type ServiceSettings } from "../../resizer/src/settings.js";
+import type { z } from "zod";
+import { serviceSchema } from "../../resizer/src/settings.js";
 import { writeFixtures } from "./images.js";
 
 export interface TestResizer {
@@ -29,7 +30,7 @@ export async function fixtureTree(): Promise<{ dir: string; root: string; outsid
   return { dir, root, outside };
 }
 
-export async function startResizer(overrides: Partial<ServiceSettings> = {}, tree?: { dir: string; root: string }): Promise<TestResizer> {
+export async function startResizer(overrides: z.input<typeof serviceSchema> = {}, tree?: { dir: string; root: string }): Promise<TestResizer> {
   const owned = tree === undefined;
   const { dir, root } = tree ?? (await fixtureTree());
   const logs: Record<string, unknown>[] = [];

@@ -6,6 +6,8 @@ import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { render } from "../../resizer/src/engine.js";
 import { planWithoutHeader } from "../../resizer/src/plan.js";
+import { serviceSchema } from "../../resizer/src/settings.js";
+import { ACCEPT_TABLE } from "../helpers/accept-table.js";
 import { BLUE, GREEN, RED, WHITE } from "../helpers/images.js";
 import { startResizer, type TestResizer } from "../helpers/resizer.js";
 
@@ -162,9 +164,9 @@ describe("resizing", () => {
   it("flattening for JPEG leaves an opaque source's bytes alone (so it needs no header)", async () => {
     for (const src of ["quadrants.jpg", "cmyk.jpg", "rotated.jpg", "deep.png"]) {
       const input = path.join(svc.root, src);
-      const plan = planWithoutHeader({ w: 90, h: 60 }, "jpeg", 4096);
+      const plan = planWithoutHeader({ w: 90, h: 60 }, ["jpeg"], { ...serviceSchema.parse({}), budgetBytes: 2 ** 40 });
       assert.ok(plan?.flatten === true);
-      const options = { maxInputPixels: 1e8, seconds: 0 };
+      const options = { maxInputPixels: 1e8 };
       const [flattened, untouched] = await Promise.all([render(input, plan, options), render(input, { ...plan, flatten: false }, options)]);
       assert.ok(flattened.data.equals(untouched.data), `${src}: same bytes with and without flatten`);
     }
@@ -192,21 +194,41 @@ describe("resizing", () => {
 });
 
 describe("format negotiation (fmt=auto)", () => {
-  for (const [accept, type] of [
-    ["image/avif,image/webp,image/apng,*/*;q=0.8", "image/avif"],
-    ["image/webp,*/*", "image/webp"],
-    ["image/avif;q=0,image/webp", "image/webp"],
-    ["*/*", "image/jpeg"],
-    ["", "image/jpeg"],
+  for (const [accept, variant] of [
+    ["image/avif,image/webp,image/apng,*/*;q=0.8", "avif"],
+    ["image/webp,*/*", "webp"],
+    ["image/avif;q=0,image/webp", "webp"],
+    ["*/*", "jpeg"],
+    ["", "jpeg"],
   ] as const) {
-    it(`Accept: ${JSON.stringify(accept)} -> ${type}`, async () => {
+    it(`Accept: ${JSON.stringify(accept)} -> ${variant}`, async () => {
       const res = await svc.get("/resize?src=quadrants.jpg&w=80&fmt=auto", { Accept: accept });
-      assert.equal(res.headers.get("content-type"), type);
+      assert.equal(res.headers.get("content-type"), `image/${variant}`);
       assert.equal(res.headers.get("vary"), "Accept");
       const { meta } = await decode(res.bytes);
-      assert.equal(meta.format, type === "image/avif" ? "heif" : type.slice(6));
+      assert.equal(meta.format, variant === "avif" ? "heif" : variant);
     });
   }
+
+  it("answers every Accept of the shared table with the format the master's map picks for it", async () => {
+    for (const [accept, variant] of ACCEPT_TABLE) {
+      const res = await svc.get("/resize?src=quadrants.jpg&w=40&fmt=auto", accept === undefined ? {} : { Accept: accept });
+      assert.equal(res.headers.get("content-type"), `image/${variant}`, JSON.stringify(accept));
+    }
+  });
+
+  it("falls back to the next accepted format when the best one's area limit is exceeded", async () => {
+    const small = await startResizer({ maxOutputPixels: { avif: 10_000 } }, { dir: path.dirname(svc.root), root: svc.root });
+    try {
+      const res = await small.get("/resize?src=quadrants.jpg&w=200&h=100&fmt=auto", { Accept: "image/avif,image/webp" });
+      assert.equal(res.headers.get("content-type"), "image/webp");
+      const explicit = await small.get("/resize?src=quadrants.jpg&w=200&h=100&fmt=avif");
+      assert.equal(explicit.status, 400);
+      assert.match(explicit.bytes.toString(), /over the AVIF limit of 10000 px/);
+    } finally {
+      await small.close();
+    }
+  });
 
   it("gives each variant its own ETag, and only auto varies on Accept", async () => {
     const avif = await svc.get("/resize?src=quadrants.jpg&w=80&fmt=auto", { Accept: "image/avif" });

@@ -1,13 +1,18 @@
-// The pure parts below the parameter parser: negotiation, output-size planning, the
-// limiter, HTTP validators and the settings contract.
+// The pure parts below the parameter parser: negotiation, output-size planning, memory
+// estimates and admission, HTTP validators and the settings contract.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ResizeError } from "../../resizer/src/errors.js";
-import { negotiateFormat, outputFormat, requestedOutput } from "../../resizer/src/format.js";
-import { Limiter } from "../../resizer/src/limiter.js";
-import { outputBound, planTransform, planWithoutHeader } from "../../resizer/src/plan.js";
+import { Admission } from "../../resizer/src/admission.js";
+import { acceptsPattern, negotiateFormat, outputFormats, requestedOutputs, type OutputFormat } from "../../resizer/src/format.js";
+import { ACCEPT_TABLE } from "../helpers/accept-table.js";
+import { outputBound, planTransform, planWithoutHeader, type PlanSettings } from "../../resizer/src/plan.js";
 import { ENV_NAMES, fromEnv, serviceSchema, toEnv } from "../../resizer/src/settings.js";
 import { notModified, strongEtag } from "../../resizer/src/validators.js";
+
+/** The default limits, with room for anything in memory unless a test says otherwise. */
+const S: PlanSettings = { ...serviceSchema.parse({}), budgetBytes: 2 ** 40 };
+const one = (f: OutputFormat) => [f];
 
 describe("format negotiation", () => {
   it("prefers AVIF, then WebP, listed explicitly with q > 0; else JPEG", () => {
@@ -18,12 +23,22 @@ describe("format negotiation", () => {
     assert.equal(negotiateFormat(undefined), "jpeg");
   });
 
+  it("answers every Accept of the shared table as RFC 9110 media ranges (the master's map runs the same rule)", () => {
+    for (const [accept, variant] of ACCEPT_TABLE) assert.equal(negotiateFormat(accept), variant, JSON.stringify(accept));
+  });
+
+  it("the rule is one regular expression per type, valid for nginx (PCRE) and JavaScript alike", () => {
+    const pattern = acceptsPattern("image/webp");
+    assert.doesNotMatch(pattern, /\(\?<|\\[dswDSWbB]|\(\?i\)/, "no lookbehind, shorthand classes or inline flags: the same text in both engines");
+    assert.match("image/webp", new RegExp(pattern, "i"));
+  });
+
   it("keeps the source format without fmt; GIF and SVG become PNG", () => {
-    assert.equal(outputFormat(undefined, "jpeg", "image/avif"), "jpeg");
-    assert.equal(outputFormat(undefined, "heif", undefined), "avif");
-    assert.equal(outputFormat(undefined, "gif", undefined), "png");
-    assert.equal(outputFormat("auto", "png", "image/webp"), "webp");
-    assert.equal(outputFormat("png", "jpeg", "image/avif"), "png");
+    assert.deepEqual(outputFormats(undefined, "jpeg", "image/avif"), ["jpeg"]);
+    assert.deepEqual(outputFormats(undefined, "heif", undefined), ["avif"]);
+    assert.deepEqual(outputFormats(undefined, "gif", undefined), ["png"]);
+    assert.deepEqual(outputFormats("auto", "png", "image/webp"), ["webp", "jpeg"]);
+    assert.deepEqual(outputFormats("png", "jpeg", "image/avif"), ["png"]);
   });
 });
 
@@ -41,30 +56,30 @@ describe("output size planning", () => {
   it("refuses a result over maxOutputDimension with 400", () => {
     const src = { format: "png" as const, width: 10, height: 4000, hasAlpha: false };
     assert.throws(
-      () => planTransform(src, { w: 2000, enlarge: true }, "png", 4096),
+      () => planTransform(src, { w: 2000, enlarge: true }, one("png"), S),
       (e: unknown) => e instanceof ResizeError && e.status === 400 && e.code === "output_too_large",
     );
-    assert.equal(planTransform(src, { w: 5 }, "png", 4096).bound.height, 2000);
+    assert.equal(planTransform(src, { w: 5 }, one("png"), S).bound.height, 2000);
   });
 
   it("uses the format's default quality, none for PNG, and flattens into JPEG only", () => {
     const alpha = { format: "png" as const, width: 100, height: 100, hasAlpha: true };
-    assert.equal(planTransform(alpha, { w: 10 }, "jpeg", 4096).quality, 80);
-    assert.equal(planTransform(alpha, { w: 10 }, "avif", 4096).quality, 50);
-    assert.equal(planTransform(alpha, { w: 10, q: 33 }, "webp", 4096).quality, 33);
-    assert.equal(planTransform(alpha, { w: 10 }, "png", 4096).quality, undefined);
-    assert.equal(planTransform(alpha, { w: 10 }, "jpeg", 4096).flatten, true);
-    assert.equal(planTransform(alpha, { w: 10 }, "webp", 4096).flatten, false);
+    assert.equal(planTransform(alpha, { w: 10 }, one("jpeg"), S).quality, 80);
+    assert.equal(planTransform(alpha, { w: 10 }, one("avif"), S).quality, 50);
+    assert.equal(planTransform(alpha, { w: 10, q: 33 }, one("webp"), S).quality, 33);
+    assert.equal(planTransform(alpha, { w: 10 }, one("png"), S).quality, undefined);
+    assert.equal(planTransform(alpha, { w: 10 }, one("jpeg"), S).flatten, true);
+    assert.equal(planTransform(alpha, { w: 10 }, one("webp"), S).flatten, false);
   });
 
   it("letterboxes in transparent bars only when the output keeps the source's alpha", () => {
     const alpha = { format: "png" as const, width: 100, height: 100, hasAlpha: true };
     const contain = { w: 10, h: 20, fit: "contain" as const };
     const white = (a: number) => ({ r: 255, g: 255, b: 255, alpha: a });
-    assert.deepEqual(planTransform(alpha, contain, "webp", 4096).resize.background, white(0));
-    assert.deepEqual(planTransform(alpha, contain, "jpeg", 4096).resize.background, white(1));
-    assert.deepEqual(planTransform({ ...alpha, hasAlpha: false }, contain, "png", 4096).resize.background, white(1));
-    assert.equal(planTransform(alpha, { w: 10, h: 20 }, "webp", 4096).resize.background, undefined, "only contain has bars");
+    assert.deepEqual(planTransform(alpha, contain, one("webp"), S).resize.background, white(0));
+    assert.deepEqual(planTransform(alpha, contain, one("jpeg"), S).resize.background, white(1));
+    assert.deepEqual(planTransform({ ...alpha, hasAlpha: false }, contain, one("png"), S).resize.background, white(1));
+    assert.equal(planTransform(alpha, { w: 10, h: 20 }, one("webp"), S).resize.background, undefined, "only contain has bars");
   });
 });
 
@@ -80,12 +95,18 @@ describe("planning without the source's header", () => {
     for (const fit of [undefined, "cover", "fill", "contain"] as const) {
       for (const format of ["jpeg", "png", "webp", "avif"] as const) {
         for (const t of [{ w: 320, h: 180, fit }, { w: 320, h: 180, fit, q: 40, enlarge: true, position: "north" as const }]) {
-          const withoutHeader = planWithoutHeader(t, format, 4096);
+          const withoutHeader = planWithoutHeader(t, one(format), S);
           if (fit === "contain" && format !== "jpeg") {
             assert.equal(withoutHeader, undefined, "transparent or white bars depend on the source");
             continue;
           }
-          for (const source of sources) assert.deepEqual(withoutHeader, planTransform(source, t, format, 4096), `${fit} ${format}`);
+          // The same work; only the memory estimate differs (the header tells the source's size).
+          const { workingSet: _w, estimatedBytes: _e, ...same } = withoutHeader!;
+          for (const source of sources) {
+            const { workingSet: _ws, estimatedBytes, ...planned } = planTransform(source, t, one(format), S);
+            assert.deepEqual(same, planned, `${fit} ${format}`);
+            assert.ok(estimatedBytes <= withoutHeader!.estimatedBytes, "without the header the estimate assumes the largest source");
+          }
           compared++;
         }
       }
@@ -94,33 +115,35 @@ describe("planning without the source's header", () => {
   });
 
   it("needs the header for one side, inside/outside, or a format that follows the source", () => {
-    assert.equal(planWithoutHeader({ w: 320 }, "jpeg", 4096), undefined);
-    assert.equal(planWithoutHeader({ h: 320 }, "webp", 4096), undefined);
-    assert.equal(planWithoutHeader({ w: 320, h: 180, fit: "inside" }, "jpeg", 4096), undefined);
-    assert.equal(planWithoutHeader({ w: 320, h: 180, fit: "outside" }, "jpeg", 4096), undefined);
-    assert.equal(planWithoutHeader({ w: 320, h: 180 }, requestedOutput(undefined, "image/webp"), 4096), undefined);
-    assert.equal(planWithoutHeader({ w: 320, h: 180 }, requestedOutput("auto", "image/webp"), 4096)?.format, "webp");
+    assert.equal(planWithoutHeader({ w: 320 }, one("jpeg"), S), undefined);
+    assert.equal(planWithoutHeader({ h: 320 }, one("webp"), S), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180, fit: "inside" }, one("jpeg"), S), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180, fit: "outside" }, one("jpeg"), S), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180, position: "attention" }, one("jpeg"), S), undefined, "a saliency crop's memory depends on the source");
+    assert.equal(planWithoutHeader({ w: 320, h: 180 }, requestedOutputs(undefined, "image/webp"), S), undefined);
+    assert.equal(planWithoutHeader({ w: 320, h: 180 }, requestedOutputs("auto", "image/webp"), S)?.format, "webp");
   });
 
   it("still refuses a box over maxOutputDimension", () => {
     assert.throws(
-      () => planWithoutHeader({ w: 5000, h: 10 }, "jpeg", 4096),
+      () => planWithoutHeader({ w: 5000, h: 10 }, one("jpeg"), S),
       (e: unknown) => e instanceof ResizeError && e.code === "output_too_large",
     );
   });
 
 });
 
-describe("limiter", () => {
+describe("admission by count and by memory", () => {
   const never = new AbortController().signal;
   const gate = () => {
     let open!: () => void;
     const opened = new Promise<void>((r) => (open = r));
     return { open, opened };
   };
+  const small = { bytes: 1 };
 
-  it("runs up to `concurrency` at once, queues up to `maxQueue`, refuses the rest with 503", async () => {
-    const limiter = new Limiter(2, 1);
+  it("runs up to `slots` at once, queues up to `maxQueue`, refuses the rest with 503", async () => {
+    const admission = new Admission(2, 1, 100);
     const g = gate();
     let running = 0, peak = 0;
     const task = async () => {
@@ -130,33 +153,81 @@ describe("limiter", () => {
       running--;
       return "done";
     };
-    const accepted = [limiter.run(task, never), limiter.run(task, never), limiter.run(task, never)];
-    await assert.rejects(limiter.run(task, never), (e: unknown) => e instanceof ResizeError && e.status === 503 && e.retryAfter === 1);
-    assert.deepEqual([limiter.active, limiter.queued], [2, 1]);
+    const accepted = [admission.run(small, task, never), admission.run(small, task, never), admission.run(small, task, never)];
+    await assert.rejects(admission.run(small, task, never), (e: unknown) => e instanceof ResizeError && e.status === 503 && e.retryAfter === 1);
+    assert.deepEqual([admission.active, admission.queued], [2, 1]);
     g.open();
     assert.deepEqual(await Promise.all(accepted), ["done", "done", "done"]);
     assert.equal(peak, 2);
-    assert.deepEqual([limiter.active, limiter.queued], [0, 0]);
+    assert.deepEqual([admission.active, admission.queued, admission.admittedBytes], [0, 0, 0]);
   });
 
-  it("drops a waiter whose signal aborts, and keeps a running task's slot until it settles", async () => {
-    const limiter = new Limiter(1, 5);
+  it("admits only while the estimates fit the budget, first come first served", async () => {
+    const admission = new Admission(4, 10, 100);
+    const started: string[] = [];
+    const gates = new Map<string, ReturnType<typeof gate>>();
+    const job = (name: string, bytes: number) => {
+      const g = gate();
+      gates.set(name, g);
+      return admission.run({ bytes }, async () => (started.push(name), g.opened), never);
+    };
+    const a = job("a", 60), b = job("b", 50), c = job("c", 10);
+    await Promise.resolve();
+    // b does not fit beside a; c would, but does not overtake b.
+    assert.deepEqual([started, admission.queued, admission.admittedBytes], [["a"], 2, 60]);
+    gates.get("a")!.open();
+    await a;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(started, ["a", "b", "c"]);
+    assert.equal(admission.admittedBytes, 60);
+    gates.get("b")!.open();
+    gates.get("c")!.open();
+    await Promise.all([b, c]);
+    assert.equal(admission.admittedBytes, 0);
+  });
+
+  it("refuses at once, with 400 naming the budget, work that alone needs more than the budget", async () => {
+    const admission = new Admission(2, 5, 100 * 2 ** 20);
+    await assert.rejects(
+      admission.run({ bytes: 300 * 2 ** 20, what: "this storyboard sheet" }, async () => "never", never),
+      (e: unknown) => e instanceof ResizeError && e.status === 400 && e.code === "over_memory_budget" &&
+        /this storyboard sheet needs about 300 MiB.*budget of 100 MiB.*RESIZER_MEMORY_BUDGET_MB/.test(e.message),
+    );
+    assert.deepEqual([admission.active, admission.queued], [0, 0]);
+  });
+
+  it("drops a waiter whose signal aborts, and keeps a running task's slot and bytes until it settles", async () => {
+    const admission = new Admission(1, 5, 100);
     const g = gate();
-    const running = limiter.run(() => g.opened, never);
+    const running = admission.run({ bytes: 40 }, () => g.opened, never);
     const abort = new AbortController();
-    const waiting = limiter.run(async () => "never", abort.signal);
+    const waiting = admission.run(small, async () => "never", abort.signal);
     abort.abort();
     await assert.rejects(waiting, (e: unknown) => e instanceof ResizeError && e.code === "timeout");
-    assert.deepEqual([limiter.active, limiter.queued], [1, 0]);
+    assert.deepEqual([admission.active, admission.queued, admission.admittedBytes], [1, 0, 40]);
     g.open();
     await running;
-    assert.equal(limiter.active, 0);
+    assert.deepEqual([admission.active, admission.admittedBytes], [0, 0]);
+  });
+
+  it("a waiter that leaves unblocks the ones behind it", async () => {
+    const admission = new Admission(3, 5, 100);
+    const g = gate();
+    const running = admission.run({ bytes: 50 }, () => g.opened, never);
+    const abort = new AbortController();
+    const big = admission.run({ bytes: 80 }, async () => "big", abort.signal);
+    const little = admission.run({ bytes: 30 }, async () => "little", never);
+    abort.abort();
+    await assert.rejects(big);
+    assert.equal(await little, "little");
+    g.open();
+    await running;
   });
 
   it("frees the slot when a task fails", async () => {
-    const limiter = new Limiter(1, 0);
-    await assert.rejects(limiter.run(() => Promise.reject(new Error("boom")), never));
-    assert.equal(await limiter.run(async () => 7, never), 7);
+    const admission = new Admission(1, 0, 100);
+    await assert.rejects(admission.run(small, () => Promise.reject(new Error("boom")), never));
+    assert.equal(await admission.run(small, async () => 7, never), 7);
   });
 });
 

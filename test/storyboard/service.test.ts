@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { configureEngine, render } from "../../resizer/src/engine.js";
 import { ResizeError } from "../../resizer/src/errors.js";
-import { Limiter } from "../../resizer/src/limiter.js";
+import { Admission } from "../../resizer/src/admission.js";
 import { planWithoutHeader } from "../../resizer/src/plan.js";
 import { serviceSchema } from "../../resizer/src/settings.js";
 import { openSource, realRoot } from "../../resizer/src/source.js";
@@ -54,7 +54,7 @@ before(async () => {
     root: await realRoot(root),
     storyboard: storyboardSchema.parse({ intervals: { news: 2.5 } }),
     resizer,
-    limiter: new Limiter(resizer.concurrency, resizer.queue),
+    admission: new Admission(resizer.concurrency, resizer.queue, 2 ** 40),
   });
 });
 after(() => rm(dir, { recursive: true, force: true }));
@@ -99,8 +99,8 @@ function meanDifference(a: Buffer, b: Buffer): number {
 
 /** The still resized alone, exactly as the resizer's /resize would (cover, PNG: lossless). */
 async function resizedAlone(source: Buffer, w = 160, h = 90): Promise<Buffer> {
-  const plan = planWithoutHeader({ w, h, fmt: "png" }, "png", 4096)!;
-  const { data } = await render(source, plan, { maxInputPixels: 50_000_000, seconds: 0 });
+  const plan = planWithoutHeader({ w, h, fmt: "png" }, ["png"], { ...serviceSchema.parse({}), budgetBytes: 2 ** 40 })!;
+  const { data } = await render(source, plan, { maxInputPixels: 50_000_000 });
   return pixels(data);
 }
 
@@ -281,11 +281,11 @@ describe("sheets", () => {
     });
   });
 
-  it("take a limiter slot: with every slot taken and the queue full, 503 + Retry-After", async () => {
-    const limiter = new Limiter(1, 0);
-    const busy = createStoryboardService({ root: await realRoot(root), storyboard: storyboardSchema.parse({}), resizer, limiter });
+  it("take an admission slot: with every slot taken and the queue full, 503 + Retry-After", async () => {
+    const admission = new Admission(1, 0, 2 ** 40);
+    const busy = createStoryboardService({ root: await realRoot(root), storyboard: storyboardSchema.parse({}), resizer, admission });
     let release!: () => void;
-    const holding = limiter.run(() => new Promise<void>((r) => (release = r)), new AbortController().signal);
+    const holding = admission.run({ bytes: 1 }, () => new Promise<void>((r) => (release = r)), new AbortController().signal);
     try {
       await assert.rejects(get(sheet("E001", 1), {}, busy), (e: unknown) => e instanceof ResizeError && e.status === 503 && e.retryAfter === 1);
       assert.equal((await get(track("E001"), {}, busy)).status, 200, "a track decodes nothing and needs no slot");

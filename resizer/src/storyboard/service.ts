@@ -1,14 +1,14 @@
 // The storyboard endpoint's request flow, independent of the HTTP server:
 //   parse (canonical or redirect) -> list the episode (names, count, numbering) ->
 //   identify the stills concerned (stat: ETag, Last-Modified) -> 304 ->
-//   track: text from the count | sheet: limiter slot -> decode + compose + encode.
+//   track: text from the count | sheet: admission (a slot, its memory estimate) -> decode + compose + encode.
 // It answers with a reply the server writes as it is, and throws ResizeError for
 // everything a client or the tree got wrong (the server's one error mapping applies).
 import type { IncomingHttpHeaders } from "node:http";
 import { ENGINE } from "../engine.js";
 import type { OutputFormat } from "../format.js";
 import { CONTENT_TYPES, requestedOutput, variantFor } from "../format.js";
-import type { Limiter } from "../limiter.js";
+import type { Admission } from "../admission.js";
 import type { ServiceSettings } from "../settings.js";
 import { openSource } from "../source.js";
 import { etagOf, httpDate, notModified } from "../validators.js";
@@ -41,8 +41,8 @@ export interface StoryboardServiceOptions {
   root: string;
   storyboard: StoryboardSettings;
   resizer: Pick<ServiceSettings, "maxInputBytes" | "maxInputPixels" | "timeoutMs" | "cacheControl">;
-  /** The resizer's limiter: a sheet takes one slot while it is decoded and encoded. */
-  limiter: Limiter;
+  /** The resizer's admission: a sheet takes one slot and its estimated memory while it is made. */
+  admission: Admission;
 }
 
 export interface StoryboardService {
@@ -58,7 +58,7 @@ export interface StoryboardService {
 const CORS = { "Access-Control-Allow-Origin": "*" } as const;
 
 export function createStoryboardService(options: StoryboardServiceOptions): StoryboardService {
-  const { root, storyboard, resizer, limiter } = options;
+  const { root, storyboard, resizer, admission } = options;
 
   async function handle(target: string, headers: IncomingHttpHeaders, signal: AbortSignal): Promise<StoryboardReply> {
     const { request, canonicalTarget, isCanonical } = parseStoryboard(target, storyboard);
@@ -116,7 +116,8 @@ export function createStoryboardService(options: StoryboardServiceOptions): Stor
     if (notModified(headers, validators.ETag, lastModified(episode, files))) {
       return { status: 304, headers: validators, body: Buffer.alloc(0), ...base };
     }
-    const body = await limiter.run(
+    const body = await admission.run(
+      { bytes: base.estimatedBytes, what: "this storyboard sheet" },
       () =>
         composeSheet(plan, files, {
           open: (still) => openSource(root, `${request.dir}/${still.name}`, resizer.maxInputBytes),
