@@ -170,7 +170,30 @@ const tuningSchema = z.strictObject({
   keepaliveTimeout: keepaliveTimeout.default("5s"),
   keepaliveHeaderTimeout: keepaliveHeaderTimeout.default("5s"),
   keepaliveRequests: keepaliveRequests.default(1000),
-  clientMaxBodySize: nginxSize.default("100m").describe("nginx `client_max_body_size` (seed)"),
+  resizeLimits: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("per-client limits on the resize routes; they key on the address nginx sees, so turn them off if the L4 hides client addresses (source NAT)"),
+      connections: z
+        .number()
+        .int()
+        .min(1)
+        .max(65_535) // nginx: "connection limit must be less 65536"
+        .default(128)
+        .describe("resize requests one client address may have in flight (`limit_conn`; each HTTP/2 stream counts): a browser opens at most 128 streams per connection (nginx's http2_max_concurrent_streams)"),
+      rate: z.number().int().min(1).max(100_000).default(100).describe("resize requests per second one client address may send, sustained (`limit_req` rate)"),
+      burst: z
+        .number()
+        .int()
+        .min(0)
+        .max(100_000)
+        .default(1000)
+        .describe("requests above the rate a client address may send at once (`limit_req` burst, nodelay): a page of thumbnails and fast scrolling stay under it"),
+    })
+    .prefault({})
+    .describe("per-client limits on `/resize` and the legacy routes; beyond them 429 + `Retry-After: 1` (README, Abuse limits)"),
   gzip: z
     .strictObject({
       types: z

@@ -5,6 +5,7 @@ import { hostPort } from "../address.js";
 import type { NginxTuning } from "../config.js";
 import type { Listen, NginxPaths } from "../topology.js";
 import { block, comment, d, section, why, type Node } from "./ast.js";
+import { requestLimits } from "./guards.js";
 
 type InstanceTuning = NginxTuning["master"];
 
@@ -42,7 +43,7 @@ function tempPaths(tempDir: string): Node {
 /** Settings both kinds of instance put first in their http block. */
 export function httpCommon(
   paths: NginxPaths,
-  tuning: Pick<NginxTuning, "keepaliveTimeout" | "keepaliveHeaderTimeout" | "keepaliveRequests" | "clientMaxBodySize" | "gzip">,
+  tuning: Pick<NginxTuning, "keepaliveTimeout" | "keepaliveHeaderTimeout" | "keepaliveRequests" | "gzip">,
   accessLog: Node[],
 ): Node[] {
   return [
@@ -60,8 +61,8 @@ export function httpCommon(
         "The seeds' keepalive_requests 5 closed a client's connection every five thumbnails.",
         d("keepalive_requests", tuning.keepaliveRequests),
       ),
-      d("client_max_body_size", tuning.clientMaxBodySize),
     ]),
+    requestLimits(),
     section("gzip as in the seeds: text only; images are already compressed.", [
       d("gzip", "on"),
       d("gzip_min_length", tuning.gzip.minLength),

@@ -9,6 +9,7 @@ import type { CacheConfig } from "../config.js";
 import { HEALTH, NGINX_NAMES, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type ArgLike, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
+import { guardMaps, serverGuards } from "./guards.js";
 import { accessLog, routeLabel, statusServer } from "./observability.js";
 import { print } from "./print.js";
 
@@ -22,6 +23,8 @@ export const MASTER_VARIABLES = {
   keyVariant: "resize_variant",
   /** Non-empty unless the resizer answered 200: where only 200s may be stored (proxy_no_cache). */
   notStored: "resize_not_stored",
+  /** `Retry-After` for the master's own 429 (empty for every other status, so not sent). */
+  retryAfter: "resize_retry_after",
 } as const;
 
 const v = (name: string) => `$${name}`;
@@ -54,6 +57,9 @@ export const TLS = {
   sessionCacheSize: "10m",
   sessionTimeout: "1d",
 } as const;
+
+/** certbot's http-01 webroot, served by every master (a dot path the guards let through). */
+export const ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
 /** Statuses of the master's own error page. */
 const SERVER_ERRORS = [500, 502, 503, 504] as const;
@@ -127,6 +133,13 @@ function proxyDefaults(tuning: MasterTuning): Node {
       d("proxy_next_upstream", "error", "timeout", "http_502", "http_503", "http_504"),
       d("proxy_next_upstream_tries", tuning.proxy.nextUpstreamTries),
       d("proxy_redirect", "off"),
+      why(
+        "A response larger than the proxy buffers is never spooled to the temp directory (a\n" +
+          "small tmpfs in containers: a few slow clients of large files filled it, and a full one\n" +
+          "cut answers short after their 200). Beyond the buffers nginx reads from the member only\n" +
+          "as fast as the client takes the bytes. Cached resizes are written to the cache volume.",
+        d("proxy_max_temp_file_size", 0),
+      ),
     ],
   );
 }
@@ -244,10 +257,46 @@ function resizeRetries(): Node {
   );
 }
 
+/** http level: the per-client zones the resize locations count in (nginx.resizeLimits). */
+function resizeLimitZones(limits: MasterTuning["resizeLimits"]): Node[] {
+  if (!limits.enabled) return [];
+  return [
+    section(
+      "Per client address, on the resize routes only (nginx.resizeLimits): requests in flight and\n" +
+        "requests per second, with a burst a page of thumbnails never reaches. Cache hits count too:\n" +
+        "the limits apply before the cache is looked up. The key is the address nginx sees, so an L4\n" +
+        "that hides client addresses (source NAT) needs them off.",
+      [
+        d("limit_conn_zone", expr("$binary_remote_addr"), `zone=${NGINX_NAMES.resizeConnections}:10m`),
+        d("limit_req_zone", expr("$binary_remote_addr"), `zone=${NGINX_NAMES.resizeRequests}:10m`, `rate=${limits.rate}r/s`),
+        d("limit_conn_status", 429),
+        d("limit_req_status", 429),
+      ],
+    ),
+    why(
+      "A client over its limits may retry after a second.",
+      block("map", [expr("$status"), expr(v(MASTER_VARIABLES.retryAfter))], [entry("default", ""), entry("429", 1)]),
+    ),
+  ];
+}
+
+/** A resize location's share of the per-client limits. */
+function resizeLimits(limits: MasterTuning["resizeLimits"]): Node | false {
+  return (
+    limits.enabled &&
+    section(undefined, [
+      d("limit_conn", NGINX_NAMES.resizeConnections, limits.connections),
+      d("limit_req", `zone=${NGINX_NAMES.resizeRequests}`, `burst=${limits.burst}`, "nodelay"),
+      d("add_header", "Retry-After", expr(v(MASTER_VARIABLES.retryAfter)), "always"),
+    ])
+  );
+}
+
 /** A resizer location: the resizers, the normalised Accept, and for a cached route the cache. */
 function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | false)[] {
   return [
     routeLabel(route.label),
+    resizeLimits(master.tuning.resizeLimits),
     resizeRetries(),
     ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
       why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
@@ -256,6 +305,7 @@ function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | fa
         ? [why(`A missing episode or sheet answers ${s.notFoundStatus} on ${s.domain}, as its thumbnails do.`, d("proxy_set_header", NOT_FOUND_STATUS_HEADER, s.notFoundStatus))]
         : []),
     ]),
+    why("The resizer names its sharp and libvips versions for its own logs, not for the public.", d("proxy_hide_header", "X-Resize-Engine")),
     route.cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
     storesOnly200(route) && d("proxy_no_cache", expr(v(MASTER_VARIABLES.notStored))),
   ];
@@ -281,8 +331,8 @@ function tlsSettings(): Node {
   return section(
     'TLS: Mozilla "intermediate" (TLS 1.2 and 1.3, forward-secret AEAD ciphers; the seeds\n' +
       "had `ssl on` with SSLv2/SSLv3/TLSv1 and RC4). Certificates are set per server (SNI).\n" +
-      "No OCSP stapling (Let's Encrypt ended OCSP in 2025) and no HSTS: these origin names are\n" +
-      "also served over plain HTTP on purpose.",
+      "No OCSP stapling (browsers no longer need it; infra/nginx/README.md) and no HSTS: these\n" +
+      "origin names are also served over plain HTTP on purpose.",
     [
       d("ssl_protocols", ...TLS.protocols),
       d("ssl_ciphers", TLS.ciphers.join(":")),
@@ -374,6 +424,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
       d("server_name", ...s.serverNames),
       why("The `route` of the access log and the request metrics; each location below names its own.", routeLabel(MASTER_ROUTES.other)),
       s.tls && master.https && section(`Certificate "${s.tls.certificate}".`, [d("ssl_certificate", s.tls.certPath), d("ssl_certificate_key", s.tls.keyPath)]),
+      serverGuards(),
       d("error_page", ...SERVER_ERRORS, ERROR_PAGE_50X),
 
       block("location", ["=", "/favicon.ico"], [d("access_log", "off"), d("log_not_found", "off"), d("return", 204)]),
@@ -398,7 +449,7 @@ function server(master: MasterPlan, s: ServerPlan): Node {
 
       why(
         "certbot's webroot for http-01 challenges; reachable over plain HTTP (never redirected).",
-        block("location", ["^~", "/.well-known/acme-challenge/"], [
+        block("location", ["^~", ACME_CHALLENGE_PREFIX], [
           routeLabel(MASTER_ROUTES.acme),
           d("root", paths.acmeWebroot),
           d("default_type", "text/plain"),
@@ -439,6 +490,8 @@ export function masterConfig(master: MasterPlan): Config {
       ...httpCommon(master.paths, tuning, accessLog({ accessLog: master.paths.accessLog, ops: master.ops, instance: master.name, role: "master" })),
       tls && tlsSettings(),
       proxyDefaults(tuning),
+      ...guardMaps([ACME_CHALLENGE_PREFIX]),
+      ...resizeLimitZones(tuning.resizeLimits),
       ...formatMaps(),
       ...cachePolicy(master),
       upstream(master.slaves, "This host's slaves. Named once here and referenced by proxy_pass, with the slaves'\nown ports: the seeds' btv_image/tving_image and 8081/8001 mix-ups cannot recur."),

@@ -5,6 +5,7 @@ import { timeSeconds } from "../units.js";
 import { block, config, d, expr, regex, section, why, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
 import { accessLog, routeLabel, statusServer } from "./observability.js";
+import { guardMaps, serverGuards } from "./guards.js";
 import { print } from "./print.js";
 
 /** Extensions that get the image expiry (the seeds' list plus webp and avif). */
@@ -53,10 +54,12 @@ export function slaveConfig(slave: SlavePlan): Config {
     block("http", [], [
       ...httpCommon(paths, tuning, accessLog({ accessLog: paths.accessLog, ops: slave.ops, instance: slave.name, role: "slave" })),
       openFileCache(slave),
+      ...guardMaps([]),
       block("server", [], [
         d("listen", listenAddress(slave.listen), "default_server"),
         routeLabel(SLAVE_ROUTE),
         d("root", paths.imagesRoot),
+        serverGuards(),
         why("`/` serves /index.html of the images tree (the seeds' `if (-f /index.html)` looked at\nthe filesystem root instead).", d("index", "index.html")),
         section("Error pages from the images tree, as the seeds did.", [
           d("error_page", 400, 403, 404, "/40x.html"),

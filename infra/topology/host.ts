@@ -55,7 +55,7 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
   const tuning = hostTuning(spec, host);
   // Each instance gets its own part: the master never sees the slaves' limits, nor they its.
   const { slave: _slaveInstances, ...masterTuning } = tuning;
-  const { master: _masterInstance, proxy: _masterProxy, ...slaveTuning } = tuning;
+  const { master: _masterInstance, proxy: _masterProxy, resizeLimits: _masterLimits, ...slaveTuning } = tuning;
 
   const slaves: SlavePlan[] = spec.slaves.map((slave, i) => {
     const index = i + 1;

@@ -13,6 +13,9 @@ export const NGINX_NAMES = {
   slavesUpstream: "image_slaves",
   resizersUpstream: "image_resizers",
   cacheZone: "resize_cache",
+  /** Per-client zones of the resize routes' limit_conn and limit_req. */
+  resizeConnections: "resize_connections",
+  resizeRequests: "resize_requests",
   /** Shared TLS session cache of the master (shared-memory names must not collide). */
   tlsSessionCache: "tls_sessions",
   logFormat: "json",

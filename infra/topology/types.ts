@@ -100,8 +100,8 @@ export interface OpsPlan {
 /** The master's nginx tuning: the host's, without the slaves' instance settings. */
 export type MasterTuning = Omit<NginxTuning, "slave">;
 
-/** A slave's nginx tuning: the host's, without the master's instance settings and proxy timeouts. */
-export type SlaveTuning = Omit<NginxTuning, "master" | "proxy">;
+/** A slave's nginx tuning: the host's, without the master's instance settings, proxy timeouts and client limits. */
+export type SlaveTuning = Omit<NginxTuning, "master" | "proxy" | "resizeLimits">;
 
 /**
  * How long the master leaves this instance out after a failed request before trying it

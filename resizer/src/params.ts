@@ -26,6 +26,15 @@ export interface ResizeRequest {
 
 export type ParamLimits = Pick<ServiceSettings, "maxOutputDimension" | "presets" | "presetsOnly">;
 
+/**
+ * Paths never served from the images tree, by the resizer nor by nginx (which renders this
+ * same pattern, case-insensitively, into its configs): any segment starting with a dot
+ * (`.git/`, `.env`, `.htaccess`) and editors' and tools' backup copies (`x.jpg~`,
+ * `x.jpg.bak`, `.orig`, `.old`, `.save`, `.swp`, `.tmp`). Matched against `/<path>`.
+ */
+export const HIDDEN_PATH = "(^|/)\\.|~$|\\.(bak|old|orig|save|swp|swo|tmp)$";
+const HIDDEN = new RegExp(HIDDEN_PATH, "i");
+
 /** Quality used when `q` is absent; AVIF's scale is lower for the same visual quality. */
 export const DEFAULT_QUALITY = { jpeg: 80, webp: 80, avif: 50 } as const;
 const MAX_SRC_LENGTH = 1024;
@@ -76,6 +85,8 @@ export function parseSrc(text: string, param = "src"): string {
   for (const segment of rel.split("/")) {
     if (segment === "" || segment === "." || segment === "..") fail(param, "empty, '.' and '..' path segments are not allowed");
   }
+  // As if absent: whether a hidden or backup file exists is nobody's business.
+  if (HIDDEN.test(`/${rel}`)) throw new ResizeError("not_found", "no such source image");
   return rel;
 }
 

@@ -2,7 +2,7 @@
 // plan and its memory estimate -> admission -> render in a worker -> respond),
 // storyboards (storyboard/service.ts), the one place where errors become responses,
 // metrics, one log line per request, and graceful shutdown.
-import { KEEP_ALIVE_TIMEOUT_MS } from "./settings.js";
+import { KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES } from "./settings.js";
 import { randomUUID } from "node:crypto";
 import { access, constants } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -83,6 +83,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       requestTimeout: settings.clientTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(settings.clientTimeoutMs / 4))),
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      maxHeaderSize: MAX_HEADER_BYTES,
     },
     (req, res) => void handle(req, res),
   );

@@ -24,6 +24,14 @@ const outputPixels = z.number().int().min(1).max(MAX_DIMENSION * MAX_DIMENSION);
  */
 export const DEFAULT_MAX_OUTPUT_PIXELS = { jpeg: 4096 * 4096, png: 4096 * 4096, webp: 4096 * 4096, avif: 2048 * 1024 } as const;
 
+/**
+ * The most request-header bytes the master accepts from a client (nginx's
+ * large_client_header_buffers, rendered from this): the service accepts these plus what the
+ * master adds (X-Forwarded-For, X-Request-Id...), so nothing nginx let through gets a 431.
+ */
+export const MAX_CLIENT_HEADER_BYTES = 32 * 1024;
+export const MAX_HEADER_BYTES = MAX_CLIENT_HEADER_BYTES + 8 * 1024;
+
 /** How long the service keeps an idle keep-alive connection (a proxy must drop it sooner). */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 

@@ -302,7 +302,7 @@ export function randomSpecInput(rng: Rng): ClusterSpecInput {
       keepaliveTimeout: time(rng, false, true),
       keepaliveHeaderTimeout: time(rng, false, true),
       keepaliveRequests: rng.int(1, 1_000_000),
-      clientMaxBodySize: offsetSize(rng),
+      resizeLimits: { enabled: rng.bool(0.8), connections: rng.int(1, 65_535), rate: rng.int(1, 100_000), burst: rng.int(0, 100_000) },
       gzip: { types: rng.subset(GZIP_TYPES, 1, 6), minLength: offsetSize(rng), compLevel: rng.int(1, 9) },
       expires: { thumbnail: time(rng, false), image: time(rng, false), script: time(rng, false) },
       profileFallback: { prefix: urlPath(rng, true), image: urlPath(rng, false) },

@@ -2,6 +2,7 @@
 // nginx-conf.ts): the prod stack as reviewers see it (container target), plus small
 // configs for what prod does not exercise. Each rule fails if its directives go.
 import assert from "node:assert/strict";
+import { MAX_HEADER_BYTES } from "../../resizer/src/settings.js";
 import { ACCEPT_TABLE } from "../helpers/accept-table.js";
 import { describe, it } from "node:test";
 import { renderMaster, upstreamIdleTimeout } from "../../infra/nginx/master.js";
@@ -295,11 +296,11 @@ describe("master resize routes: cached, keyed correctly", () => {
     }
   });
 
-  it("tells clients whether the cache answered (X-Cache-Status, on every status)", () => {
+  it("tells clients whether the cache answered (X-Cache-Status, on every status), and when to retry after a 429", () => {
     for (const s of servers) {
       for (const uri of RESIZE) {
         const headers = inLoc(s, route(s, uri), "add_header").map((h) => h.args);
-        assert.deepEqual(headers, [["X-Cache-Status", "$upstream_cache_status", "always"]]);
+        assert.deepEqual(headers, [["Retry-After", "$resize_retry_after", "always"], ["X-Cache-Status", "$upstream_cache_status", "always"]]);
       }
     }
   });
@@ -336,7 +337,9 @@ describe("master resize routes: cached, keyed correctly", () => {
         for (const h of ["Vary", "Cache-Control", "Expires"]) assert.ok(ignored.includes(h), h);
       }
     }
-    assert.equal(deep(http, "proxy_hide_header").length, 0, "they still reach clients");
+    const hidden = deep(http, "proxy_hide_header").map((h) => h.args);
+    assert.ok(hidden.length > 0 && hidden.every((a) => a.length === 1 && a[0] === "X-Resize-Engine"), "they still reach clients; only the engine's versions do not");
+    for (const s of servers) for (const uri of RESIZE) assert.deepEqual(argsIn(s, route(s, uri), "proxy_hide_header"), ["X-Resize-Engine"], uri);
   });
 });
 
@@ -423,9 +426,11 @@ describe("master http settings from the seeds", () => {
     assert.deepEqual(argsOf(http, "gzip_comp_level"), ["2"]);
   });
 
-  it("charset UTF-8 and the configured client_max_body_size", () => {
+  it("charset UTF-8; no request bodies (a GET/HEAD service), headers up to what the resizers accept", () => {
     assert.deepEqual(argsOf(http, "charset"), ["UTF-8"]);
-    assert.deepEqual(argsOf(http, "client_max_body_size"), ["100m"]);
+    assert.deepEqual(argsOf(http, "client_max_body_size"), ["1k"]);
+    const [count, size] = argsOf(http, "large_client_header_buffers")!;
+    assert.ok(Number(count) * Number(size!.replace("k", "")) * 1024 <= MAX_HEADER_BYTES - 4096, "the resizer takes every header nginx lets through, plus what the master adds");
   });
 
   it("logs one JSON object per request to its log and, as syslog, to the host's ops agent", () => {
