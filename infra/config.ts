@@ -1094,13 +1094,27 @@ export function parseClusterSpec(raw: unknown): ClusterSpec {
 export const SECRET_KEYS = {
   tlsPrivateKeys: "tlsPrivateKeys",
   acmeDnsCredentials: "acmeDnsCredentials",
+  resizerSigningKeys: "resizerSigningKeys",
 } as const;
 
-/** What each secret key holds, per certificate id (the README's reference lists them). */
-export const SECRET_KEY_DOCS: Record<keyof typeof SECRET_KEYS, string> = {
-  tlsPrivateKeys:
-    "**secret** (`pulumi config set --secret --path`): the supplied certificate's PEM private key; never read by `render`",
-  acmeDnsCredentials: "**secret**: the dns-01 plugin's credentials file (for `route53`, an AWS credentials file)",
+/** What each secret key holds (the README's reference lists them): its row, type and meaning. */
+export const SECRET_KEY_DOCS: Record<keyof typeof SECRET_KEYS, { key: string; type: string; description: string }> = {
+  tlsPrivateKeys: {
+    key: "tlsPrivateKeys.<id>",
+    type: "secret map",
+    description: "**secret** (`pulumi config set --secret --path`): the supplied certificate's PEM private key; never read by `render`",
+  },
+  acmeDnsCredentials: {
+    key: "acmeDnsCredentials.<id>",
+    type: "secret map",
+    description: "**secret**: the dns-01 plugin's credentials file (for `route53`, an AWS credentials file)",
+  },
+  resizerSigningKeys: {
+    key: "resizerSigningKeys",
+    type: "secret list",
+    description:
+      "**secret**: HMAC keys of signed URLs, each at least 32 characters; the first signs, every one is accepted (rotation: RUNBOOK.md, Signing keys); needed by `resizer.signing.required`",
+  },
 };
 
 /**

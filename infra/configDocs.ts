@@ -141,7 +141,7 @@ export function configKeys(): ConfigKey[] {
   const js = z.toJSONSchema(clusterSpecSchema, { io: "input", unrepresentable: "any" }) as Json;
   const rows: ConfigKey[] = [];
   walk(js, "", true, "", rows);
-  for (const [key, description] of Object.entries(SECRET_KEY_DOCS)) rows.push({ key: `${key}.<id>`, type: "secret map", default: "none", description });
+  for (const doc of Object.values(SECRET_KEY_DOCS)) rows.push({ ...doc, default: "none" });
   return rows;
 }
 

@@ -30,6 +30,16 @@ function secretMap(values: Record<string, unknown>, key: string): Record<string,
   return map;
 }
 
+/** A secret list such as `resizerSigningKeys`. */
+function secretList(values: Record<string, unknown>, key: string): string[] {
+  const value = values[`${PROJECT}:${key}`];
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === "string")) {
+    throw new ConfigError([`${key}: expected a list of strings (pulumi config set --secret --path '${key}[0]' -- "$(openssl rand -base64 32)")`]);
+  }
+  return value;
+}
+
 function readInputs(): ClusterInputs {
   const all = pulumi.runtime.allConfig();
   const values = Object.fromEntries(Object.entries(all).map(([key, text]) => [key, parseValue(text)]));
@@ -39,6 +49,7 @@ function readInputs(): ClusterInputs {
     secrets: {
       tlsPrivateKeys: secretMap(values, SECRET_KEYS.tlsPrivateKeys),
       acmeDnsCredentials: secretMap(values, SECRET_KEYS.acmeDnsCredentials),
+      resizerSigningKeys: secretList(values, SECRET_KEYS.resizerSigningKeys),
     },
   };
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { validateSupplied } from "./certs.js";
+import { signingKeys } from "../resizer/src/settings.js";
 import { ConfigError, type ClusterSpec } from "./config.js";
 import { scrapeJobs, scrapeTargets, type ScrapeJob } from "./monitoring/targets.js";
 import { instanceFiles, vipFiles } from "./render.js";
@@ -28,7 +29,12 @@ export interface ClusterInputs {
    * The decrypted secret config. Read once, validated by `preflight` before any resource
    * exists, and from then on only passed on wrapped as Pulumi secrets.
    */
-  secrets: { tlsPrivateKeys: Record<string, string>; acmeDnsCredentials: Record<string, string> };
+  secrets: {
+    tlsPrivateKeys: Record<string, string>;
+    acmeDnsCredentials: Record<string, string>;
+    /** HMAC keys of signed URLs; the first signs. */
+    resizerSigningKeys?: string[];
+  };
   /** The clock certificate validity is judged by (tests pin it). */
   now?: Date;
 }
@@ -104,8 +110,8 @@ export function preflight(inputs: ClusterInputs): { warnings: string[] } {
     }
   }
   // A secret nobody uses is a leftover or a typo: say so rather than ignore it.
-  const unused = (key: string, wanted: (c: ClusterSpec["certificates"][string]) => boolean, what: string) => {
-    for (const id of Object.keys(inputs.secrets[key as keyof ClusterInputs["secrets"]])) {
+  const unused = (key: "tlsPrivateKeys" | "acmeDnsCredentials", wanted: (c: ClusterSpec["certificates"][string]) => boolean, what: string) => {
+    for (const id of Object.keys(inputs.secrets[key])) {
       const cert = spec.certificates[id];
       if (cert === undefined || !wanted(cert)) {
         const users = Object.entries(spec.certificates).filter(([, c]) => wanted(c)).map(([k]) => k);
@@ -119,6 +125,15 @@ export function preflight(inputs: ClusterInputs): { warnings: string[] } {
   }
   unused("tlsPrivateKeys", (c) => c.mode === "supplied", "supplied");
   unused("acmeDnsCredentials", (c) => c.mode === "acme" && c.challenge === "dns-01", "dns-01");
+  const keys = inputs.secrets.resizerSigningKeys ?? [];
+  const checked = signingKeys.safeParse(keys);
+  if (!checked.success) for (const i of checked.error.issues) problems.push(`resizerSigningKeys${i.path.map((p) => `[${String(p)}]`).join("")}: ${i.message}`);
+  if (spec.resizer.signing.required && keys.length === 0) {
+    problems.push(
+      "resizerSigningKeys: resizer.signing.required needs at least one key " +
+        `(pulumi config set --secret --path 'resizerSigningKeys[0]' -- "$(openssl rand -base64 32)")`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { warnings };
 }
@@ -199,9 +214,13 @@ export function deployCluster(inputs: ClusterInputs): ClusterOutputs {
   const opsTargets = scrapeTargets(plan);
   const built: ImageHost[] = [];
   let previous: ImageHost | undefined;
+  // Secret from here on: the keys reach the resizers' environment only encrypted.
+  const keys = inputs.secrets.resizerSigningKeys ?? [];
+  const resizerSecrets = keys.length > 0 ? { signingKeys: pulumi.secret(JSON.stringify(keys)) } : undefined;
   for (const hostPlan of plan.hosts) {
     const host: ImageHost = new ImageHost(hostPlan.name, {
       plan: hostPlan,
+      ...(resizerSecrets && { resizerSecrets }),
       images,
       files: instanceFiles(hostPlan),
       certificates,

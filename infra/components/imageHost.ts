@@ -14,7 +14,7 @@ import type { Certificate } from "./certificate.js";
 import { DockerEngine, type EngineImage } from "./dockerEngine.js";
 import { CONTAINER_USERS, FIXED_NAME_CONTAINER } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
-import { Resizer } from "./resizer.js";
+import { Resizer, type ResizerArgs } from "./resizer.js";
 import { opsAgent } from "./opsAgent.js";
 import { RERUN, oneAtATime } from "./rolling.js";
 
@@ -28,6 +28,8 @@ export type ImageSource =
 export interface ImageHostArgs {
   plan: HostPlan;
   images: ImageSource;
+  /** The resizers' secrets (signing keys, as a Pulumi secret), when there are any. */
+  resizerSecrets?: ResizerArgs["secrets"];
   /** Rendered files per instance name (nginx configs, static pages). */
   files: Record<string, UploadedFile[]>;
   /** Certificates uploaded into the master (supplied and self-signed). */
@@ -188,6 +190,7 @@ export class ImageHost extends pulumi.ComponentResource {
         images: imagesMount,
         nofile: 4096,
         retryMs: plan.master.resizers.memberRetryMs,
+        ...(args.resizerSecrets && { secrets: args.resizerSecrets }),
       },
       { parent: this, providers: [provider], dependsOn: waitFor },
     );

@@ -3,6 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResizerPlan } from "../topology.js";
+import { PROCESS_ENV } from "../../resizer/src/settings.js";
 import { providerCpus } from "../providerForm.js";
 import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, hardened } from "./hardening.js";
 import { dependsOnPlus, oneAtATime } from "./rolling.js";
@@ -17,7 +18,11 @@ export interface ResizerArgs {
   nofile: number;
   /** The master's fail_timeout for a replica: the pause between two replacements. */
   retryMs: number;
+  /** Secrets the process reads from its environment (a JSON list of signing keys). */
+  secrets?: { signingKeys: pulumi.Output<string> };
 }
+
+const plainEnv = (replica: ResizerPlan) => Object.entries(replica.env).map(([key, value]) => `${key}=${value}`);
 
 export class Resizer extends pulumi.ComponentResource {
   readonly containers: docker.Container[];
@@ -37,7 +42,11 @@ export class Resizer extends pulumi.ComponentResource {
           {
             name: replica.name,
             image: args.image,
-            envs: Object.entries(replica.env).map(([key, value]) => `${key}=${value}`),
+            // With signing keys the whole list is a secret in state and previews; plan.json
+            // (npm run render, npm run diff) still shows every other variable.
+            envs: args.secrets
+              ? args.secrets.signingKeys.apply((keys) => [...plainEnv(replica), `${PROCESS_ENV.signingKeys}=${keys}`])
+              : plainEnv(replica),
             networkMode: args.network,
             networksAdvanced: [{ name: args.network, ...(replica.ip !== undefined && { ipv4Address: replica.ip }), aliases: [replica.name] }],
             mounts: [args.images],

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
+import { PROCESS_ENV } from "../../resizer/src/settings.js";
 import { HEALTH, type Listen, type MasterPlan, type OpsPlan, type ResizerPlan, type SlavePlan } from "../topology.js";
 import { toOpsEnv } from "../../resizer/src/ops/config.js";
 import { childrenOf, describeExit, Supervised, type Exit } from "./process.js";
@@ -297,6 +298,8 @@ export interface ResizerRun {
   /** The process's temp directory (tsx's compile cache, libvips spill files). */
   tmpDir: string;
   jemalloc?: string;
+  /** Signing keys (a secret: passed in the environment, never written to the plan). */
+  signingKeys?: string[];
 }
 
 export class ResizerProcess extends LocalProcess {
@@ -324,6 +327,7 @@ export class ResizerProcess extends LocalProcess {
           ...(run.jemalloc && { LD_PRELOAD: run.jemalloc }),
           // The whole configuration, exactly as the container gets it.
           ...plan.env,
+          ...(run.signingKeys && { [PROCESS_ENV.signingKeys]: JSON.stringify(run.signingKeys) }),
         },
       }),
     });

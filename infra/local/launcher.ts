@@ -48,6 +48,8 @@ export interface LaunchOptions {
   log?: (line: string) => void;
   /** An instance exited while the cluster runs without being asked to. */
   onUnexpectedExit?: (instance: LocalProcess, exit: Exit) => void;
+  /** HMAC keys of signed URLs for the resizers (the secret `resizerSigningKeys` of a stack). */
+  resizerSigningKeys?: string[];
 }
 
 export interface PortMapping {
@@ -172,6 +174,8 @@ export interface HostRun {
   user?: RunAs;
   /** The resizers' user (undefined: the current one). */
   resizerUser?: RunAs;
+  /** HMAC keys of signed URLs for the resizers (the secret `resizerSigningKeys` of a stack). */
+  resizerSigningKeys?: string[];
 }
 
 export interface HostProcesses {
@@ -216,7 +220,13 @@ export function layOutHost(host: HostPlan, certificates: readonly StandIn[], run
     (r, i) =>
       new ResizerProcess(
         r,
-        { projectRoot: PROJECT_ROOT, tmpDir: join(resizerDirs[i]!, "tmp"), ...(run.resizerUser && { user: run.resizerUser }), ...(jemalloc && { jemalloc }) },
+        {
+          projectRoot: PROJECT_ROOT,
+          tmpDir: join(resizerDirs[i]!, "tmp"),
+          ...(run.resizerUser && { user: run.resizerUser }),
+          ...(jemalloc && { jemalloc }),
+          ...(run.resizerSigningKeys && { signingKeys: run.resizerSigningKeys }),
+        },
         join(resizerDirs[i]!, "resizer.log"),
       ),
   );
@@ -326,6 +336,7 @@ export async function startCluster(opts: LaunchOptions = {}): Promise<LocalClust
       nginx,
       ...(user && { user }),
       ...(resizerUser && { resizerUser }),
+      ...(opts.resizerSigningKeys && { resizerSigningKeys: opts.resizerSigningKeys }),
     });
     const m = host.master;
     const planFile = join(root, "plan.json");

@@ -53,8 +53,10 @@ export function tryLines(host: HostPlan, ex: Examples): TryLine[] {
   add("profile", `${http("/upload/fe/profile/none.gif")}   (the default profile image)`);
   if (ex.source) {
     const src = ex.source.replace(/^\//, "");
-    add("resize", `${http(`/resize?src=${src}&w=320&h=180&fmt=auto`)}   (X-Cache-Status MISS, then HIT)`);
-    add("timthumb", `${http(`/timthumb.php?src=/${src}&w=320&h=180`)}   (legacy URL, same image)`);
+    // In its canonical spelling (any other answers a redirect to it), and no preset's size.
+    add("resize", `${http(`/resize?src=${src}&w=300&h=200&fmt=auto`)}   (X-Cache-Status MISS, then HIT)`);
+    const legacy = m.legacyPaths[0];
+    if (legacy) add("timthumb", `${http(`${legacy}?src=/${src}&w=320&h=180`)}   (legacy URL: redirects to its /resize URL)`);
   }
   if (ex.storyboard) add("storyboard", `${http(ex.storyboard)}   (WebVTT thumbnails track; its cues name the sprite sheets)`);
   const tls = m.https ? m.servers.find((s) => s.tls) : undefined;

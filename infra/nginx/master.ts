@@ -149,9 +149,9 @@ function proxyDefaults(tuning: MasterTuning): Node {
  * written in every location: nginx drops all inherited proxy_set_header as soon as a
  * location sets one (the resize locations set Accept), so none are left to inheritance.
  */
-function proxyTo(up: UpstreamPlan, readTimeout: string, extraHeaders: Node[] = []): Node[] {
+function proxyTo(up: UpstreamPlan, readTimeout: string, extraHeaders: Node[] = [], uri?: string): Node[] {
   return [
-    d("proxy_pass", `http://${up.name}`),
+    d("proxy_pass", uri === undefined ? `http://${up.name}` : expr(`http://${up.name}${uri}`)),
     d("proxy_read_timeout", readTimeout),
     section(undefined, [
       d("proxy_set_header", "Connection", ""),
@@ -199,9 +199,11 @@ function cachePolicy(master: MasterPlan): Node[] {
     section(
       "The policy below acts only where proxy_cache is on: the resize locations.\n" +
         "Key: the format variant (see the maps above) and the request URI exactly as the\n" +
-        "resizer receives it. No $cookie_user (the seeds' key had it): that made one cached copy\n" +
-        "per logged-in user, so nearly every request resized again. No $scheme or $host either:\n" +
-        "every domain of this host serves the same images tree.",
+        "resizer receives it (the exact-path locations set their own: their path and the query).\n" +
+        "Only canonical URLs are answered with an image (the resizer redirects any other\n" +
+        "spelling), so one result is one entry. No $cookie_user (the seeds' key had it): that made\n" +
+        "one cached copy per logged-in user, so nearly every request resized again. No $scheme or\n" +
+        "$host either: every domain of this host serves the same images tree.",
       [d("proxy_cache_key", expr(`${v(MASTER_VARIABLES.keyVariant)}|$request_uri`))],
     ),
     section(
@@ -224,21 +226,18 @@ function cachePolicy(master: MasterPlan): Node[] {
         d("proxy_cache_lock_age", lockTime),
       ],
     ),
-    ...(ROUTES.some(storesOnly200)
+    ...(ROUTES.some((r) => r.cached && r.domainNotFound)
       ? [
           why(
-            "Routes that store only 200s (the storyboards): their redirects name one of endless\n" +
-              "spellings, and their not-found answers carry the asking domain's status, which a shared\n" +
-              "entry would hand to every domain. A retried request ends with the status that counts.",
+            "Routes that store only 200s (the storyboards): their not-found answers carry the asking\n" +
+              "domain's status, which a shared entry would hand to every domain. A retried request\n" +
+              "ends with the status that counts.",
             block("map", [expr("$upstream_status"), expr(v(MASTER_VARIABLES.notStored))], [entry("default", "1"), entry(regex("~(^|\\s)200$"), "")]),
           ),
         ]
       : []),
   ];
 }
-
-/** A route whose answers other than 200 must not be stored (see Route in routes.ts). */
-const storesOnly200 = (r: Route): boolean => r.cached && (r.redirectsToCanonical || r.domainNotFound);
 
 /**
  * Which failures of a resize are tried on the next replica: only a replica that cannot be
@@ -292,36 +291,80 @@ function resizeLimits(limits: MasterTuning["resizeLimits"]): Node | false {
   );
 }
 
-/** A resizer location: the resizers, the normalised Accept, and for a cached route the cache. */
-function resizeBody(master: MasterPlan, route: Route, s: ServerPlan): (Node | false)[] {
+/**
+ * What an exact-path resize location sends upstream and keys its cache entry on: its own
+ * path, literally (never `$uri`, which nginx decodes), and the query exactly as received (the
+ * resizer redirects every spelling but the canonical one). `//resize` or `/%72esize` reach
+ * the same location, so they cannot become a key of their own.
+ */
+const upstreamUri = (path: string) => `${path}$is_args$args`;
+
+/**
+ * What a cached resize location never stores: a redirect to the canonical URL (any other
+ * spelling of a request: unbounded, and where it leads depends on configured defaults),
+ * whatever cache.valid lists; and on routes answering the domain's not-found status,
+ * anything but a 200 (the cache is shared by all domains).
+ */
+function noStore(route: Route): Node | false {
+  const when = [...(route.redirectsToCanonical ? [expr("$upstream_http_location")] : []), ...(route.domainNotFound ? [expr(v(MASTER_VARIABLES.notStored))] : [])];
+  return route.cached && when.length > 0 && d("proxy_no_cache", ...when);
+}
+
+/**
+ * A resizer location: the resizers, the normalised Accept, and for a cached route the
+ * cache. `path`: the location's exact path (exact and listed routes).
+ */
+function resizeBody(master: MasterPlan, route: Route, s: ServerPlan, path: string | undefined): (Node | false)[] {
   return [
     routeLabel(route.label),
     resizeLimits(master.tuning.resizeLimits),
     resizeRetries(),
-    ...proxyTo(master.resizers, master.tuning.proxy.resizerReadTimeout, [
-      why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
-      why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
-      ...(route.domainNotFound
-        ? [why(`A missing episode or sheet answers ${s.notFoundStatus} on ${s.domain}, as its thumbnails do.`, d("proxy_set_header", NOT_FOUND_STATUS_HEADER, s.notFoundStatus))]
-        : []),
-    ]),
+    ...proxyTo(
+      master.resizers,
+      master.tuning.proxy.resizerReadTimeout,
+      [
+        why("fmt=auto is negotiated on this normalised Accept: exactly the variant in the key.", d("proxy_set_header", "Accept", expr(v(MASTER_VARIABLES.accept)))),
+        why("Images never depend on cookies.", d("proxy_set_header", "Cookie", "")),
+        ...(route.domainNotFound
+          ? [why(`A missing episode or sheet answers ${s.notFoundStatus} on ${s.domain}, as its thumbnails do.`, d("proxy_set_header", NOT_FOUND_STATUS_HEADER, s.notFoundStatus))]
+          : []),
+      ],
+      path === undefined ? undefined : upstreamUri(path),
+    ),
     why("The resizer names its sharp and libvips versions for its own logs, not for the public.", d("proxy_hide_header", "X-Resize-Engine")),
     route.cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
-    storesOnly200(route) && d("proxy_no_cache", expr(v(MASTER_VARIABLES.notStored))),
+    route.cached &&
+      path !== undefined &&
+      why(
+        "This exact path, whatever spelling reached it (`//resize`, `/%72esize`), and the query as\n" +
+          "sent: the URI the resizer receives, as the cache policy's key says.",
+        d("proxy_cache_key", expr(`${v(MASTER_VARIABLES.keyVariant)}|${upstreamUri(path)}`)),
+      ),
+    noStore(route),
   ];
 }
 
-/** `location` arguments for a route pattern of the resizer's table. */
-function locationArgs(pattern: RoutePattern): ArgLike[] {
-  return pattern.kind === "exact" ? ["=", pattern.path] : ["~", regex(pattern.source)];
+/** `location` arguments for a route pattern of the resizer's table (one per listed path). */
+function locationArgs(pattern: RoutePattern, master: MasterPlan): ArgLike[][] {
+  switch (pattern.kind) {
+    case "exact":
+      return [["=", pattern.path]];
+    case "regex":
+      return [["~", regex(pattern.source)]];
+    case "listed":
+      return master[pattern.setting].map((path) => ["=", path]);
+  }
 }
 
 /** Every public route of the resizer (resizer/src/routes.ts), proxied to the replicas. */
 function resizerLocations(master: MasterPlan, s: ServerPlan): Node[] {
-  return ROUTES.filter((r) => r.public).map((r: Route) => {
-    const location = block("location", locationArgs(r.pattern), resizeBody(master, r, s));
-    return r.comment === undefined ? location : why(r.comment, location);
-  });
+  return ROUTES.filter((r) => r.public).flatMap((r: Route) =>
+    locationArgs(r.pattern, master).map((args, i) => {
+      const path = args[0] === "=" ? String(args[1]) : undefined;
+      const location = block("location", args, resizeBody(master, r, s, path));
+      return r.comment === undefined || i > 0 ? location : why(r.comment, location);
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------

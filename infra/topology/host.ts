@@ -142,6 +142,7 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
       KEEP_ALIVE_TIMEOUT_MS,
       resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),
     ),
+    legacyPaths: spec.resizer.legacyPaths,
     servers: serverPlans(spec, dirs, certs),
     ...(acme && acmeFallback(spec, host, place, acme)),
     writableDirs: writableDirs(masterPaths, masterPaths.cacheDir),

@@ -134,6 +134,8 @@ export interface MasterPlan {
   cache: CacheConfig & { zone: string };
   slaves: UpstreamPlan;
   resizers: UpstreamPlan;
+  /** The legacy TimThumb script paths (the resizer's `legacyPaths`): a location each. */
+  legacyPaths: string[];
   servers: ServerPlan[];
   /**
    * Where this master sends http-01 challenge requests it has no file for: the ACME

@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   bad_param: 400,
   output_too_large: 400,
   over_memory_budget: 400,
+  signature_required: 403,
+  bad_signature: 403,
   not_found: 404,
   /** A storyboard episode whose stills skip or repeat a number (storyboard/stills.ts). */
   still_numbering: 404,

@@ -22,6 +22,15 @@ export interface ResizeRequest {
   transform: Transform;
   /** `src=..&w=..` in a fixed order, defaults omitted: one string per distinct result. */
   canonical: string;
+  /**
+   * The query of the one URL that answers this request (`/resize?<this>`, a signature
+   * appended): `src=..&p=<name>` when the transform is a preset's, else `canonical`.
+   */
+  canonicalQuery: string;
+  /** The preset whose transform this is, if any. */
+  preset: string | undefined;
+  /** The `sig` parameter as given. */
+  sig: string | undefined;
 }
 
 export type ParamLimits = Pick<ServiceSettings, "maxOutputDimension" | "presets" | "presetsOnly">;
@@ -112,7 +121,7 @@ export function readQuery(query: string, names: Record<string, string>): Map<str
 
 const CANONICAL_NAMES: Record<string, string> = {
   src: "src", w: "w", h: "h", fit: "fit", position: "position", pos: "position",
-  fmt: "fmt", q: "q", enlarge: "enlarge", p: "p",
+  fmt: "fmt", q: "q", enlarge: "enlarge", p: "p", sig: "sig",
 };
 const TRANSFORM_PARAMS = ["w", "h", "fit", "position", "fmt", "q", "enlarge"] as const;
 
@@ -163,7 +172,7 @@ function transformKey(t: Transform): string {
   return canonicalString("", canonicalTransform(t));
 }
 
-function finish(src: string, t: Transform, limits: ParamLimits): ResizeRequest {
+function finish(src: string, t: Transform, limits: ParamLimits, sig?: string): ResizeRequest {
   if (t.w === undefined && t.h === undefined) fail("w", "w or h (or both) is required");
   for (const side of ["w", "h"] as const) {
     const value = t[side];
@@ -175,12 +184,13 @@ function finish(src: string, t: Transform, limits: ParamLimits): ResizeRequest {
     fail("position", "entropy and attention need fit=cover");
   }
   const transform = canonicalTransform(t);
-  if (limits.presetsOnly) {
-    const key = transformKey(transform);
-    const allowed = Object.values(limits.presets).some((preset) => transformKey(preset) === key);
-    if (!allowed) fail("p", "this service only serves its configured presets");
-  }
-  return { src, transform, canonical: canonicalString(src, transform) };
+  const key = transformKey(transform);
+  // The first preset (in config order) with this transform names its canonical URL.
+  const preset = Object.keys(limits.presets).find((name) => transformKey(limits.presets[name]!) === key);
+  if (limits.presetsOnly && preset === undefined) fail("p", "this service only serves its configured presets");
+  const canonical = canonicalString(src, transform);
+  const canonicalQuery = preset === undefined ? canonical : `${canonicalString(src, {})}&p=${preset}`;
+  return { src, transform, canonical, canonicalQuery, preset, sig };
 }
 
 // --- the two dialects -----------------------------------------------------------------
@@ -189,13 +199,14 @@ function finish(src: string, t: Transform, limits: ParamLimits): ResizeRequest {
 export function parseResizeQuery(query: string, limits: ParamLimits): ResizeRequest {
   const v = readQuery(query, CANONICAL_NAMES);
   const src = parseSrc(v.get("src") ?? "");
+  const sig = v.get("sig");
   const presetName = v.get("p");
   if (presetName !== undefined) {
     const extra = TRANSFORM_PARAMS.filter((k) => v.has(k));
     if (extra.length > 0) fail("p", `a preset cannot be combined with ${extra.join(", ")}`);
     const preset = Object.hasOwn(limits.presets, presetName) ? limits.presets[presetName] : undefined;
     if (preset === undefined) fail("p", "unknown preset");
-    return finish(src, preset, limits);
+    return finish(src, preset, limits, sig);
   }
   const max = limits.maxOutputDimension;
   const text = (k: string) => v.get(k);
@@ -209,7 +220,7 @@ export function parseResizeQuery(query: string, limits: ParamLimits): ResizeRequ
   if (fmt !== undefined) t.fmt = parseChoice("fmt", fmt, FORMATS, { jpg: "jpeg" });
   if (q !== undefined) t.q = parseWhole("q", q, 1, 100);
   if (enlarge !== undefined) t.enlarge = parseFlag("enlarge", enlarge);
-  return finish(src, t, limits);
+  return finish(src, t, limits, sig);
 }
 
 /** TimThumb alignment: letters t/b/l/r/c in any order (`tl` = `lt` = top left). */

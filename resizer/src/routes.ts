@@ -2,6 +2,7 @@
 // requests by it, and the master's nginx config (infra/nginx/master.ts) gives every public
 // route a location from it. A new endpoint is one entry here plus its handler in
 // server.ts (the compiler asks for it); the master cannot forget it. Pure.
+import type { ServiceSettings } from "./settings.js";
 import { SHEET_PATH, TRACK_PATH } from "./storyboard/request.js";
 
 /** How a request path is matched. */
@@ -12,7 +13,12 @@ export type RoutePattern =
    * A regular expression on the path (nginx `location ~ <source>`, case-sensitive as the
    * seeds' master had it); the resizer itself matches it ignoring case.
    */
-  | { kind: "regex"; source: string };
+  | { kind: "regex"; source: string }
+  /** The exact paths a service setting lists (nginx `location = <path>` for each). */
+  | { kind: "listed"; setting: "legacyPaths" };
+
+/** The settings `listed` patterns read. */
+export type RouteSettings = Pick<ServiceSettings, "legacyPaths">;
 
 /** What answers a route in the resizer (server.ts has one handler per kind). */
 export type RouteHandler = "healthz" | "metrics" | "resize" | "storyboard";
@@ -66,20 +72,23 @@ export const ROUTES = [
     public: true,
     cached: true,
     legacy: false,
-    redirectsToCanonical: false,
+    redirectsToCanonical: true,
     domainNotFound: false,
     comment: "Resizes, cached (see the cache policy above): the resizer's own API ...",
   },
   {
     label: "legacy",
-    pattern: { kind: "regex", source: "\\.php$" },
+    // Only the script names the old URLs used (resizer.legacyPaths): any other `*.php`
+    // would be a new URL, and a new cache key, per random name.
+    pattern: { kind: "listed", setting: "legacyPaths" },
     handler: "resize",
     public: true,
-    cached: true,
+    // Every legacy URL answers a redirect to its canonical /resize URL: nothing to keep.
+    cached: false,
     legacy: true,
-    redirectsToCanonical: false,
+    redirectsToCanonical: true,
     domainNotFound: false,
-    comment: "... and the legacy TimThumb URLs (*.php?src=&w=&h=&zc=) php-fpm used to serve.",
+    comment: "... and the legacy TimThumb URLs (<name>.php?src=&w=&h=&zc=) php-fpm used to serve,\nfor the script names in resizer.legacyPaths: each redirects to its canonical /resize URL.",
   },
   {
     label: "storyboard_track",
@@ -115,14 +124,21 @@ export type RouteLabel = (typeof ROUTES)[number]["label"] | typeof UNROUTED;
 export const ROUTE_LABELS: readonly RouteLabel[] = [...ROUTES.map((r) => r.label), UNROUTED];
 
 const matchers = ROUTES.map((route) => {
-  const p: RoutePattern = route.pattern;
-  if (p.kind === "exact") return (path: string) => path === p.path;
-  const re = new RegExp(p.source, "i");
-  return (path: string) => re.test(path);
+  const p = route.pattern as RoutePattern; // every kind, including those no route uses today
+  switch (p.kind) {
+    case "exact":
+      return (path: string) => path === p.path;
+    case "regex": {
+      const re = new RegExp(p.source, "i");
+      return (path: string) => re.test(path);
+    }
+    case "listed":
+      return (path: string, settings: RouteSettings) => settings[p.setting].includes(path);
+  }
 });
 
 /** The route answering `path` (without its query), or undefined. */
-export function routeFor(path: string): (typeof ROUTES)[number] | undefined {
-  const i = matchers.findIndex((matches) => matches(path));
+export function routeFor(path: string, settings: RouteSettings): (typeof ROUTES)[number] | undefined {
+  const i = matchers.findIndex((matches) => matches(path, settings));
   return i < 0 ? undefined : ROUTES[i];
 }

@@ -2,12 +2,13 @@
 // plan and its memory estimate -> admission -> render in a worker -> respond),
 // storyboards (storyboard/service.ts), the one place where errors become responses,
 // metrics, one log line per request, and graceful shutdown.
-import { KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES } from "./settings.js";
+import { KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, PROCESS_ENV } from "./settings.js";
 import { randomUUID } from "node:crypto";
 import { access, constants } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { Admission } from "./admission.js";
+import { REDIRECT_CACHE_CONTROL, urlVerdict } from "./canonical.js";
 import { ENGINE, configureEngine, probe } from "./engine.js";
 import { ResizeError, isResizeError } from "./errors.js";
 import { CONTENT_TYPES, outputFormats, requestedOutputs, variantFor } from "./format.js";
@@ -58,6 +59,9 @@ interface Routed {
  * from which the budget is derived when `memoryBudgetMb` is 0.
  */
 export async function createResizerService(settings: ServiceSettings & ProcessSettings, logger: Logger, memoryLimitMb?: number): Promise<ResizerService> {
+  if (settings.signing.required && settings.signingKeys.length === 0) {
+    throw new Error(`${PROCESS_ENV.signingKeys}: signing.required needs at least one key`);
+  }
   const root = await realRoot(settings.root);
   configureEngine(settings); // this process probes headers and composes storyboard sheets; workers resize
   const admission = new Admission(settings.concurrency, settings.queue, budgetBytes(settings, memoryLimitMb));
@@ -135,7 +139,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       const q = url.indexOf("?");
       const path = q < 0 ? url : url.slice(0, q);
       const query = q < 0 ? "" : url.slice(q + 1);
-      const route = routeFor(path);
+      const route = routeFor(path, settings);
       if (route === undefined) throw new ResizeError("not_found", "no such endpoint");
       outcome.route = route.label;
       if (route.domainNotFound) notFoundStatus = domainNotFoundStatus(req.headers[NOT_FOUND_STATUS_HEADER.toLowerCase()]);
@@ -153,7 +157,17 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       const text = await metrics.registry.metrics();
       send(res, 200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" }, Buffer.from(text));
     },
-    resize: (req, res, { query, legacy }, outcome) => resize(req, res, (legacy ? parseTimthumbQuery : parseResizeQuery)(query, settings), outcome),
+    resize: (req, res, { query, legacy }, outcome) => {
+      const request = (legacy ? parseTimthumbQuery : parseResizeQuery)(query, settings);
+      const verdict = urlVerdict(request, query, legacy, settings.signing, settings.signingKeys);
+      if (verdict.kind === "redirect") {
+        // Before any file is touched: another spelling costs a parse, never a resize.
+        outcome.canonical = request.canonical;
+        send(res, 301, { Location: verdict.location, "Cache-Control": REDIRECT_CACHE_CONTROL });
+        return Promise.resolve();
+      }
+      return resize(req, res, request, outcome);
+    },
     storyboard: (req, res, _routed, outcome) => storyboard(req, res, outcome),
   };
 

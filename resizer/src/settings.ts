@@ -59,6 +59,13 @@ export const presetSchema = z
   .refine((p) => p.w !== undefined || p.h !== undefined, { message: "a preset needs w or h (or both)" });
 export type Preset = z.infer<typeof presetSchema>;
 
+/** A legacy TimThumb script's URL path, e.g. `/timthumb.php`. */
+const legacyPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~/-]*\.php$/, "an absolute URL path of letters, digits and . _ ~ / - ending in .php")
+  .refine((p) => !p.slice(1).split("/").some((s) => s === ".." || s === "." || s === ""), "no empty, '.' or '..' segments")
+  .meta({ title: "URL path ending in .php" });
+
 export const presetName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "letters, digits, '_' or '-' (max 64), starting with a letter or digit");
@@ -125,6 +132,22 @@ export const serviceSchema = z.strictObject({
     .describe("libvips threads per image; 0: sharp's default (the cluster sets one per CPU of the replica's `cpus`)"),
   presets: z.record(presetName, presetSchema).default({}).meta({ keyName: "name", description: "named transforms, requested as `?p=<name>`" }),
   presetsOnly: z.boolean().default(false).describe("serve only `?p=<preset>` requests (stops arbitrary-size abuse)"),
+  legacyPaths: z
+    .array(legacyPath)
+    .max(64)
+    .default(["/timthumb.php"])
+    .describe("the TimThumb script paths old URLs use (each redirects to its canonical `/resize` URL); any other `*.php` is a 404. Find them in the old access logs (RUNBOOK.md, Legacy URLs)"),
+  signing: z
+    .strictObject({
+      required: z
+        .boolean()
+        .default(false)
+        .describe("serve only URLs signed with one of the secret `resizerSigningKeys` (403 otherwise): arbitrary sizes need the application's signature"),
+      exemptPresets: z.boolean().default(true).describe("preset URLs (`?src=&p=<name>`) need no signature"),
+      exemptLegacy: z.boolean().default(false).describe("legacy TimThumb URLs need no signature: they redirect to a signed canonical URL"),
+    })
+    .prefault({})
+    .describe("signed URLs (README, Signed URLs): HMAC-SHA256 of the canonical request, key rotation by listing several keys"),
   allowVector: z.boolean().default(false).describe("decode SVG sources (librsvg widens the attack surface); PDF never decodes"),
   storyboard: storyboardSchema
     .prefault({})
@@ -149,6 +172,8 @@ export const ENV_NAMES = {
   vipsThreads: "RESIZER_VIPS_THREADS",
   presets: "RESIZER_PRESETS",
   presetsOnly: "RESIZER_PRESETS_ONLY",
+  legacyPaths: "RESIZER_LEGACY_PATHS",
+  signing: "RESIZER_SIGNING",
   allowVector: "RESIZER_ALLOW_VECTOR",
   storyboard: "RESIZER_STORYBOARD",
 } as const satisfies Record<keyof ServiceSettings, string>;
@@ -158,16 +183,27 @@ export const PROCESS_ENV = {
   host: "RESIZER_HOST",
   port: "RESIZER_PORT",
   root: "RESIZER_ROOT",
+  /** Secret: a JSON array of keys; the first signs, every one verifies (rotation). */
+  signingKeys: "RESIZER_SIGNING_KEYS",
 } as const;
 
 export interface ProcessSettings {
   host: string;
   port: number;
   root: string;
+  /** HMAC keys of signed URLs (secret; never part of the cluster config's plain values). */
+  signingKeys: string[];
 }
 
-/** Settings -> environment strings (objects as JSON, booleans as true/false). */
-export function toEnv(settings: ServiceSettings, proc: ProcessSettings): Record<string, string> {
+/** A signing key: long enough to resist guessing (32 bytes of entropy as base64 is 43 characters). */
+export const signingKeys = z.array(z.string().min(32, "at least 32 characters (e.g. `openssl rand -base64 32`)")).max(8);
+
+/**
+ * Settings -> environment strings (objects as JSON, booleans as true/false). The signing keys
+ * are left out: a secret reaches the process by another path (the deployment adds
+ * PROCESS_ENV.signingKeys itself, as a secret).
+ */
+export function toEnv(settings: ServiceSettings, proc: Omit<ProcessSettings, "signingKeys">): Record<string, string> {
   const env: Record<string, string> = {
     [PROCESS_ENV.host]: proc.host,
     [PROCESS_ENV.port]: String(proc.port),
@@ -184,7 +220,7 @@ const envBool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true
 const envInt = z.coerce.number().int();
 
 /** Settings the environment holds as JSON (objects and maps). */
-const JSON_SETTINGS = new Set<keyof ServiceSettings>(["presets", "storyboard", "maxOutputPixels"]);
+const JSON_SETTINGS = new Set<keyof ServiceSettings>(["presets", "storyboard", "maxOutputPixels", "legacyPaths", "signing"]);
 
 /**
  * Limits that span two settings, which the per-field schema cannot see: a preset larger
@@ -241,8 +277,19 @@ export function fromEnv(env: NodeJS.ProcessEnv): ServiceSettings & ProcessSettin
   if (!port.success) problems.push(`${PROCESS_ENV.port}: a TCP port (1-65535)`);
   const root = env[PROCESS_ENV.root] ?? "/images";
   if (!root.startsWith("/")) problems.push(`${PROCESS_ENV.root}: an absolute path`);
+  let keys: string[] = [];
+  try {
+    const parsed = signingKeys.safeParse(JSON.parse(env[PROCESS_ENV.signingKeys] || "[]"));
+    if (parsed.success) keys = parsed.data;
+    else problems.push(`${PROCESS_ENV.signingKeys}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  } catch {
+    problems.push(`${PROCESS_ENV.signingKeys}: a JSON array of keys`);
+  }
+  if (service.success && service.data.signing.required && keys.length === 0) {
+    problems.push(`${PROCESS_ENV.signingKeys}: ${ENV_NAMES.signing} requires signed URLs, but no key is set`);
+  }
   if (problems.length > 0 || !service.success || !port.success) {
     throw new Error(`invalid resizer settings:\n  ${problems.join("\n  ")}`);
   }
-  return { ...service.data, host: env[PROCESS_ENV.host] ?? "127.0.0.1", port: port.data, root };
+  return { ...service.data, host: env[PROCESS_ENV.host] ?? "127.0.0.1", port: port.data, root, signingKeys: keys };
 }

@@ -68,15 +68,16 @@ for (const scheme of SCHEMES) {
       assert.deepEqual(a2.body, a1.body);
     });
 
-    it("a legacy TimThumb *.php URL returns the same image as the canonical one", async () => {
-      const canonical = await get(e2e, `/resize?src=${src()}&w=${w - 160}&h=90`, { scheme });
+    it("a legacy TimThumb URL redirects to its canonical /resize URL; other *.php names are 404", async () => {
+      const canonicalPath = `/resize?src=${src()}&w=${w - 160}&h=90`;
       const legacy = await get(e2e, `/timthumb.php?src=/${src()}&w=${w - 160}&h=90&zc=1`, { scheme });
+      assert.equal(legacy.status, 301);
+      assert.equal(legacy.headers.location, canonicalPath);
+      const canonical = await get(e2e, canonicalPath, { scheme });
       assert.equal(canonical.status, 200);
-      assert.equal(legacy.status, 200);
-      assert.equal(legacy.headers["content-type"], "image/jpeg");
-      assert.deepEqual(legacy.body, canonical.body);
+      assert.equal(canonical.headers["content-type"], "image/jpeg");
       const deep = await get(e2e, `/legacy/thumbs/timthumb.php?src=/${src()}&w=${w - 160}&h=90`, { scheme });
-      assert.deepEqual(deep.body, canonical.body, "any *.php path is the TimThumb alias");
+      assert.equal(deep.status, 404, "only the script paths of resizer.legacyPaths are resizes");
     });
 
     it("a bad resize request is the resizer's 4xx, not a 5xx", async () => {

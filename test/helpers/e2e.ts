@@ -36,7 +36,7 @@ export function localSpec(): ClusterSpec {
  * Starts the local stack (optionally edited) with its own small sample tree. The caller
  * closes it in `after`; the launcher's exit hook kills everything if the process dies first.
  */
-export async function startE2E(label: string, opts: { spec?: ClusterSpec; sample?: SampleOptions } = {}): Promise<E2E> {
+export async function startE2E(label: string, opts: { spec?: ClusterSpec; sample?: SampleOptions; resizerSigningKeys?: string[] } = {}): Promise<E2E> {
   const treeDir = mkdtempSync(join(tmpdir(), `image-origin-e2e-${label}-`));
   try {
     const spec = opts.spec ?? localSpec();
@@ -50,7 +50,13 @@ export async function startE2E(label: string, opts: { spec?: ClusterSpec; sample
     });
     // mkdtemp makes the parent 0700: the unprivileged nginx must traverse it.
     chmodSync(treeDir, 0o755);
-    const cluster = await startCluster({ spec, stack: "local", ports: "free", imagesDir: images });
+    const cluster = await startCluster({
+      spec,
+      stack: "local",
+      ports: "free",
+      imagesDir: images,
+      ...(opts.resizerSigningKeys && { resizerSigningKeys: opts.resizerSigningKeys }),
+    });
     const servers = cluster.host.master.servers;
     const main = servers.find((s) => s.default)!;
     const stillshot = servers.find((s) => s.notFoundStatus === 400)!;

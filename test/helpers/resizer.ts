@@ -17,7 +17,8 @@ export interface TestResizer {
   resizer: ResizerService;
   /** Parsed JSON log lines, in order. */
   logs: Record<string, unknown>[];
-  get(pathAndQuery: string, headers?: Record<string, string>): Promise<Response & { bytes: Buffer }>;
+  /** Follows redirects unless told `manual` (canonical URLs: see resizer/src/canonical.ts). */
+  get(pathAndQuery: string, headers?: Record<string, string>, redirect?: "follow" | "manual"): Promise<Response & { bytes: Buffer }>;
   close(): Promise<void>;
 }
 
@@ -30,7 +31,7 @@ export async function fixtureTree(): Promise<{ dir: string; root: string; outsid
   return { dir, root, outside };
 }
 
-export async function startResizer(overrides: z.input<typeof serviceSchema> = {}, tree?: { dir: string; root: string }): Promise<TestResizer> {
+export async function startResizer(overrides: z.input<typeof serviceSchema> = {}, tree?: { dir: string; root: string }, signingKeys: string[] = []): Promise<TestResizer> {
   const owned = tree === undefined;
   const { dir, root } = tree ?? (await fixtureTree());
   const logs: Record<string, unknown>[] = [];
@@ -40,7 +41,7 @@ export async function startResizer(overrides: z.input<typeof serviceSchema> = {}
       done();
     },
   });
-  const settings = { ...serviceSchema.parse(overrides), host: "127.0.0.1", port: 0, root };
+  const settings = { ...serviceSchema.parse(overrides), host: "127.0.0.1", port: 0, root, signingKeys };
   const resizer = await createResizerService(settings, pino({ base: null }, sink));
   resizer.server.listen(0, "127.0.0.1");
   await once(resizer.server, "listening");
@@ -51,8 +52,8 @@ export async function startResizer(overrides: z.input<typeof serviceSchema> = {}
     root,
     resizer,
     logs,
-    async get(pathAndQuery, headers = {}) {
-      const res = await fetch(base + pathAndQuery, { headers });
+    async get(pathAndQuery, headers = {}, redirect: "follow" | "manual" = "follow") {
+      const res = await fetch(base + pathAndQuery, { headers, redirect });
       return Object.assign(res, { bytes: Buffer.from(await res.arrayBuffer()) });
     },
     async close() {

@@ -60,14 +60,18 @@ function allWords(stmts: Stmt[]): string[] {
 }
 
 const PROXIED = ["/", "/healthz", "/resize", "/timthumb.php", "/images/a.jpg"];
-const RESIZE = ["/resize", "/timthumb.php", "/legacy/thumb.php"];
+const RESIZE = ["/resize", "/timthumb.php"];
+/** Resize routes with a cache: the legacy URLs only redirect to /resize. */
+const CACHED = ["/resize"];
+/** An exact resize location passes its own path and the query as sent (never the decoded $uri). */
+const resizerPass = (path: string) => `http://${NGINX_NAMES.resizersUpstream}${path}$is_args$args`;
 
 describe("master upstreams: named once, referenced, with the slaves' real ports", () => {
   it("every proxy_pass names an upstream block that exists (the seeds' btv_image/tving_image mix-up)", () => {
     const passes = deep(http, "proxy_pass");
     assert.ok(passes.length >= 8);
     for (const p of passes) {
-      const m = /^http:\/\/([A-Za-z0-9_]+)$/.exec(p.args[0]!);
+      const m = /^http:\/\/([A-Za-z0-9_]+)(?:\/[A-Za-z0-9._\/-]+\$is_args\$args)?$/.exec(p.args[0]!);
       assert.ok(m, `proxy_pass ${p.args[0]} names an upstream`);
       upstreamBlock(m[1]!);
     }
@@ -86,7 +90,7 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
       for (const uri of ["/", "/healthz", "/images/a.jpg", "/index.html"]) {
         assert.deepEqual(route(s, uri).block && argsIn(s, route(s, uri), "proxy_pass"), [`http://${NGINX_NAMES.slavesUpstream}`], uri);
       }
-      for (const uri of RESIZE) assert.deepEqual(argsIn(s, route(s, uri), "proxy_pass"), [`http://${NGINX_NAMES.resizersUpstream}`], uri);
+      for (const uri of RESIZE) assert.deepEqual(argsIn(s, route(s, uri), "proxy_pass"), [resizerPass(uri)], uri);
     }
   });
 
@@ -213,9 +217,9 @@ describe("master proxying: keepalive that works, retries that hide a dead member
     const h = one(c, "http");
     const s = oneServing(h);
     const at = (uri: string, name: string) => effective([c, h, s, matchLocation(s, uri)!], name)[0]!.args;
-    for (const uri of ["/", "/healthz", "/resize", "/a.php"]) assert.deepEqual(at(uri, "proxy_connect_timeout"), ["2s"]);
+    for (const uri of ["/", "/healthz", "/resize", "/timthumb.php"]) assert.deepEqual(at(uri, "proxy_connect_timeout"), ["2s"]);
     for (const uri of ["/", "/healthz"]) assert.deepEqual(at(uri, "proxy_read_timeout"), ["7s"]);
-    for (const uri of ["/resize", "/a.php"]) assert.deepEqual(at(uri, "proxy_read_timeout"), ["30s"]);
+    for (const uri of ["/resize", "/timthumb.php"]) assert.deepEqual(at(uri, "proxy_read_timeout"), ["30s"]);
   });
 });
 
@@ -249,11 +253,11 @@ describe("master /thumbnail/: straight from the images tree", () => {
 });
 
 describe("master resize routes: cached, keyed correctly", () => {
-  it("/resize and legacy *.php URLs are both resize routes", () => {
+  it("/resize and the configured legacy script paths are resize routes; no other *.php", () => {
     for (const s of servers) {
       assert.deepEqual(route(s, "/resize").args, ["=", "/resize"]);
-      assert.deepEqual(route(s, "/timthumb.php").args, ["~", "\\.php$"]);
-      assert.deepEqual(route(s, "/a/b/thumb.php").args, ["~", "\\.php$"]);
+      assert.deepEqual(route(s, "/timthumb.php").args, ["=", "/timthumb.php"]);
+      assert.deepEqual(route(s, "/a/b/thumb.php").args, ["/"], "a random script name is a static path (404), not a resize");
       assert.deepEqual(route(s, "/resize/x").args, ["/"], "only /resize itself");
       assert.deepEqual(route(s, "/x.phps").args, ["/"]);
     }
@@ -267,7 +271,7 @@ describe("master resize routes: cached, keyed correctly", () => {
 
   it("resize routes use the cache zone, with validity per configured status", () => {
     for (const s of servers) {
-      for (const uri of RESIZE) {
+      for (const uri of CACHED) {
         const loc = route(s, uri);
         assert.deepEqual(argsIn(s, loc, "proxy_cache"), [NGINX_NAMES.cacheZone]);
         assert.deepEqual(inLoc(s, loc, "proxy_cache_valid").map((v) => v.args), [["200", "302", "1m"], ["404", "10s"]]);
@@ -286,7 +290,7 @@ describe("master resize routes: cached, keyed correctly", () => {
 
   it("locks, serves stale on errors and while updating, updates in the background, revalidates with ETag", () => {
     for (const s of servers) {
-      for (const uri of RESIZE) {
+      for (const uri of CACHED) {
         const loc = route(s, uri);
         assert.deepEqual(argsIn(s, loc, "proxy_cache_lock"), ["on"]);
         assert.deepEqual(argsIn(s, loc, "proxy_cache_use_stale"), ["error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504"]);
@@ -298,7 +302,7 @@ describe("master resize routes: cached, keyed correctly", () => {
 
   it("tells clients whether the cache answered (X-Cache-Status, on every status), and when to retry after a 429", () => {
     for (const s of servers) {
-      for (const uri of RESIZE) {
+      for (const uri of CACHED) {
         const headers = inLoc(s, route(s, uri), "add_header").map((h) => h.args);
         assert.deepEqual(headers, [["Retry-After", "$resize_retry_after", "always"], ["X-Cache-Status", "$upstream_cache_status", "always"]]);
       }
@@ -307,9 +311,9 @@ describe("master resize routes: cached, keyed correctly", () => {
 
   it("the cache key holds the request URI and the variant, never cookies (the seeds' $cookie_user) or the raw Accept", () => {
     for (const s of servers) {
-      for (const uri of RESIZE) {
+      for (const uri of CACHED) {
         const [key] = argsIn(s, route(s, uri), "proxy_cache_key");
-        assert.ok(key!.includes("$request_uri"), key);
+        assert.equal(key, `$resize_variant|${uri}$is_args$args`, "the URI the resizer receives: this path, the query as sent");
         assert.ok(key!.includes("$resize_variant"), key);
         assert.doesNotMatch(key!, /\$cookie|\$http_cookie|\$http_accept/);
       }
@@ -332,7 +336,7 @@ describe("master resize routes: cached, keyed correctly", () => {
 
   it("the resizer's Vary, Cache-Control and Expires do not drive the cache (validity comes from the config)", () => {
     for (const s of servers) {
-      for (const uri of RESIZE) {
+      for (const uri of CACHED) {
         const ignored = argsIn(s, route(s, uri), "proxy_ignore_headers");
         for (const h of ["Vary", "Cache-Control", "Expires"]) assert.ok(ignored.includes(h), h);
       }

@@ -242,11 +242,14 @@ describe("format negotiation (fmt=auto)", () => {
 describe("TimThumb alias", () => {
   for (const [legacy, canonical] of [
     ["/timthumb.php?src=/dir/sub/photo.jpg&w=320&h=180&zc=1&a=t&q=70", "/resize?src=dir/sub/photo.jpg&w=320&h=180&position=north&q=70"],
-    ["/thumb/image.php?src=quadrants.jpg&h=90&w=0", "/resize?src=quadrants.jpg&h=90"],
-    ["/x.PHP?zc=2&w=100&h=100&src=/quadrants.jpg", "/resize?src=quadrants.jpg&w=100&h=100&fit=contain"],
+    ["/timthumb.php?src=quadrants.jpg&h=90&w=0", "/resize?src=quadrants.jpg&h=90"],
+    ["/timthumb.php?zc=2&w=100&h=100&src=/quadrants.jpg&f=2|3&s=1", "/resize?src=quadrants.jpg&w=100&h=100&fit=contain"],
     ["/timthumb.php?src=rotated.jpg&zc=0&w=50&h=50", "/resize?src=rotated.jpg&w=50&h=50&fit=fill"],
   ] as const) {
-    it(`${legacy} equals ${canonical} byte for byte`, async () => {
+    it(`${legacy} redirects to ${canonical}, which it equals byte for byte`, async () => {
+      const redirect = await svc.get(legacy, {}, "manual");
+      assert.equal(redirect.status, 301);
+      assert.equal(redirect.headers.get("location"), canonical);
       const a = await svc.get(legacy);
       const b = await svc.get(canonical);
       assert.equal(a.status, 200);
@@ -257,6 +260,20 @@ describe("TimThumb alias", () => {
       assert.equal(a.headers.get("content-type"), b.headers.get("content-type"));
     });
   }
+
+  it("answers only the configured script names (resizer.legacyPaths); any other *.php is a 404", async () => {
+    for (const path of ["/thumb/image.php", "/x.PHP", "/TimThumb.php", "/a1b2c3.php"]) {
+      const res = await svc.get(`${path}?src=quadrants.jpg&w=40`, {}, "manual");
+      assert.equal(res.status, 404, path);
+    }
+    const other = await startResizer({ legacyPaths: ["/thumb/image.php"] }, { dir: path.dirname(svc.root), root: svc.root });
+    try {
+      assert.equal((await other.get("/thumb/image.php?src=quadrants.jpg&w=40", {}, "manual")).status, 301);
+      assert.equal((await other.get("/timthumb.php?src=quadrants.jpg&w=40", {}, "manual")).status, 404);
+    } finally {
+      await other.close();
+    }
+  });
 
   it("uses TimThumb's 100x100 when no size is given", async () => {
     const { meta } = await decode((await svc.get("/timthumb.php?src=quadrants.jpg")).bytes);

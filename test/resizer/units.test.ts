@@ -266,7 +266,7 @@ describe("settings contract (toEnv -> fromEnv)", () => {
     assert.deepEqual(Object.keys(env).filter((k) => k.startsWith("RESIZER_")).sort(), [
       "RESIZER_HOST", "RESIZER_PORT", "RESIZER_ROOT", ...Object.values(ENV_NAMES),
     ].sort());
-    assert.deepEqual(fromEnv(env), { ...settings, host: "0.0.0.0", port: 9001, root: "/images" });
+    assert.deepEqual(fromEnv(env), { ...settings, host: "0.0.0.0", port: 9001, root: "/images", signingKeys: [] });
   });
 
   it("uses documented defaults when nothing is set", () => {

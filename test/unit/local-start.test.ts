@@ -24,7 +24,7 @@ describe("what npm start prints to try", () => {
   it("*.localhost names as plain URLs on the stack's ports; the stillshot domain for its 400", () => {
     assert.match(lines.get("thumbnail")!, /^http:\/\/image-origin\.localhost:8080\/thumbnail\/2024\/01\/1\.jpg /);
     assert.match(lines.get("stillshot")!, /^http:\/\/stillshot-origin\.localhost:8080\/thumbnail\/none\.jpg\s+\(400 on stillshot-origin\)/);
-    assert.match(lines.get("resize")!, /\/resize\?src=images\/a\.jpg&w=320&h=180&fmt=auto/);
+    assert.match(lines.get("resize")!, /\/resize\?src=images\/a\.jpg&w=300&h=200&fmt=auto /);
     assert.match(lines.get("timthumb")!, /\/timthumb\.php\?src=\/images\/a\.jpg&w=320&h=180/);
     assert.match(lines.get("storyboard")!, /^http:\/\/image-origin\.localhost:8080\/storyboard\/a\/E001\.vtt\?w=160&h=90&cols=10&rows=10&every=10 /);
   });

@@ -9,15 +9,17 @@ import { NOT_FOUND_STATUS_HEADER, ROUTES, ROUTE_LABELS, routeFor, type RouteLabe
 import { all, argsOf, mapValue, matchLocation, one, servingServers } from "../helpers/nginx-conf.js";
 import { masterOf, plan } from "../helpers/specs.js";
 
-const http = one(masterOf(plan()), "http");
+const legacyPaths = ["/timthumb.php", "/legacy/thumbs/thumb.php"];
+const http = one(masterOf(plan({ resizer: { legacyPaths } })), "http");
 const server = all(http, "server")[0]!;
+const settings = { legacyPaths };
 
 /** A URL path of each route (a new route needs one: the compiler asks for it). */
 const EXAMPLES: Record<Exclude<RouteLabel, "other">, string> = {
   healthz: "/healthz",
   metrics: "/metrics",
   resize: "/resize",
-  legacy: "/legacy/timthumb.php",
+  legacy: legacyPaths[1]!,
   storyboard_track: "/storyboard/drama-seoul-nights/E001.vtt",
   storyboard_sheet: "/storyboard/drama-seoul-nights/E001/sprite-0.jpg",
 };
@@ -26,20 +28,22 @@ const example = (r: (typeof ROUTES)[number]) => EXAMPLES[r.label];
 describe("one route table for the resizer and the master", () => {
   for (const r of ROUTES) {
     it(`${r.label}: ${r.public ? "the master proxies it to the resizers" : "the master keeps it to itself"}${r.cached ? ", through the resize cache" : ""}`, () => {
-      assert.equal(routeFor(example(r))?.label, r.label);
+      assert.equal(routeFor(example(r), settings)?.label, r.label);
       const loc = matchLocation(server, example(r));
       assert.ok(loc, `a location serves ${example(r)}`);
-      const toResizers = argsOf(loc, "proxy_pass")?.[0] === `http://${NGINX_NAMES.resizersUpstream}`;
+      const pass = argsOf(loc, "proxy_pass")?.[0] ?? "";
+      // Exact paths pass their own path and the query; pattern routes the request URI as sent.
+      const toResizers = pass === `http://${NGINX_NAMES.resizersUpstream}${loc.args[0] === "=" ? `${loc.args[1]}$is_args$args` : ""}`;
       assert.equal(toResizers, r.public);
       if (r.public) assert.deepEqual(argsOf(loc, "proxy_cache") ?? [], r.cached ? [NGINX_NAMES.cacheZone] : []);
     });
   }
 
   it("storyboards: tracks and sheets by their path's shape; anything else under /storyboard/ is not one", () => {
-    assert.equal(routeFor("/storyboard/news/E%20001.vtt")?.label, "storyboard_track");
-    for (const ext of ["jpg", "jpeg", "webp", "avif"]) assert.equal(routeFor(`/storyboard/news/E001/sprite-12.${ext}`)?.label, "storyboard_sheet");
+    assert.equal(routeFor("/storyboard/news/E%20001.vtt", settings)?.label, "storyboard_track");
+    for (const ext of ["jpg", "jpeg", "webp", "avif"]) assert.equal(routeFor(`/storyboard/news/E001/sprite-12.${ext}`, settings)?.label, "storyboard_sheet");
     for (const path of ["/storyboard/", "/storyboard/news.vtt", "/storyboard/news/E001/sprite-1.png", "/storyboard/news/E001/x/sprite-1.jpg", "/storyboard/a/b/c.vtt"]) {
-      assert.equal(routeFor(path), undefined, path);
+      assert.equal(routeFor(path, settings), undefined, path);
       assert.equal(argsOf(matchLocation(server, path)!, "proxy_pass")?.[0], `http://${NGINX_NAMES.slavesUpstream}`, `${path}: the master sends it to the slaves too`);
     }
   });
@@ -60,10 +64,10 @@ describe("one route table for the resizer and the master", () => {
       servers.map((s) => {
         const headers = [EXAMPLES.storyboard_track, EXAMPLES.storyboard_sheet].map((path) => {
           const loc = matchLocation(s, path)!;
-          assert.deepEqual(argsOf(loc, "proxy_no_cache"), [`$${MASTER_VARIABLES.notStored}`], path);
+          assert.deepEqual(argsOf(loc, "proxy_no_cache"), ["$upstream_http_location", `$${MASTER_VARIABLES.notStored}`], path);
           return all(loc, "proxy_set_header").find((h) => h.args[0] === NOT_FOUND_STATUS_HEADER)?.args[1];
         });
-        assert.equal(argsOf(matchLocation(s, "/resize")!, "proxy_no_cache"), undefined, "resizes store what cache.valid says");
+        assert.deepEqual(argsOf(matchLocation(s, "/resize")!, "proxy_no_cache"), ["$upstream_http_location"], "resizes store what cache.valid says, never a redirect");
         return [argsOf(s, "server_name")?.[0], ...headers];
       }),
       [
@@ -73,10 +77,17 @@ describe("one route table for the resizer and the master", () => {
     );
   });
 
-  it("the resizer matches the legacy route in any case, as it always has; anything else is unrouted", () => {
-    assert.equal(routeFor("/x.PHP")?.label, "legacy");
-    assert.equal(routeFor("/resize/"), undefined);
-    assert.equal(routeFor("/"), undefined);
+  it("the legacy route is the configured script paths exactly, in the resizer and in the master; anything else is unrouted", () => {
+    for (const path of legacyPaths) {
+      assert.equal(routeFor(path, settings)?.label, "legacy");
+      assert.deepEqual(matchLocation(server, path)?.args, ["=", path]);
+    }
+    for (const path of ["/x.php", "/TIMTHUMB.php", "/timthumb.php/", "/legacy/thumbs/x.php"]) {
+      assert.equal(routeFor(path, settings), undefined, path);
+      assert.deepEqual(matchLocation(server, path)?.args, ["/"], `${path} goes to the slaves (a 404), not to a resizer`);
+    }
+    assert.equal(routeFor("/resize/", settings), undefined);
+    assert.equal(routeFor("/", settings), undefined);
     assert.deepEqual(ROUTE_LABELS, [...ROUTES.map((r) => r.label), "other"]);
   });
 });
