@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterSpec } from "../../infra/config.js";
 import { startCluster, type LocalCluster } from "../../infra/local/launcher.js";
+import { groupMembers } from "../../infra/local/process.js";
 import type { ServerPlan } from "../../infra/topology.js";
 import { writeSampleTree, type SampleManifest, type SampleOptions } from "../../scripts/sample-images.js";
 import { stackSpec } from "./stage.js";
@@ -342,10 +343,24 @@ export function accessLogCount(file: string, prefix: string): number {
   return accessLogEntries(file).filter((e) => e.method === "GET" && String(e.path).startsWith(prefix)).length;
 }
 
-/** VmRSS of a pid in MiB (from /proc/<pid>/status). */
+/** VmRSS of a pid in MiB (from /proc/<pid>/status); 0 once it is gone. */
 export function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  let status = "";
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return 0;
+  }
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/**
+ * VmRSS of every process in `pid`'s process group, in MiB: a resizer and its transform
+ * workers (what its container's memory limit counts; pages they share count once per process).
+ */
+export function groupRssMiB(pid: number): number {
+  return groupMembers(pid).reduce((sum, p) => sum + rssMiB(p), 0);
 }
 
 /** Seconds with 2 decimals, for diagnostics. */

@@ -99,7 +99,20 @@ const WORST_MIX: { path: string; accept?: string }[] = [
   { path: `/resize?${HERO}&w=1920&h=1079&enlarge=1&fmt=avif` },
 ];
 
+/** VmRSS (MiB) of each process in the container, by command. */
+function rssByProcess(): string {
+  const rows = execFileSync("docker", ["top", name, "-eo", "pid,args"], { encoding: "utf8" }).trim().split("\n").slice(1);
+  return rows
+    .map((row) => {
+      const [pid, ...args] = row.trim().split(/\s+/);
+      const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      return `${args.join(" ").replace(/^node (--enable-source-maps )?/, "")} ${Math.round(kb / 1024)} MiB`;
+    })
+    .join(", ");
+}
+
 it("the heaviest valid requests at once never get the prod-sized container OOM-killed", { timeout: 300_000 }, async (t) => {
+  t.diagnostic(`idle: ${rssByProcess()}; cgroup usage ${Math.round((cgroupPeakBytes() ?? 0) / 2 ** 20)} MiB peak so far`);
   let peakRss = 0;
   let cgroupPeak: number | undefined;
   const sampler = setInterval(() => {
