@@ -93,7 +93,8 @@ describe("diffing two render outputs", () => {
     const hosts = r.sections.find((s) => s.file === PLAN_HOST_FILE)!;
     assert.ok(hosts.hunks.every((h) => h.hosts.length === 5), JSON.stringify(hosts.hunks.map((h) => h.hosts)));
     assert.deepEqual(new Set(r.effects.map((e) => `${e.kind} ${e.container.replace(/^img0\d-/, "")}`)), new Set(["restart resizer01", "restart resizer02"]));
-    assert.ok(r.effects.every((e) => e.reason === "plan.json: memoryMb changed"), JSON.stringify(r.effects));
+    // The memory limit and the transform budget derived from it (RESIZER_MEMORY_BUDGET_MB).
+    assert.ok(r.effects.every((e) => e.reason === "plan.json: env, memoryMb changed"), JSON.stringify(r.effects));
   });
 
   test("a new published port restarts the masters (container input), a new config only reloads", () => {
