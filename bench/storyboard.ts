@@ -1,7 +1,7 @@
 // npm run bench:storyboard [-- --runs 5]
 // Time and peak RSS of one storyboard sheet: 10x10 tiles of 160x90 from 100 stills of
 // 1920x1080, on ONE CPU (`taskset -c 0`), through the service's own handler (listing,
-// stat, ETag, limiter slot, decode with shrink-on-load, canvas, encode), for JPEG, WebP
+// stat, ETag, admission slot, decode with shrink-on-load, canvas, encode), for JPEG, WebP
 // and AVIF, with glibc malloc and with jemalloc (what the image preloads). Two sets of
 // stills: the project's benchmark picture (test/helpers/images.ts `photo`, whose per-pixel
 // noise makes a ~740 KB JPEG: entropy decoding dominates even at 1/8 scale) and the same

@@ -1,5 +1,5 @@
 // The storyboard service's handler on a generated stills tree: real files, real sharp,
-// the resizer's limiter; the handler is called directly (its HTTP routes: http.test.ts, e2e/storyboard.test.ts).
+// the resizer's admission; the handler is called directly (its HTTP routes: http.test.ts, e2e/storyboard.test.ts).
 import assert from "node:assert/strict";
 import { mkdtemp, mkdir, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -76,7 +76,7 @@ export async function composeSheet(plan: SheetPlan, stills: readonly StillFile[]
   let next = 0;
   let failure: { error: unknown } | undefined;
   // Workers never reject: after the first failure the others finish the still they are
-  // on and stop, so the sheet settles (and frees its limiter slot) only when no decode
+  // on and stop, so the sheet settles (and frees its admission slot) only when no decode
   // is left running.
   const worker = async () => {
     while (failure === undefined && next < stills.length) {
