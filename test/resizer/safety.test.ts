@@ -235,6 +235,35 @@ describe("load shedding", () => {
   });
 });
 
+describe("memory admission", () => {
+  const sourceBytesRead = async (s: TestResizer) =>
+    Number(/^resizer_source_bytes_total (\S+)$/m.exec((await s.get("/metrics")).bytes.toString())?.[1]);
+
+  it("a transform that alone needs more than the budget -> 400 naming the budget, before its source is read", async () => {
+    const small = await startResizer({ memoryBudgetMb: 100 });
+    try {
+      const read = await sourceBytesRead(small);
+      const res = await small.get("/resize?src=quadrants.jpg&w=4096&h=4096&enlarge=1&fmt=jpeg");
+      assert.equal(res.status, 400, res.bytes.toString());
+      const body = JSON.parse(res.bytes.toString()) as { error: string; message: string };
+      assert.equal(body.error, "over_memory_budget");
+      assert.match(body.message, /this JPEG result needs about \d+ MiB, over this replica's memory budget of 100 MiB \(RESIZER_MEMORY_BUDGET_MB\)/);
+      assert.equal(await sourceBytesRead(small), read, "refused before a byte of the source was read");
+      await assertStillServing(small);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("per-format area limits: a size JPEG serves is refused as AVIF (400 naming the limit)", async () => {
+    const jpeg = await svc.get("/resize?src=quadrants.jpg&w=1600&h=1600&enlarge=1&fmt=jpeg");
+    assert.equal(jpeg.status, 200, jpeg.bytes.toString());
+    await assertRefused("/resize?src=quadrants.jpg&w=1600&h=1600&enlarge=1&fmt=avif", 400, "output_too_large");
+    const avif = await svc.get("/resize?src=quadrants.jpg&w=1600&h=1600&enlarge=1&fmt=avif");
+    assert.match(avif.bytes.toString(), /over the AVIF limit of \d+ px \(maxOutputPixels\)/);
+  });
+});
+
 /** A source that takes well over 100 ms to decode and encode (24 MP of noise). */
 async function writeSlowSource(root: string): Promise<void> {
   const width = 6000, height = 4000;
