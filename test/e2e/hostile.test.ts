@@ -3,10 +3,12 @@
 // send headers the resizer used to refuse, and to read the engine's versions. The number
 // of cache entries is counted in the master's cache directory.
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sign } from "../../resizer/src/signing.js";
 import { ACCEPT_TABLE } from "../helpers/accept-table.js";
+import { openPage, reportSink } from "../helpers/chromium.js";
 import { get, localSpec, startE2E, type E2E, type Reply } from "../helpers/e2e.js";
 
 const KEY = "e2e-signing-key-0123456789abcdef0123456789";
@@ -115,5 +117,62 @@ describe("what a client sends, through the master", () => {
     const r = await get(e2e, `/resize?src=${SRC}&w=42&h=30&fmt=jpeg`);
     assert.equal(r.status, 200);
     assert.equal(r.headers["x-resize-engine"], undefined);
+  });
+});
+
+/** A page of `n` thumbnails of one picture, each its own size, reporting how each loaded. */
+const THUMBNAIL_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>thumbnails</title></head><body>
+<script>
+(async () => {
+  const params = new URLSearchParams(location.search);
+  const n = Number(params.get("n"));
+  performance.setResourceTimingBufferSize(10 * n);
+  const started = performance.now();
+  const loads = [];
+  for (let i = 0; i < n; i++) {
+    const img = new Image();
+    img.src = "/resize?src=${SRC}&w=" + (40 + i);
+    document.body.appendChild(img);
+    loads.push(img.decode().then(() => (img.naturalWidth === 40 + i ? "loaded" : "wrong width"), () => "failed"));
+  }
+  const outcomes = await Promise.all(loads);
+  const seconds = (performance.now() - started) / 1000;
+  const protocols = [...new Set(performance.getEntriesByType("resource").map((e) => e.nextHopProtocol))];
+  await fetch(params.get("report"), { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" }, body: JSON.stringify({ outcomes, seconds, protocols }) });
+})();
+</script></body></html>
+`;
+
+describe("per-client limits (defaults) and a real browser", () => {
+  it("a page of 300 thumbnails in headless Chromium over HTTP/2 loads whole: no 429", async (t) => {
+    const n = 300;
+    // Cached first: the page is about the master's limits, not the resizers' queue.
+    for (let i = 0; i < n; i++) assert.equal((await get(e2e, `/resize?src=${SRC}&w=${40 + i}`)).status, 200);
+    const images = join(e2e.treeDir, "images");
+    mkdirSync(join(images, "limits-page"), { recursive: true });
+    writeFileSync(join(images, "limits-page", "index.html"), THUMBNAIL_PAGE);
+    const master = e2e.cluster.host.master;
+    const name = e2e.main.serverNames[0]!;
+    const sink = await reportSink();
+    const url = `https://${name}:${master.https!.port}/limits-page/index.html?n=${n}&report=${encodeURIComponent(sink.url)}`;
+    const browser = openPage(url, { [name]: master.https!.address }, ["--ignore-certificate-errors"]);
+    let timer: NodeJS.Timeout | undefined;
+    let report: { outcomes: string[]; seconds: number; protocols: string[] };
+    try {
+      report = (await Promise.race([
+        sink.report,
+        browser.exited.then(() => Promise.reject(new Error(`Chromium exited before the page reported:\n${browser.log()}`))),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no report from Chromium within 90 s:\n${browser.log()}`)), 90_000))),
+      ])) as typeof report;
+    } finally {
+      clearTimeout(timer);
+      await browser.close();
+      await sink.close();
+    }
+    t.diagnostic(`${n} thumbnails in ${report.seconds.toFixed(2)} s (${Math.round(n / report.seconds)}/s) over ${report.protocols.join(", ")}`);
+    assert.deepEqual(report.protocols, ["h2"], "the page's images came over HTTP/2 (up to 128 streams at once)");
+    const failed = report.outcomes.filter((o) => o !== "loaded").length;
+    assert.equal(failed, 0, `${failed} of ${n} thumbnails did not load`);
   });
 });

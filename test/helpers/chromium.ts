@@ -63,8 +63,10 @@ export interface Browser {
 /**
  * Opens `url` in headless Chromium. `hosts` maps names to loopback addresses inside the
  * browser only (`--host-resolver-rules`), so a page can use the cluster's server names.
+ * `extraArgs`: more switches (e.g. `--ignore-certificate-errors` for the local stack's
+ * self-signed certificate, to load a page over HTTP/2).
  */
-export function openPage(url: string, hosts: Record<string, string> = {}): Browser {
+export function openPage(url: string, hosts: Record<string, string> = {}, extraArgs: readonly string[] = []): Browser {
   const profile = mkdtempSync(join(tmpdir(), "image-origin-chromium-"));
   const rules = Object.entries(hosts).map(([name, address]) => `MAP ${name} ${address}`);
   const args = [
@@ -79,6 +81,7 @@ export function openPage(url: string, hosts: Record<string, string> = {}): Brows
     "--mute-audio",
     `--user-data-dir=${profile}`,
     ...(rules.length > 0 ? [`--host-resolver-rules=${rules.join(", ")}`] : []),
+    ...extraArgs,
     url,
   ];
   // Its own process group: the renderer, GPU and utility processes go with it.
