@@ -174,8 +174,8 @@ const tuningSchema = z.strictObject({
     .strictObject({
       enabled: z
         .boolean()
-        .default(true)
-        .describe("per-client limits on the resize routes; they key on the address nginx sees, so turn them off if the L4 hides client addresses (source NAT)"),
+        .optional()
+        .describe("per-client limits on the resize routes; they key on the address nginx sees, so turn them off if the L4 hides client addresses (source NAT, a CDN). Default: on, except with `vip.mode: haproxy` (its HTTPS passthrough shows the masters HAProxy's address for every client), where they are off and `true` is refused"),
       connections: z
         .number()
         .int()
@@ -726,6 +726,7 @@ export const RELATION_CHECKS = [
   vipMode,
   vipHosts,
   vipStatsPort,
+  resizeLimitsSeeClients,
 ] as const;
 
 function crossChecks(cfg: ClusterSpec, ctx: z.RefinementCtx): void {
@@ -1132,4 +1133,23 @@ export function fromStackConfig(config: Record<string, unknown>): Record<string,
     raw[name] = value;
   }
   return raw;
+}
+
+/**
+ * Whether the masters apply `nginx.resizeLimits`: as configured, else on unless the software
+ * VIP is in front. HAProxy passes HTTPS through in TCP mode, so a master sees HAProxy's
+ * address for every client: per-client limits would throttle all clients as one.
+ */
+export function resizeLimitsEnabled(cfg: Pick<ClusterSpec, "nginx" | "vip">): boolean {
+  return cfg.nginx.resizeLimits.enabled ?? cfg.vip?.mode !== "haproxy";
+}
+
+/** Per-client limits need the clients' addresses (see resizeLimitsEnabled). */
+function resizeLimitsSeeClients(cfg: ClusterSpec, issue: Issue): void {
+  if (cfg.vip?.mode === "haproxy" && cfg.nginx.resizeLimits.enabled === true) {
+    issue(
+      ["nginx", "resizeLimits", "enabled"],
+      "behind vip.mode haproxy every master sees HAProxy's address for every HTTPS client, so per-client limits would limit all clients together: leave enabled unset or set it to false",
+    );
+  }
 }

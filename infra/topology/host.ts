@@ -4,7 +4,7 @@
 // from hostConfig.ts. Pure.
 import { memoryBudgetMb } from "../../resizer/src/memory.js";
 import { KEEP_ALIVE_TIMEOUT_MS, serviceSchema, toEnv, type ServiceSettings } from "../../resizer/src/settings.js";
-import type { Balance, ClusterSpec, Host, Slave } from "../config.js";
+import { resizeLimitsEnabled, type Balance, type ClusterSpec, type Host, type Slave } from "../config.js";
 import { timeMs } from "../units.js";
 import { acmeFallback, planHostAcme } from "./acme.js";
 import { hostImagesDir, hostResizer, hostTuning } from "./hostConfig.js";
@@ -54,7 +54,8 @@ function writableDirs(paths: NginxPaths, ...extra: string[]): string[] {
 export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs: Map<string, CertificatePlan>, acme: AcmePlan | undefined): HostPlan {
   const tuning = hostTuning(spec, host);
   // Each instance gets its own part: the master never sees the slaves' limits, nor they its.
-  const { slave: _slaveInstances, ...masterTuning } = tuning;
+  const { slave: _slaveInstances, ...masterOwn } = tuning;
+  const masterTuning = { ...masterOwn, resizeLimits: { ...tuning.resizeLimits, enabled: resizeLimitsEnabled(spec) } };
   const { master: _masterInstance, proxy: _masterProxy, resizeLimits: _masterLimits, ...slaveTuning } = tuning;
 
   const slaves: SlavePlan[] = spec.slaves.map((slave, i) => {

@@ -97,8 +97,11 @@ export interface OpsPlan {
   workDir?: string;
 }
 
-/** The master's nginx tuning: the host's, without the slaves' instance settings. */
-export type MasterTuning = Omit<NginxTuning, "slave">;
+/** The master's nginx tuning: the host's, without the slaves' instance settings; resizeLimits decided. */
+export type MasterTuning = Omit<NginxTuning, "slave" | "resizeLimits"> & { resizeLimits: ResizeLimits };
+
+/** nginx.resizeLimits with `enabled` decided for the masters (config.ts `resizeLimitsEnabled`). */
+export type ResizeLimits = Omit<NginxTuning["resizeLimits"], "enabled"> & { enabled: boolean };
 
 /** A slave's nginx tuning: the host's, without the master's instance settings, proxy timeouts and client limits. */
 export type SlaveTuning = Omit<NginxTuning, "master" | "proxy" | "resizeLimits">;

@@ -109,6 +109,8 @@ const cases: [string, (c: ConfigCase) => void, string[]][] = [
       "vip.haproxy.hosts[0].sshOpts: sshOpts only apply to ssh:// endpoints, not tcp://"]],
   ["HAProxy's stats on the VIP's HTTPS port", (c) => (c.vip = { ...haproxy([lb(1), lb(2)]), haproxy: { hosts: [lb(1), lb(2)], statsPort: 443 } }),
     ["vip.haproxy.statsPort: port 443 is master.httpsPort, which HAProxy serves on the VIP"]],
+  ["per-client limits forced on behind the software VIP, which hides client addresses", (c) => Object.assign(c, { vip: haproxy([lb(1), lb(2)]), nginx: { resizeLimits: { enabled: true } } }),
+    ["nginx.resizeLimits.enabled: behind vip.mode haproxy every master sees HAProxy's address for every HTTPS client, so per-client limits would limit all clients together: leave enabled unset or set it to false"]],
   ["a container subnet holding an L4 host", (c) => Object.assign(c, { network: { subnet: "10.1.2.0/24" }, vip: haproxy([lb(1), { ...lb(2), address: "10.1.2.62" }]) }),
     ["network.subnet: 10.1.2.0/24 contains vip.haproxy.hosts[1].address 10.1.2.62: containers would shadow it"]],
 ];

@@ -194,7 +194,7 @@ describe("valid edge cases are accepted", () => {
     assert.equal(spec.nginx.master.workerRlimitNofile, 40960);
     assert.equal(spec.nginx.slave.workerConnections, 2560);
     assert.equal(spec.nginx.slave.workerRlimitNofile, 20480);
-    assert.deepEqual(spec.nginx.resizeLimits, { enabled: true, connections: 128, rate: 100, burst: 1000 });
+    assert.deepEqual(spec.nginx.resizeLimits, { connections: 128, rate: 100, burst: 1000 });
     assert.deepEqual(spec.nginx.expires, { thumbnail: "5s", image: "10s", script: "5m" });
     assert.equal(spec.nginx.profileFallback.prefix, "/upload/fe/profile/");
     assert.deepEqual(

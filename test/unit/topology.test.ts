@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fromEnv } from "../../resizer/src/settings.js";
 import { parseClusterSpec } from "../../infra/config.js";
+import { renderMaster } from "../../infra/nginx/master.js";
 import { specFromStackYaml } from "../../infra/stack.js";
 import { CONTAINER, NGINX_NAMES, planCluster } from "../../infra/topology.js";
 
@@ -244,5 +245,31 @@ describe("derived facts", () => {
       ],
     });
     assert.deepEqual(planCluster(spec).hosts[0]!.master.servers.map((s) => s.default), [false, true]);
+  });
+});
+
+describe("per-client limits on the resize routes (nginx.resizeLimits)", () => {
+  const l4 = (n: number) => ({ name: `lb0${n}`, address: `172.18.141.6${n}`, docker: `ssh://deploy@172.18.141.6${n}` });
+  const masterOf = (edit: (raw: Record<string, any>) => void) => {
+    const raw = JSON.parse(JSON.stringify(prodSpec())) as Record<string, any>;
+    edit(raw);
+    return planCluster(parseClusterSpec(raw)).hosts[0]!.master;
+  };
+  const behindHaproxy = (raw: Record<string, any>) => (raw.vip = { ...raw.vip, mode: "haproxy", haproxy: { hosts: [l4(1), l4(2)] } });
+
+  test("on by default behind the hardware L4: 128 in flight, 100/s, burst 1000, in every resize location", () => {
+    const master = masterOf(() => {});
+    assert.deepEqual(master.tuning.resizeLimits, { enabled: true, connections: 128, rate: 100, burst: 1000 });
+    assert.match(renderMaster(master), /limit_req zone=\S+ burst=1000 nodelay;/);
+  });
+
+  test("off by default behind vip.mode haproxy, where every HTTPS client reaches the masters from HAProxy's address", () => {
+    const master = masterOf(behindHaproxy);
+    assert.equal(master.tuning.resizeLimits.enabled, false);
+    assert.doesNotMatch(renderMaster(master), /limit_req|limit_conn/);
+  });
+
+  test("an explicit false is kept wherever the VIP is", () => {
+    assert.equal(masterOf((raw) => (raw.nginx = { ...raw.nginx, resizeLimits: { enabled: false } })).tuning.resizeLimits.enabled, false);
   });
 });
