@@ -78,7 +78,8 @@ async function traffic(): Promise<void> {
     if (/^(EXPIRED|STALE|UPDATING|REVALIDATED)$/.test(seen[seen.length - 1]!)) break;
     assert.ok(Date.now() < deadline, `an expired entry is revalidated (cache statuses seen: ${seen.join(" ")})`);
   }
-  assert.equal((await get(e2e, `/timthumb.php?src=/${src.replace(/^\//, "")}&w=90`)).status, 200);
+  // A TimThumb URL answers a redirect to its canonical /resize URL (route "legacy").
+  assert.equal((await get(e2e, `/timthumb.php?src=/${src.replace(/^\//, "")}&w=90`)).status, 301);
   assert.equal((await get(e2e, "/resize?src=images/none.jpg&w=100")).status, 404, "a missing source: the resizer's not_found");
   assert.equal((await get(e2e, "/resize?src=x.jpg&w=abc")).status, 400);
   // A burst of new sizes beyond 2 replicas x (1 slot + 1 queued): some are refused with 503.

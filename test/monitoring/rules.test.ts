@@ -186,7 +186,7 @@ const cases: Case[] = [
     name: "3 hits (and stale copies) for 1 miss per second",
     series: {
       [master({ route: "resize", status_class: "2xx", cache_status: "HIT" })]: "0+30x200",
-      [master({ route: "legacy", status_class: "2xx", cache_status: "STALE" })]: "0+15x200",
+      [master({ route: "storyboard_sheet", status_class: "2xx", cache_status: "STALE" })]: "0+15x200",
       [master({ route: "resize", status_class: "2xx", cache_status: "MISS" })]: "0+15x200",
     },
     at: "35m",

@@ -36,7 +36,7 @@ function read(at: number, opts: { requests: number; errors: number; hits: number
     m('route="static",status_class="2xx",cache_status="none"', opts.requests - opts.errors - opts.hits - opts.misses),
     m('route="static",status_class="5xx",cache_status="none"', opts.errors),
     m('route="resize",status_class="2xx",cache_status="HIT"', opts.hits),
-    m('route="legacy",status_class="2xx",cache_status="MISS"', opts.misses),
+    m('route="storyboard_sheet",status_class="2xx",cache_status="MISS"', opts.misses),
     'nginx_up{role="master"} 1',
     `nginx_up{role="slave01"} ${opts.slaveUp ? 1 : 0}`,
     'nginx_connections_active{role="master"} 7',
