@@ -166,7 +166,10 @@ describe("npm start", () => {
     run.child.kill("SIGINT");
     const watch = (async () => {
       while (gone.size < started.length && performance.now() - t0 < 30_000) {
-        for (const s of started) if (!gone.has(s.name) && !alive(s.pid)) gone.set(s.name, performance.now() - t0);
+        // One timestamp per pass: processes found gone in the same pass went in the same
+        // interval, and the first in the list must not look as if it went earlier.
+        const now = performance.now() - t0;
+        for (const s of started) if (!gone.has(s.name) && !alive(s.pid)) gone.set(s.name, now);
         await sleep(2);
       }
     })();
