@@ -27,6 +27,23 @@ export interface HardeningArgs {
   capAdd?: string[];
 }
 
+/**
+ * A one-shot container that only sets files' owner or installs files as root: CHOWN is its
+ * only capability, it has no network, runs to completion at creation (`attach`) and is
+ * then left exited. Fresh arrays each call: resources must not share mutable inputs.
+ */
+export function ownerSettingOneShot() {
+  return {
+    user: "0:0",
+    capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
+    securityOpts: ["no-new-privileges:true"],
+    networkMode: "none",
+    attach: true,
+    mustRun: false,
+    restart: "no",
+  };
+}
+
 /** Seconds a container gets to finish in-flight requests on stop and on delete. */
 export const STOP_GRACE_SECONDS = 30;
 

@@ -12,7 +12,7 @@ import { acmeInit, tlsPublisher, tlsSync, type HostPki } from "./acmeAgents.js";
 import type { AcmeSite } from "./acmeIssuer.js";
 import type { Certificate } from "./certificate.js";
 import { DockerEngine, type EngineImage } from "./dockerEngine.js";
-import { CONTAINER_USERS, FIXED_NAME_CONTAINER } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, ownerSettingOneShot } from "./hardening.js";
 import { NginxInstance, type UploadedFile } from "./nginxInstance.js";
 import { Resizer, type ResizerArgs } from "./resizer.js";
 import { opsAgent } from "./opsAgent.js";
@@ -133,16 +133,9 @@ export class ImageHost extends pulumi.ComponentResource {
         image: nginxImage,
         entrypoints: ["chown"],
         command: [CONTAINER_USERS.nginx, ...owned.map((m) => m.target as string)],
-        user: "0:0",
-        capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
-        securityOpts: ["no-new-privileges:true"],
+        ...ownerSettingOneShot(),
         readOnly: true,
-        networkMode: "none",
         mounts: owned,
-        // A one-shot: run to completion at creation, then left exited.
-        attach: true,
-        mustRun: false,
-        restart: "no",
       },
       child({ dependsOn: [...imagesReady, ...(args.after ? [args.after] : [])], ...FIXED_NAME_CONTAINER }),
     );

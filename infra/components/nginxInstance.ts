@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { installScript } from "../install.js";
 import { nginxCheck, nginxServe, reloadCommand } from "../remote.js";
 import { CONTAINER, HEALTH, instanceName, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
-import { CONTAINER_USERS, FIXED_NAME_CONTAINER, bashHttpCheck, hardened } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, bashHttpCheck, hardened, ownerSettingOneShot } from "./hardening.js";
 import { RERUN, dependsOnPlus } from "./rolling.js";
 
 export interface UploadedFile {
@@ -84,14 +84,7 @@ export class NginxInstance extends pulumi.ComponentResource {
           // What the config reads besides its own files (the acme bundles), for the check.
           ...args.mounts.filter((m) => m.readOnly === true),
         ],
-        user: "0:0",
-        capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
-        securityOpts: ["no-new-privileges:true"],
-        networkMode: "none",
-        // A one-shot: runs to completion at creation, then stays exited.
-        attach: true,
-        mustRun: false,
-        restart: "no",
+        ...ownerSettingOneShot(),
       },
       childOpts,
     );

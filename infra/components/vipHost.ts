@@ -29,7 +29,7 @@ import {
 import type { InstanceFile } from "../render.js";
 import { CONTAINER, HEALTH, VIP_OPS, instanceName, type VipHostPlan } from "../topology.js";
 import { DockerEngine, type ImageDelivery } from "./dockerEngine.js";
-import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, bashHttpCheck, hardened } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, bashHttpCheck, hardened, ownerSettingOneShot } from "./hardening.js";
 import { RERUN, dependsOnPlus } from "./rolling.js";
 
 export interface VipHostArgs {
@@ -83,13 +83,7 @@ function installed(
       ],
       uploads: files.map((f) => ({ file: `${CONTAINER.stagingDir}${f.path.slice(configDir.length)}`, content: f.content })),
       mounts: [{ type: "volume", source: volume.name, target: CONTAINER.installVolumeDir }],
-      user: "0:0",
-      capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
-      securityOpts: ["no-new-privileges:true"],
-      networkMode: "none",
-      attach: true,
-      mustRun: false,
-      restart: "no",
+      ...ownerSettingOneShot(),
     },
     { parent, provider, dependsOn, ...FIXED_NAME_CONTAINER },
   );
