@@ -302,6 +302,17 @@ export interface ResizerRun {
   signingKeys?: string[];
 }
 
+/** A Node service of the resizer image run from its TypeScript source, with nothing of
+ *  the launcher's environment but PATH: what it needs comes in `env`, as in its container. */
+function nodeService(script: string, run: Pick<ResizerRun, "projectRoot" | "tmpDir">, env: Record<string, string>) {
+  return {
+    command: process.execPath,
+    args: ["--import", "tsx", script],
+    cwd: run.projectRoot,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: run.tmpDir, TMPDIR: run.tmpDir, NODE_ENV: "production", ...env },
+  };
+}
+
 export class ResizerProcess extends LocalProcess {
   readonly plan: ResizerPlan;
 
@@ -315,21 +326,13 @@ export class ResizerProcess extends LocalProcess {
       ...(run.user && { user: run.user }),
       stopSignal: "SIGTERM",
       stopGraceMs: plan.stopGraceSeconds * 1000,
-      command: () => ({
-        command: process.execPath,
-        args: ["--import", "tsx", "resizer/src/main.ts"],
-        cwd: run.projectRoot,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: run.tmpDir,
-          TMPDIR: run.tmpDir,
-          NODE_ENV: "production",
+      command: () =>
+        nodeService("resizer/src/main.ts", run, {
           ...(run.jemalloc && { LD_PRELOAD: run.jemalloc }),
           // The whole configuration, exactly as the container gets it.
           ...plan.env,
           ...(run.signingKeys && { [PROCESS_ENV.signingKeys]: JSON.stringify(run.signingKeys) }),
-        },
-      }),
+        }),
     });
     this.plan = plan;
   }
@@ -350,19 +353,8 @@ export class OpsProcess extends LocalProcess {
       logFile,
       ...(run.user && { user: run.user }),
       stopSignal: "SIGTERM",
-      command: () => ({
-        command: process.execPath,
-        args: ["--import", "tsx", "resizer/src/ops/main.ts"],
-        cwd: run.projectRoot,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: run.tmpDir,
-          TMPDIR: run.tmpDir,
-          NODE_ENV: "production",
-          // The agent's whole configuration, exactly as its container gets it.
-          ...toOpsEnv(plan.config),
-        },
-      }),
+      // The agent's whole configuration, exactly as its container gets it.
+      command: () => nodeService("resizer/src/ops/main.ts", run, toOpsEnv(plan.config)),
     });
     this.plan = plan;
   }
