@@ -1,0 +1,317 @@
+// BenchResults -> bench/results/RESULTS.md and the chart's model. The claims are ratios
+// taken round by round (both sides measured in the same round), checked against the
+// targets of issue 15. Pure.
+import type { ChartBar, ChartModel } from "./chart.js";
+import { kb, num, table, times, withRange } from "./markdown.js";
+import {
+  PATH,
+  p50Of,
+  p99Of,
+  pathById,
+  ratioOf,
+  rpsOf,
+  stallRatio,
+  tailOf,
+  type BenchResults,
+  type Group,
+  type PathResult,
+  type QualityResult,
+} from "./results.js";
+import { median, spread, type Spread } from "./stats.js";
+
+export const GROUP_TITLES: Record<Group, string> = {
+  resize1080: "Resizing 1920×1080 → ~320×180 q80",
+  resize4000: "Resizing 4000×3000 → ~320×180 q80",
+  cached: "Serving the bytes of a cached resize",
+};
+
+/** What a row is compared with, in the words of the claim. */
+const VERSUS_WORDS: Record<string, string> = {
+  [PATH.raw1080]: "raw sharp",
+  [PATH.raw4000]: "raw sharp",
+  [PATH.staticLogged]: "static, same logging",
+  [PATH.staticUnlogged]: "static, access_log off",
+};
+
+export interface Claim {
+  claim: string;
+  target: string;
+  measured: string;
+  /** undefined: not measured in this run. */
+  met: boolean | undefined;
+}
+
+const STALL_LIMIT = 1.2;
+
+/** The issue's targets, each with what this run measured. */
+export function claims(r: BenchResults): Claim[] {
+  const has = (id: string) => r.paths.some((p) => p.id === id && p.runs.length > 0);
+  const out: Claim[] = [];
+  const ratio = (claim: string, id: string, versus: string, min: number) => {
+    if (!has(id) || !has(versus)) return;
+    const s = ratioOf(r, id, versus);
+    out.push({ claim, target: `≥ ${min.toFixed(2)}×`, measured: withRange(s, (n) => times(n)), met: s.median >= min });
+  };
+  const tail = (claim: string, id: string, max: number) => {
+    if (!has(id)) return;
+    const s = tailOf(pathById(r, id));
+    out.push({ claim, target: `≤ ${max.toFixed(1)}`, measured: withRange(s, (n) => n.toFixed(2)), met: s.median <= max });
+  };
+  ratio("master cache MISS vs raw sharp in-process, 1920×1080", PATH.master1080, PATH.raw1080, 0.9);
+  ratio("master cache MISS vs raw sharp in-process, 4000×3000", PATH.master4000, PATH.raw4000, 0.9);
+  tail("master cache MISS p99/p50 at 8 connections, 1920×1080", PATH.master1080, 1.6);
+  tail("master cache MISS p99/p50 at 8 connections, 4000×3000", PATH.master4000, 1.6);
+  ratio("master cache HIT vs a plain nginx serving the bytes as a file, same access logging", PATH.hit, PATH.staticLogged, 0.8);
+  for (const s of r.stalls) {
+    if (s.concurrency === 1) continue;
+    const ratioS = stallRatio(r.stalls, s.concurrency);
+    out.push({
+      claim: `${s.concurrency} identical requests for a new variant: all answered, vs one request alone`,
+      target: `≤ ${STALL_LIMIT.toFixed(1)}×`,
+      measured: withRange(ratioS, (n) => times(n)),
+      met: ratioS.n > 0 ? ratioS.median <= STALL_LIMIT : undefined,
+    });
+    const t = spread(s.trials.map((x) => x.transforms));
+    out.push({
+      claim: `${s.concurrency} identical requests for a new variant: transforms done`,
+      target: "1",
+      measured: withRange(t, (n) => num(n)),
+      met: t.n > 0 ? t.max <= 1 : undefined,
+    });
+  }
+  return out;
+}
+
+function pathRows(r: BenchResults): string[][] {
+  return r.paths.map((p) => {
+    const rps = rpsOf(p);
+    const vs = p.versus.map((v) => `${times(ratioOf(r, p.id, v).median)} ${VERSUS_WORDS[v] ?? v}`).join(", ");
+    const errors = p.runs.reduce((n, x) => n + x.errors, 0);
+    const misses = p.runs.every((x) => x.transforms !== undefined)
+      ? ` (transforms/requests ${times(p.runs.reduce((n, x) => n + x.transforms!, 0) / Math.max(1, p.runs.reduce((n, x) => n + x.requests, 0)))})`
+      : "";
+    return [
+      p.label,
+      String(p.connections),
+      withRange(rps),
+      vs || "–",
+      num(p50Of(p), 1),
+      num(p99Of(p), 1),
+      withRange(tailOf(p), (n) => n.toFixed(2)),
+      `${errors}${misses}`,
+    ];
+  });
+}
+
+function qualityTables(q: readonly QualityResult[]): string[] {
+  if (q.length === 0) return ["(not measured in this run)"];
+  const out: string[] = [];
+  for (const s of q) {
+    out.push(
+      `**${s.title}** (\`${s.src}\`, ${s.width}×${s.height}). GD at q${s.gd.q}: ${kb(s.gd.bytes)}, SSIM ${s.gd.ssim.toFixed(4)}. ` +
+        `Resampling alone, lossless: GD ${s.gd.losslessSsim.toFixed(4)}, resizer ${s.resizerLosslessSsim.toFixed(4)}.`,
+      "",
+      table(
+        ["encoder", { title: "q for GD's SSIM", align: "right" }, { title: "bytes", align: "right" }, { title: "SSIM", align: "right" }, { title: "vs GD bytes", align: "right" }, { title: "at default q", align: "right" }],
+        [
+          ["GD imagejpeg (the seeds)", String(s.gd.q), kb(s.gd.bytes), s.gd.ssim.toFixed(4), "1.00×", "–"],
+          ...s.encoders.map((e) => [
+            e.encoder,
+            e.reached ? String(e.q) : `not reached (q${e.q})`,
+            kb(e.bytes),
+            e.ssim.toFixed(4),
+            times(e.bytes / s.gd.bytes),
+            `q${e.atDefault.q}: ${kb(e.atDefault.bytes)}, SSIM ${e.atDefault.ssim.toFixed(4)}`,
+          ]),
+        ],
+      ),
+      "",
+    );
+  }
+  // Over all sources: the sum of bytes at equal quality, per encoder.
+  const encoders = q[0]!.encoders.map((e) => e.encoder);
+  const gdTotal = q.reduce((n, s) => n + s.gd.bytes, 0);
+  out.push(
+    "All sources together (sum of bytes at each source's GD SSIM):",
+    "",
+    table(
+      ["encoder", { title: "bytes", align: "right" }, { title: "vs GD", align: "right" }, { title: "reached GD's SSIM", align: "right" }],
+      [
+        ["GD imagejpeg (the seeds)", kb(gdTotal), "1.00×", "–"],
+        ...encoders.map((name) => {
+          const per = q.map((s) => s.encoders.find((e) => e.encoder === name)!);
+          const total = per.reduce((n, e) => n + e.bytes, 0);
+          return [name, kb(total), times(total / gdTotal), `${per.filter((e) => e.reached).length} of ${per.length}`];
+        }),
+      ],
+    ),
+  );
+  return out;
+}
+
+function stallTable(r: BenchResults): string {
+  if (r.stalls.length === 0) return "(not measured in this run)";
+  return table(
+    [
+      { title: "identical requests at once", align: "right" },
+      { title: "all answered, ms", align: "right" },
+      { title: "vs one alone", align: "right" },
+      { title: "request p50, ms", align: "right" },
+      { title: "transforms", align: "right" },
+      "X-Cache-Status",
+      { title: "failed", align: "right" },
+    ],
+    r.stalls.map((s) => {
+      const statuses: Record<string, number> = {};
+      for (const t of s.trials) for (const [k, v] of Object.entries(t.cacheStatuses)) statuses[k] = (statuses[k] ?? 0) + v;
+      return [
+        String(s.concurrency),
+        withRange(spread(s.trials.map((t) => t.allMs)), (n) => num(n, 0)),
+        s.concurrency === 1 ? "1×" : withRange(stallRatio(r.stalls, s.concurrency), (n) => times(n, 1)),
+        num(median(s.trials.map((t) => t.p50Ms)), 0),
+        withRange(spread(s.trials.map((t) => t.transforms)), (n) => num(n)),
+        Object.entries(statuses)
+          .sort()
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", "),
+        String(s.trials.reduce((n, t) => n + t.failures, 0)),
+      ];
+    }),
+  );
+}
+
+const loads = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(" / ");
+
+/** Whether the machine was busy with other work: then the figures are noise. */
+export const busy = (r: BenchResults): boolean => Math.max(r.machine.loadStart[0] ?? 0, r.machine.loadEnd[0] ?? 0) >= 1.5;
+
+export function renderReport(r: BenchResults): string {
+  const m = r.machine;
+  const v = r.versions;
+  const s = r.settings;
+  const banner: string[] = [];
+  if (s.quick) {
+    banner.push(
+      `> **Quick run** (\`npm run bench -- --quick\`: ${s.rounds} round of ${s.seconds} s per row, fewer sources and trials): a smoke test of the harness, not a measurement.`,
+    );
+  }
+  if (busy(r)) {
+    banner.push(
+      `> **The machine was shared** (load average ${loads(m.loadStart)} at the start, ${loads(m.loadEnd)} at the end, on ${m.cores} cores): other work competed with every row, so these figures are noise. Ratios are less disturbed than absolute numbers (both sides ran in the same round), but still not claims.`,
+    );
+  }
+  const c = claims(r);
+  return [
+    "# image-origin against its peers",
+    "",
+    ...(banner.length ? [banner.join("\n>\n"), ""] : []),
+    `Written by \`npm run bench${s.quick ? " -- --quick" : ""}\` on ${m.date.slice(0, 16).replace("T", " ")} UTC. ` +
+      `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGb} GB; load average ${loads(m.loadStart)} at the start, ${loads(m.loadEnd)} at the end.`,
+    "",
+    `Versions: node ${v.node}, sharp ${v.sharp}, libvips ${v.libvips}, nginx ${v.nginx}, PHP ${v.php} (php-fpm), GD ${v.gd}, ${v.wrk}.`,
+    "",
+    `Every row ran ${s.rounds} time${s.rounds === 1 ? "" : "s"} for ${s.seconds} s, interleaved (round 1 of every row, then round 2, ...): ` +
+      "a ratio is taken between two rows of the same round, and the median of those ratios is the claim. Ranges in parentheses are min–max over the rounds.",
+    "",
+    "![throughput and latency per path](chart.svg)",
+    "",
+    "## Claims (issue 15's targets)",
+    "",
+    table(
+      ["claim", { title: "target", align: "right" }, { title: "measured", align: "right" }, { title: "met", align: "right" }],
+      c.map((x) => [x.claim, x.target, x.measured, x.met === undefined ? "–" : x.met ? "yes" : "**no**"]),
+    ),
+    "",
+    "## Throughput and latency per path",
+    "",
+    table(
+      [
+        "path",
+        { title: "conn", align: "right" },
+        { title: "req/s", align: "right" },
+        { title: "vs", align: "right" },
+        { title: "p50 ms", align: "right" },
+        { title: "p99 ms", align: "right" },
+        { title: "p99/p50", align: "right" },
+        { title: "errors", align: "right" },
+      ],
+      pathRows(r),
+    ),
+    "",
+    "## Concurrent identical requests for a new variant (the cache-lock stall)",
+    "",
+    `N clients ask the master at the same moment for one variant nobody asked for before (a new size of ${"`quality/landscape-1920x1080.jpg`"}), over connections opened beforehand; ` +
+      `${r.stalls[0]?.trials.length ?? 0} trial${r.stalls[0]?.trials.length === 1 ? "" : "s"} per N, each with its own variant. ` +
+      "*All answered* is the time from sending to the last complete answer; *transforms* is the resizers' counter (`/metrics`) before and after.",
+    "",
+    stallTable(r),
+    "",
+    "## Bytes at equal quality",
+    "",
+    "Per source, the reference is the ideal 320×180 cover crop (the source decoded in full, Lanczos-3, no compression). " +
+      "The seeds' GD output (php-fpm + GD, `imagecopyresampled` + `imagejpeg` q80) sets the SSIM to reach; for every encoder a binary search finds " +
+      "the lowest quality whose output is at least that close to the reference (SSIM: ssim.js, luma, 11×11 window). " +
+      "JPEG default and WebP/AVIF are the resizer's own answers (`fmt=jpeg`, and `fmt=auto` with an `Accept` that lists WebP or AVIF); " +
+      "mozjpeg is sharp's `mozjpeg: true` applied to the resizer's lossless output (the same pixels, another encoder).",
+    "",
+    ...qualityTables(r.quality),
+    "",
+    "## What each row measures",
+    "",
+    ...r.paths.map((p) => `- **${p.label}**: ${p.measures}`),
+    "",
+    ...(r.notes.length ? ["## Notes from this run", "", ...r.notes.map((n) => `- ${n}`), ""] : []),
+    "## How to run",
+    "",
+    "```sh",
+    "npm run bench             # every row, 3 interleaved rounds of 5 s (about 6 minutes on 2 cores)",
+    "npm run bench -- --quick  # the same rows once for 1 s, two sources, one trial: a smoke test (under a minute)",
+    "```",
+    "",
+    "Both install the peers first (`bash scripts/setup.sh bench`: php-fpm, php-gd, wrk, fonts) and start their own local cluster " +
+      "with `infra/local/launcher.ts` on free ports. Measure on a quiet machine (`uptime` load below 1.5): the harness says so here when it was not.",
+    "",
+  ].join("\n");
+}
+
+const ratioNote = (r: BenchResults, p: PathResult): string | undefined => {
+  const v = p.versus[0];
+  if (v === undefined) return undefined;
+  return `${times(ratioOf(r, p.id, v).median)} ${VERSUS_WORDS[v] ?? v}`;
+};
+
+export function chartModel(r: BenchResults): ChartModel {
+  const groups = (["resize1080", "resize4000", "cached"] as const)
+    .map((g) => ({
+      title: `${GROUP_TITLES[g]}, ${r.paths.find((p) => p.group === g)?.connections ?? "?"} connections`,
+      bars: r.paths
+        .filter((p) => p.group === g && p.runs.length > 0)
+        .map((p): ChartBar => {
+          const s: Spread = rpsOf(p);
+          const note = ratioNote(r, p);
+          return { label: p.label, kind: p.kind, rps: s.median, rpsMin: s.min, rpsMax: s.max, p50: p50Of(p), p99: p99Of(p), ...(note && { note }) };
+        }),
+    }))
+    .filter((g) => g.bars.length > 0);
+  const one = r.stalls.find((s) => s.concurrency === 1);
+  const oneMs = one ? median(one.trials.map((t) => t.allMs)) : NaN;
+  const m = r.machine;
+  return {
+    title: "image-origin against its peers: throughput and latency per path",
+    subtitle:
+      `${m.cores} × ${m.cpuModel}, ${m.date.slice(0, 10)}, ${r.settings.rounds} interleaved round${r.settings.rounds === 1 ? "" : "s"} of ${r.settings.seconds} s ` +
+      `(bars: median, whiskers: range)${r.settings.quick ? " — QUICK RUN, smoke test" : ""}${busy(r) ? ` — SHARED MACHINE (load ${m.loadStart[0]?.toFixed(1)}): noise` : ""}`,
+    groups,
+    ...(r.stalls.length > 0 && {
+      stall: {
+        title: "Identical requests at once for a new variant (the cache-lock stall)",
+        bars: r.stalls.map((s) => {
+          const t = spread(s.trials.map((x) => x.transforms));
+          return { label: s.concurrency === 1 ? "1 request alone" : `${s.concurrency} identical requests`, ms: median(s.trials.map((x) => x.allMs)), note: t.min === t.max ? `${num(t.max)} transform${t.max === 1 ? "" : "s"}` : `${num(t.min)}–${num(t.max)} transforms` };
+        }),
+        ...(Number.isFinite(oneMs) && { marker: { ms: oneMs * STALL_LIMIT, label: `target: ${STALL_LIMIT}× one request` } }),
+      },
+    }),
+    footer: "Written by npm run bench; the tables are in bench/results/RESULTS.md. req/s and latency from wrk (raw sharp: timed in-process); latency bars: p50 solid, p99 light.",
+  };
+}

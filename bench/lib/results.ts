@@ -1,0 +1,164 @@
+// What one `npm run bench` measured, as plain data: bench/run.ts fills it, report.ts turns
+// it into RESULTS.md and the chart, results.json keeps it for comparing runs. Pure types
+// and the few derived figures every consumer needs.
+import type { BarKind } from "./chart.js";
+import { median, pairedRatio, spread, type Spread } from "./stats.js";
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGb: number;
+  /** 1/5/15-minute load averages when the run started and ended. */
+  loadStart: number[];
+  loadEnd: number[];
+  /** ISO date-time of the start. */
+  date: string;
+}
+
+export interface Versions {
+  node: string;
+  sharp: string;
+  libvips: string;
+  nginx: string;
+  php: string;
+  gd: string;
+  wrk: string;
+}
+
+export interface Settings {
+  quick: boolean;
+  rounds: number;
+  seconds: number;
+  /** Connections of the resize rows and of the cached-bytes rows. */
+  resizeConnections: number;
+  cachedConnections: number;
+  wrkThreads: number;
+}
+
+/** One measured run of one path. */
+export interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  /** Resizer transforms during the run (MISS rows: one per request means every request missed). */
+  transforms?: number;
+}
+
+export type Group = "resize1080" | "resize4000" | "cached";
+
+export interface PathResult {
+  id: string;
+  label: string;
+  kind: BarKind;
+  group: Group;
+  connections: number;
+  /** Exactly what the row does, for the report's list. */
+  measures: string;
+  /** Ids of the rows this one is compared with, round by round. */
+  versus: string[];
+  /** One run per round, in round order. */
+  runs: Run[];
+}
+
+export interface StallTrial {
+  /** From sending the requests to the last complete answer. */
+  allMs: number;
+  /** Median latency of the individual requests. */
+  p50Ms: number;
+  transforms: number;
+  /** X-Cache-Status values seen (MISS, HIT, UPDATING...) and how often. */
+  cacheStatuses: Record<string, number>;
+  /** Answers other than 200. */
+  failures: number;
+}
+
+export interface StallResult {
+  concurrency: number;
+  trials: StallTrial[];
+}
+
+export interface EncoderResult {
+  encoder: string;
+  /** Lowest q reaching the GD output's SSIM (or the highest tried when not reached). */
+  q: number;
+  bytes: number;
+  ssim: number;
+  reached: boolean;
+  /** The same encoder at the resizer's default quality. */
+  atDefault: { q: number; bytes: number; ssim: number };
+}
+
+export interface QualityResult {
+  src: string;
+  title: string;
+  width: number;
+  height: number;
+  /** The seeds' GD output (JPEG at q80) and its lossless twin (resampling only). */
+  gd: { q: number; bytes: number; ssim: number; losslessSsim: number };
+  /** The resizer's lossless output (its resampling only). */
+  resizerLosslessSsim: number;
+  encoders: EncoderResult[];
+}
+
+export interface BenchResults {
+  machine: Machine;
+  versions: Versions;
+  settings: Settings;
+  paths: PathResult[];
+  stalls: StallResult[];
+  quality: QualityResult[];
+  /** Anything the run noticed (a MISS row that was not all misses, errors...). */
+  notes: string[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Derived figures
+
+export const rpsOf = (p: PathResult): Spread => spread(p.runs.map((r) => r.rps));
+export const p50Of = (p: PathResult): number => median(p.runs.map((r) => r.p50));
+export const p99Of = (p: PathResult): number => median(p.runs.map((r) => r.p99));
+/** p99/p50 per run, then the spread (a run's tail against its own median). */
+export const tailOf = (p: PathResult): Spread => spread(p.runs.map((r) => r.p99 / r.p50));
+
+export function pathById(results: Pick<BenchResults, "paths">, id: string): PathResult {
+  const p = results.paths.find((x) => x.id === id);
+  if (p === undefined) throw new Error(`no path "${id}" in the results`);
+  return p;
+}
+
+/** Throughput of `id` relative to `versus`, round by round. */
+export function ratioOf(results: Pick<BenchResults, "paths">, id: string, versus: string): Spread {
+  return pairedRatio(
+    pathById(results, id).runs.map((r) => r.rps),
+    pathById(results, versus).runs.map((r) => r.rps),
+  );
+}
+
+/** The all-answered time of N identical requests relative to one (the N=1 median). */
+export function stallRatio(stalls: readonly StallResult[], concurrency: number): Spread {
+  const one = stalls.find((s) => s.concurrency === 1);
+  const n = stalls.find((s) => s.concurrency === concurrency);
+  if (!one || !n) return spread([]);
+  const base = median(one.trials.map((t) => t.allMs));
+  return spread(n.trials.map((t) => t.allMs / base));
+}
+
+/** Row ids, shared by the harness that measures them and the report that compares them. */
+export const PATH = {
+  raw1080: "raw-1080",
+  master1080: "master-miss-1080",
+  direct1080: "resizer-direct-1080",
+  php1080: "php-gd-1080",
+  filter1080: "image-filter-1080",
+  raw4000: "raw-4000",
+  master4000: "master-miss-4000",
+  php4000: "php-gd-4000",
+  staticUnlogged: "static-unlogged",
+  staticLogged: "static-logged",
+  hit: "master-hit",
+} as const;
+
+/** Concurrencies of the lock-stall case. */
+export const STALL_CONCURRENCY = [1, 8, 64] as const;

@@ -1,0 +1,52 @@
+// Reading the resizers' /metrics for the benchmark's transform counts, against the text the
+// resizer's own registry writes.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Counter } from "prom-client";
+import { hasMetric, sumMetric, transformsDone } from "../../bench/lib/prometheus.js";
+import { Limiter } from "../../resizer/src/limiter.js";
+import { createMetrics } from "../../resizer/src/metrics.js";
+
+async function resizerText(record: (m: ReturnType<typeof createMetrics>) => void): Promise<{ text: string; metrics: ReturnType<typeof createMetrics> }> {
+  const metrics = createMetrics(new Limiter(2, 4));
+  record(metrics);
+  return { text: await metrics.registry.metrics(), metrics };
+}
+
+describe("the resizers' /metrics as the benchmark reads them", () => {
+  it("transforms = resizes and legacy URLs answered 200; errors, 304s and other routes are not transforms", async () => {
+    const { text } = await resizerText((m) => {
+      m.requests.inc({ route: "resize", status: "200" }, 5);
+      m.requests.inc({ route: "legacy", status: "200" }, 2);
+      m.requests.inc({ route: "resize", status: "304" }, 3);
+      m.requests.inc({ route: "resize", status: "400" }, 4);
+      m.requests.inc({ route: "metrics", status: "200" }, 9);
+    });
+    assert.equal(transformsDone(text), 7);
+  });
+
+  it("a resizer that counts its transforms itself is believed (it may coalesce identical requests)", async () => {
+    const { text } = await resizerText((m) => {
+      m.requests.inc({ route: "resize", status: "200" }, 64);
+      new Counter({ name: "resizer_transforms_total", help: "transforms done", registers: [m.registry] }).inc(1);
+    });
+    assert.equal(transformsDone(text), 1);
+  });
+
+  it("sums by label value or predicate, and knows a metric that is absent", () => {
+    const text = [
+      "# HELP x_total a counter",
+      "# TYPE x_total counter",
+      'x_total{route="resize",status="200"} 3',
+      'x_total{route="resize",status="503"} 2',
+      'x_total{route="other",status="200"} 1',
+      'x_total_created{route="resize"} 1700000000',
+      "y 7",
+    ].join("\n");
+    assert.equal(sumMetric(text, "x_total", { route: "resize" }), 5);
+    assert.equal(sumMetric(text, "x_total", { status: (s) => s.startsWith("5") }), 2);
+    assert.equal(sumMetric(text, "y"), 7);
+    assert.equal(hasMetric(text, "z"), false);
+    assert.equal(sumMetric(text, "z"), 0);
+  });
+});

@@ -1,0 +1,121 @@
+// bench/results/RESULTS.md and the chart's model from a run's results: the claims are the
+// issue's targets checked with ratios taken round by round.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { chartModel, claims, renderReport } from "../../bench/lib/report.js";
+import { fixture } from "../helpers/bench-results.js";
+
+const claim = (name: RegExp) => {
+  const c = claims(fixture()).find((x) => name.test(x.claim));
+  assert.ok(c, `no claim matching ${name}`);
+  return c;
+};
+
+describe("the claims of RESULTS.md", () => {
+  it("master MISS vs raw sharp: the median of the per-round ratios, with their range", () => {
+    const c = claim(/MISS vs raw sharp in-process, 1920/);
+    assert.equal(c.measured, "0.90× (0.80×–0.95×)");
+    assert.deepEqual([c.target, c.met], ["≥ 0.90×", true]);
+  });
+
+  it("a target missed is marked as such (4000×3000: 0.84×–0.89×)", () => {
+    const c = claim(/MISS vs raw sharp in-process, 4000/);
+    assert.equal(c.met, false);
+    assert.match(c.measured, /^0\.87×/);
+  });
+
+  it("the MISS tail is each run's p99/p50, and it fails the ≤ 1.6 target when a run's tail is long", () => {
+    assert.equal(claim(/p99\/p50 at 8 connections, 1920/).met, true); // 1.5, 1.49, 2.17 -> median 1.5
+    assert.equal(claim(/p99\/p50 at 8 connections, 4000/).met, false); // 2.2, 2.05, 2.19
+  });
+
+  it("HIT vs a static nginx with the same access logging, not the unlogged one", () => {
+    const c = claim(/cache HIT vs a plain nginx/);
+    assert.match(c.measured, /^0\.80× \(0\.70×–0\.90×\)$/);
+    assert.equal(c.met, true);
+  });
+
+  it("the lock stall: N identical requests against one alone, and one transform per variant", () => {
+    assert.equal(claim(/^8 identical requests.*all answered/).met, false); // 16.5x
+    assert.equal(claim(/^64 identical requests.*all answered/).met, true); // 1.1x
+    assert.equal(claim(/^8 identical requests.*transforms/).met, true);
+    const t64 = claim(/^64 identical requests.*transforms/);
+    assert.equal(t64.met, false, "a trial with 2 transforms for one variant fails the claim");
+  });
+
+  it("a claim whose rows were not measured is left out rather than invented", () => {
+    const f = fixture();
+    f.paths = f.paths.filter((p) => !p.id.startsWith("master-miss-4000"));
+    assert.ok(!claims(f).some((c) => /4000/.test(c.claim)));
+  });
+});
+
+describe("RESULTS.md", () => {
+  const md = renderReport(fixture());
+
+  it("names the machine, the versions, the date and how the runs were interleaved", () => {
+    assert.match(md, /2 × AMD EPYC, 24 GB/);
+    assert.match(md, /node v20\.20\.2, sharp 0\.35\.5, libvips 8\.18\.7, nginx 1\.22\.1, PHP 8\.2\.36 \(php-fpm\), GD 2\.3\.3, wrk 4\.1\.0/);
+    assert.match(md, /2026-12-01 14:29 UTC/);
+    assert.match(md, /ran 3 times for 5 s, interleaved/);
+    assert.match(md, /!\[throughput and latency per path\]\(chart\.svg\)/);
+  });
+
+  it("a quiet full run carries no warning; a quick or shared one says its figures are not claims", () => {
+    assert.doesNotMatch(md, /Quick run|machine was shared/);
+    const quick = renderReport(fixture({ settings: { ...fixture().settings, quick: true, rounds: 1, seconds: 1 } }));
+    assert.match(quick, /\*\*Quick run\*\*.*not a measurement/);
+    const busy = renderReport(fixture({ machine: { ...fixture().machine, loadStart: [4.2, 3, 2] } }));
+    assert.match(busy, /\*\*The machine was shared\*\* \(load average 4\.20/);
+  });
+
+  it("one row per path with its comparison, and every MISS row's transform check", () => {
+    const row = md.split("\n").find((l) => l.startsWith("| master, cache MISS |"));
+    assert.ok(row);
+    assert.match(row, /\| 8 \| 153 \(128–171\) \| 0\.90× raw sharp \|/);
+    assert.match(row, /transforms\/requests 1\.01×/); // a few more transforms than requests: those in flight at the end
+    assert.match(md, /\| php-fpm \+ GD <the seeds> \| 8 \| 68\.0 \(68\.0–69\.0\) \| 0\.40× raw sharp \|/);
+    assert.match(md, /0\.80× static, same logging, 0\.64× static, access_log off/);
+  });
+
+  it("the stall table: all-answered time against one request alone, transforms and cache statuses", () => {
+    assert.match(md, /\| 8 \| 515 \(510–520\) \| 16\.6× \(16\.5×–16\.8×\) \| 508 \| 1 \| HIT 14, MISS 2 \| 0 \|/);
+    assert.match(md, /\| 64 \| 35 \(34–36\) \| 1\.1× \(1\.1×–1\.2×\) \| 33 \| 2 \(1–2\) \| MISS 128 \| 1 \|/);
+  });
+
+  it("bytes at equal quality: per source and in total, an encoder that never reached GD's SSIM said so", () => {
+    assert.match(md, /\| AVIF, resizer fmt=auto \| not reached \(q100\) \| 30\.0 KB \| 0\.9600 \| 3\.00× \|/);
+    assert.match(md, /\| JPEG, resizer \| 24\.0 KB \| 0\.80× \| 2 of 2 \|/);
+    assert.match(md, /\| AVIF, resizer fmt=auto \| 36\.0 KB \| 1\.20× \| 1 of 2 \|/);
+  });
+
+  it("what each row measures, in the row's own words", () => {
+    assert.match(md, /- \*\*master, cache HIT\*\*: measures master, cache HIT/);
+  });
+});
+
+describe("the chart's model", () => {
+  const m = chartModel(fixture());
+
+  it("one group per kind of work, bars in measuring order, the claim's ratio as the note", () => {
+    assert.deepEqual(m.groups.map((g) => g.bars.length), [3, 2, 3]);
+    assert.match(m.groups[0]!.title, /1920×1080.*8 connections/);
+    const miss = m.groups[0]!.bars[1]!;
+    assert.deepEqual([miss.kind, miss.rps, miss.rpsMin, miss.rpsMax, miss.p50, miss.p99, miss.note], ["ours", 153, 128, 171, 50, 75, "0.90× raw sharp"]);
+    assert.equal(m.groups[0]!.bars[0]!.note, undefined, "the limit has nothing to be compared with");
+  });
+
+  it("the stall panel: one bar per N with its transforms, the target line at 1.2× one request", () => {
+    assert.deepEqual(m.stall?.bars.map((b) => [b.label, b.ms, b.note]), [
+      ["1 request alone", 31, "1 transform"],
+      ["8 identical requests", 515, "1 transform"],
+      ["64 identical requests", 35, "1–2 transforms"],
+    ]);
+    assert.equal(m.stall?.marker?.ms, 31 * 1.2);
+  });
+
+  it("a quick or shared run says so in the subtitle", () => {
+    assert.doesNotMatch(m.subtitle, /QUICK|SHARED/);
+    assert.match(chartModel(fixture({ settings: { ...fixture().settings, quick: true } })).subtitle, /QUICK RUN/);
+  });
+});
