@@ -4,14 +4,16 @@
 # cluster need, then what the purpose needs on top:
 #   bash scripts/setup.sh [test]   + Docker and the stand-in images (container tests)
 #   bash scripts/setup.sh start    + the sample images tree `npm start` serves (no Docker)
+#   bash scripts/setup.sh bench    + the peers `npm run bench` measures against (php-fpm +
+#                                    php-gd, wrk, fonts for the generated sources; no Docker)
 # Safe to run repeatedly; does nothing when all is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 purpose=${1:-test}
 case "$purpose" in
-  test|start) ;;
-  *) printf 'usage: bash scripts/setup.sh [test|start]\n' >&2; exit 2 ;;
+  test|start|bench) ;;
+  *) printf 'usage: bash scripts/setup.sh [test|start|bench]\n' >&2; exit 2 ;;
 esac
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -57,9 +59,21 @@ declare -A need=(
 )
 # A real player for the storyboard tests (headless; `npm start` does not need it).
 if [ "$purpose" = test ]; then need[chromium]=chromium; fi
+if [ "$purpose" = bench ]; then
+  # The seeds' design (php-fpm + GD behind nginx) as a peer, the load generator, and a
+  # font for the text in the generated sources and the chart. A glob probe (php-fpm8.2,
+  # /etc/php/8.2/...) is checked with compgen -G: the PHP version is Debian's choice.
+  need+=(
+    ['/usr/sbin/php-fpm*']=php-fpm
+    ['/etc/php/*/mods-available/gd.ini']=php-gd
+    [wrk]=wrk
+    [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
+  )
+fi
 missing=()
 for probe in "${!need[@]}"; do
-  if [[ $probe == /* ]]; then [ -e "$probe" ] && continue
+  if [[ $probe == *'*'* ]]; then compgen -G "$probe" >/dev/null && continue
+  elif [[ $probe == /* ]]; then [ -e "$probe" ] && continue
   else command -v "$probe" >/dev/null 2>&1 && continue; fi
   missing+=("${need[$probe]}")
 done
@@ -87,6 +101,12 @@ if [ ${#missing[@]} -gt 0 ]; then
       systemctl disable --now "$service" || true
     fi
   done
+  # Likewise php-fpm's packaged service (the benchmark runs its own pool on a free port).
+  if command -v systemctl >/dev/null 2>&1; then
+    for unit in $(systemctl list-units --plain --no-legend 'php*-fpm.service' 2>/dev/null | awk '{print $1}'); do
+      systemctl disable --now "$unit" || true
+    done
+  fi
   # Likewise certbot's packaged renewal timer: the project's renewer is the only one.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet certbot.timer 2>/dev/null; then
     systemctl disable --now certbot.timer || true
@@ -104,4 +124,6 @@ case "$purpose" in
   test) bash scripts/setup-docker.sh ;;
   # --- the sample images tree (Pulumi.local.yaml's imagesDir) ---------------------
   start) node --import tsx scripts/sample-images.ts ;;
+  # --- the benchmark: peers only (it generates its own sources and starts its own cluster)
+  bench) ;;
 esac
