@@ -1,25 +1,51 @@
 // The limit the service is measured against: the same transform with sharp in-process,
 // from an in-memory buffer, `connections` operations in flight, for `seconds`. Run as its
-// own process by bench/resizer.ts so it gets the same allocator and threadpool env as
-// the server. Prints one JSON line.
+// own process (by bench/run.ts and bench/resizer.ts) so it gets the same allocator and
+// threadpool env as the server. Prints one JSON line.
+//
+//   node --import tsx bench/raw-sharp.ts --file F --fmt jpeg|webp --connections 8 --seconds 5
+//        [--quality 80] [--sizes <file of "w h" lines>]
+//
+// With --sizes, the operations cycle through those boxes (distinct sizes, as the
+// master's MISS rows request them); else every operation is 320x180.
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { configureEngine } from "../resizer/src/engine.js";
 
-const [file, fmt, connectionsText, secondsText] = process.argv.slice(2);
-if (!file || (fmt !== "jpeg" && fmt !== "webp")) throw new Error("usage: raw-sharp.ts <file> jpeg|webp <connections> <seconds>");
-const connections = Number(connectionsText);
-const seconds = Number(secondsText);
+const { values } = parseArgs({
+  options: {
+    file: { type: "string" },
+    fmt: { type: "string", default: "jpeg" },
+    connections: { type: "string", default: "8" },
+    seconds: { type: "string", default: "5" },
+    quality: { type: "string", default: "80" },
+    sizes: { type: "string" },
+  },
+});
+const fmt = values.fmt;
+if (!values.file || (fmt !== "jpeg" && fmt !== "webp")) throw new Error("usage: raw-sharp.ts --file <jpeg> [--fmt jpeg|webp] [--connections N] [--seconds S] [--quality Q] [--sizes FILE]");
+const connections = Number(values.connections);
+const seconds = Number(values.seconds);
+const quality = Number(values.quality);
+const boxes = values.sizes
+  ? readFileSync(values.sizes, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => l.trim().split(/\s+/).map(Number) as [number, number])
+  : [[320, 180] as [number, number]];
 // Same process-wide libvips settings as the service's defaults.
 configureEngine({ allowVector: false, vipsThreads: Number(process.env.RESIZER_VIPS_THREADS ?? 0) });
-const input = readFileSync(file);
+const input = readFileSync(values.file);
 
+let next = 0;
 const transform = () => {
+  const [width, height] = boxes[next++ % boxes.length]!;
   const image = sharp(input, { failOn: "warning", sequentialRead: true, pages: 1 })
     .autoOrient()
-    .resize({ width: 320, height: 180, fit: "cover", withoutEnlargement: true })
+    .resize({ width, height, fit: "cover", withoutEnlargement: true })
     .toColourspace("srgb");
-  return (fmt === "jpeg" ? image.jpeg({ quality: 80 }) : image.webp({ quality: 80 })).toBuffer();
+  return (fmt === "jpeg" ? image.jpeg({ quality }) : image.webp({ quality })).toBuffer();
 };
 
 async function main(): Promise<void> {

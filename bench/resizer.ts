@@ -70,7 +70,7 @@ async function startServer(root: string, setup: Setup): Promise<{ child: ChildPr
 }
 
 function rawSharp(file: string, fmt: string, connections: number, setup: Setup) {
-  const out = execFileSync(...nodeCommand(setup, ["--import", "tsx", "bench/raw-sharp.ts", file, fmt, String(connections), String(SECONDS)]), {
+  const out = execFileSync(...nodeCommand(setup, ["--import", "tsx", "bench/raw-sharp.ts", "--file", file, "--fmt", fmt, "--connections", String(connections), "--seconds", String(SECONDS)]), {
     cwd: REPO,
     env: { ...process.env, ...setup.env },
     encoding: "utf8",

@@ -1,0 +1,79 @@
+// Running the load: wrk against a URL with a list of paths, raw sharp in its own process,
+// and the resizers' transform counters. Not pure: spawns processes, talks HTTP.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "../infra/local/launcher.js";
+import { findJemalloc } from "../infra/local/tools.js";
+import { transformsDone } from "./lib/prometheus.js";
+import type { Run } from "./lib/results.js";
+import { parseWrkOutput, WRK_SCRIPT, wrkArgs } from "./lib/wrk.js";
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(command)} exited with ${code}:\n${err.trim() || out.trim()}`))));
+  });
+}
+
+export interface LoadOptions {
+  threads: number;
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+}
+
+/** Writes `paths` to `file` and runs wrk over them against `base`. */
+export async function wrk(base: string, paths: readonly string[], file: string, o: LoadOptions): Promise<Run> {
+  writeFileSync(file, `${paths.join("\n")}\n`);
+  const out = await run("wrk", wrkArgs({ url: base, script: path.join(PROJECT_ROOT, WRK_SCRIPT), pathsFile: file, threads: o.threads, connections: o.connections, seconds: o.seconds, timeoutSeconds: 10, ...(o.headers && { headers: o.headers }) }));
+  const r = parseWrkOutput(out);
+  return { rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, requests: r.requests, errors: r.errors };
+}
+
+/**
+ * Raw sharp in-process (bench/raw-sharp.ts) over `sizes`, with the allocator the resizers
+ * run with (jemalloc) and the default libuv threadpool.
+ */
+export async function rawSharp(file: string, sizes: readonly { w: number; h: number }[], sizesFile: string, o: { connections: number; seconds: number; quality: number }): Promise<Run> {
+  writeFileSync(sizesFile, `${sizes.map((s) => `${s.w} ${s.h}`).join("\n")}\n`);
+  const jemalloc = findJemalloc();
+  const out = await run(
+    process.execPath,
+    ["--import", "tsx", "bench/raw-sharp.ts", "--file", file, "--fmt", "jpeg", "--connections", String(o.connections), "--seconds", String(o.seconds), "--quality", String(o.quality), "--sizes", sizesFile],
+    { ...process.env, ...(jemalloc && { LD_PRELOAD: jemalloc }) },
+  );
+  const r = JSON.parse(out.trim().split("\n").at(-1)!) as { rps: number; p50: number; p99: number; n: number };
+  return { rps: r.rps, p50: r.p50, p99: r.p99, requests: r.n, errors: 0 };
+}
+
+/** Transforms done so far, summed over the resizers' /metrics. */
+export async function transforms(resizerUrls: readonly string[]): Promise<number> {
+  let sum = 0;
+  for (const u of resizerUrls) {
+    const res = await fetch(`${u}/metrics`);
+    if (!res.ok) throw new Error(`${u}/metrics answered ${res.status}`);
+    sum += transformsDone(await res.text());
+  }
+  return sum;
+}
+
+/**
+ * The transform count once it stops moving: a resizer counts a request when its answer
+ * has been handed to the socket, a moment after the client may have read it.
+ */
+export async function settledTransforms(resizerUrls: readonly string[]): Promise<number> {
+  let last = await transforms(resizerUrls);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await transforms(resizerUrls);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}

@@ -1,0 +1,100 @@
+// Bytes at equal quality: for each source, the seeds' GD output sets the SSIM to reach and
+// each encoder's lowest quality reaching it is searched. The resizer's own answers are
+// asked over HTTP (fmt=jpeg, and fmt=auto with Accept listing WebP or AVIF); mozjpeg is
+// sharp's option applied in-process to the resizer's lossless output (the same pixels).
+// Not pure: HTTP and sharp.
+import path from "node:path";
+import sharp from "sharp";
+import { ssim } from "ssim.js";
+import { DEFAULT_QUALITY } from "../resizer/src/params.js";
+import { lowestQualityReaching, type Encoded } from "./lib/quality-search.js";
+import type { EncoderResult, QualityResult } from "./lib/results.js";
+import { gdPath, TARGET } from "./lib/workload.js";
+import type { Source } from "./sources.js";
+
+interface Pixels {
+  data: Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+async function pixels(image: Buffer | string, expect: { w: number; h: number }): Promise<Pixels> {
+  const { data, info } = await sharp(image).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== expect.w || info.height !== expect.h) throw new Error(`decoded ${info.width}x${info.height}, expected ${expect.w}x${expect.h}`);
+  return { data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+const similarity = (a: Pixels, b: Pixels) => ssim(a, b, { downsample: false }).mssim;
+
+async function fetchBytes(url: string, headers: Record<string, string> = {}, expectType?: string): Promise<Buffer> {
+  const res = await fetch(url, { headers });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const type = res.headers.get("content-type") ?? "";
+  if (expectType !== undefined && !type.startsWith(expectType)) throw new Error(`${url} answered ${type}, expected ${expectType}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+interface Encoder {
+  name: string;
+  defaultQ: number;
+  encode(q: number): Promise<Buffer>;
+}
+
+/** One source's row of the table. `resizer` is one replica's base URL, `gd` the GD peer's. */
+export async function qualityOf(src: Source, root: string, urls: { resizer: string; gd: string }): Promise<QualityResult> {
+  const box = { w: TARGET.w, h: TARGET.h };
+  const reference = await pixels(
+    await sharp(path.join(root, src.src))
+      .resize({ width: box.w, height: box.h, fit: "cover", kernel: "lanczos3", fastShrinkOnLoad: false })
+      .png()
+      .toBuffer(),
+    box,
+  );
+  const score = async (bytes: Buffer): Promise<Encoded> => ({ ssim: similarity(reference, await pixels(bytes, box)), bytes: bytes.length });
+
+  const v = { src: src.src, ...box };
+  const gdJpeg = await fetchBytes(`${urls.gd}${gdPath(v, TARGET.q)}`, {}, "image/jpeg");
+  const gdPng = await fetchBytes(`${urls.gd}${gdPath(v, TARGET.q)}&fmt=png`, {}, "image/png");
+  const gd = await score(gdJpeg);
+  const resize = (q: number, fmt: string) => `${urls.resizer}/resize?src=${encodeURIComponent(src.src)}&w=${box.w}&h=${box.h}&fit=cover&fmt=${fmt}&q=${q}`;
+  const lossless = await fetchBytes(resize(100, "png"), {}, "image/png");
+
+  const encoders: Encoder[] = [
+    { name: "JPEG, resizer (sharp default)", defaultQ: DEFAULT_QUALITY.jpeg, encode: (q) => fetchBytes(resize(q, "jpeg"), {}, "image/jpeg") },
+    // mozjpeg: true = trellis quantisation, overshoot deringing, quantisation table 3 and
+    // progressive scans; the baseline variant keeps all but the scans (small images pay
+    // for a progressive file's extra scan headers).
+    { name: "JPEG, sharp mozjpeg: true", defaultQ: DEFAULT_QUALITY.jpeg, encode: (q) => sharp(lossless).jpeg({ quality: q, mozjpeg: true }).toBuffer() },
+    {
+      name: "JPEG, sharp trellis + table 3, baseline",
+      defaultQ: DEFAULT_QUALITY.jpeg,
+      encode: (q) => sharp(lossless).jpeg({ quality: q, trellisQuantisation: true, overshootDeringing: true, quantisationTable: 3, optimiseCoding: true }).toBuffer(),
+    },
+    { name: "WebP, resizer fmt=auto", defaultQ: DEFAULT_QUALITY.webp, encode: (q) => fetchBytes(resize(q, "auto"), { accept: "image/webp,image/*;q=0.8" }, "image/webp") },
+    { name: "AVIF, resizer fmt=auto", defaultQ: DEFAULT_QUALITY.avif, encode: (q) => fetchBytes(resize(q, "auto"), { accept: "image/avif,image/webp,image/*;q=0.8" }, "image/avif") },
+  ];
+  const results: EncoderResult[] = [];
+  for (const e of encoders) {
+    const cache = new Map<number, Encoded>();
+    const evaluate = async (q: number) => {
+      let r = cache.get(q);
+      if (r === undefined) {
+        r = await score(await e.encode(q));
+        cache.set(q, r);
+      }
+      return r;
+    };
+    const match = await lowestQualityReaching(gd.ssim, evaluate);
+    const atDefault = await evaluate(e.defaultQ);
+    results.push({ encoder: e.name, q: match.q, bytes: match.bytes, ssim: match.ssim, reached: match.reached, atDefault: { q: e.defaultQ, ...atDefault } });
+  }
+  return {
+    src: src.src,
+    title: src.title,
+    width: src.width,
+    height: src.height,
+    gd: { q: TARGET.q, bytes: gd.bytes, ssim: gd.ssim, losslessSsim: (await score(gdPng)).ssim },
+    resizerLosslessSsim: (await score(lossless)).ssim,
+    encoders: results,
+  };
+}
