@@ -201,6 +201,7 @@ export function renderReport(r: BenchResults): string {
     );
   }
   const c = claims(r);
+  const noise = s.quick || busy(r);
   return [
     "# image-origin against its peers",
     "",
@@ -219,7 +220,7 @@ export function renderReport(r: BenchResults): string {
     "",
     table(
       ["claim", { title: "target", align: "right" }, { title: "measured", align: "right" }, { title: "met", align: "right" }],
-      c.map((x) => [x.claim, x.target, x.measured, x.met === undefined ? "–" : x.met ? "yes" : "**no**"]),
+      c.map((x) => [x.claim, x.target, x.measured, x.met === undefined ? "–" : `${x.met ? "yes" : "**no**"}${noise ? " (noise)" : ""}`]),
     ),
     "",
     "## Throughput and latency per path",
@@ -252,7 +253,7 @@ export function renderReport(r: BenchResults): string {
       "The seeds' GD output (php-fpm + GD, `imagecopyresampled` + `imagejpeg` q80) sets the SSIM to reach; for every encoder a binary search finds " +
       "the lowest quality whose output is at least that close to the reference (SSIM: ssim.js, luma, 11×11 window). " +
       "JPEG default and WebP/AVIF are the resizer's own answers (`fmt=jpeg`, and `fmt=auto` with an `Accept` that lists WebP or AVIF); " +
-      "mozjpeg is sharp's `mozjpeg: true` applied to the resizer's lossless output (the same pixels, another encoder).",
+      "the other JPEG rows are sharp's encoder options applied to the resizer's lossless output (the same pixels, another encoder).",
     "",
     ...qualityTables(r.quality),
     "",

@@ -119,3 +119,11 @@ describe("the chart's model", () => {
     assert.match(chartModel(fixture({ settings: { ...fixture().settings, quick: true } })).subtitle, /QUICK RUN/);
   });
 });
+
+describe("claims in a run that cannot make them", () => {
+  it("a quick or shared run marks every verdict as noise", () => {
+    const quick = renderReport(fixture({ settings: { ...fixture().settings, quick: true } }));
+    assert.match(quick, /\| master cache MISS vs raw sharp in-process, 1920×1080 \| ≥ 0\.90× \| 0\.90× \(0\.80×–0\.95×\) \| yes \(noise\) \|/);
+    assert.doesNotMatch(renderReport(fixture()), /\(noise\)/);
+  });
+});
