@@ -91,9 +91,10 @@ export async function startPeers(opts: { dir: string; imagesRoot: string; master
   writeFileSync(path.join(phpDir, "php-fpm.conf"), phpFpmConfig({ dir: phpDir, listen: plan.phpFpm, children: availableParallelism(), ...(user && { user: { name: user.name, group: groupName(user.gid) } }) }));
   if (user) for (const d of [nginxDir, path.join(nginxDir, "logs"), path.join(nginxDir, "run")]) chownSync(d, user.uid, user.gid);
 
-  const started: Supervised[] = [];
+  // Each with the signal that stops it gracefully: php-fpm SIGTERM, nginx SIGQUIT.
+  const started: { proc: Supervised; signal: NodeJS.Signals }[] = [];
   const stop = async () => {
-    await Promise.all(started.map((p) => p.stop(p === started[0] ? "SIGTERM" : "SIGQUIT", 5000)));
+    await Promise.all(started.map((p) => p.proc.stop(p.signal, 5000)));
   };
   try {
     const php = await Supervised.start({
@@ -103,7 +104,7 @@ export async function startPeers(opts: { dir: string; imagesRoot: string; master
       env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
       logFile: path.join(phpDir, "out.log"),
     });
-    started.push(php);
+    started.push({ proc: php, signal: "SIGTERM" });
     const web = await Supervised.start({
       command: nginx,
       args: ["-p", `${nginxDir}/`, "-c", plan.paths.config, "-e", "stderr", "-g", "daemon off;"],
@@ -112,7 +113,7 @@ export async function startPeers(opts: { dir: string; imagesRoot: string; master
       logFile: path.join(nginxDir, "logs", "nginx.out"),
       ...(user && { user }),
     });
-    started.push(web);
+    started.push({ proc: web, signal: "SIGQUIT" });
     const tail = () => [...php.tail(5), ...web.tail(5)];
     const urls = { php: url(plan.listen.php), imageFilter: url(plan.listen.imageFilter), staticLogged: url(plan.listen.staticLogged), staticUnlogged: url(plan.listen.staticUnlogged) };
     await answers(`${urls.php}${GD_SCRIPT_URL}?info=1`, 15_000, "php-fpm behind nginx", tail);

@@ -19,7 +19,7 @@ import { chartSvg } from "./lib/chart.js";
 import { IMAGE_FILTER_MODULE } from "./lib/peers-config.js";
 import { chartModel, renderReport } from "./lib/report.js";
 import { PATH, STALL_CONCURRENCY, type BenchResults, type Group, type PathResult, type Run, type StallResult, type Versions } from "./lib/results.js";
-import { distinctVariants, gdPath, imageFilterPath, resizePath, slice, TARGET, variantCapacity, type Variant } from "./lib/workload.js";
+import { distinctVariants, gdPath, imageFilterPath, resizePath, slice, TARGET, VARIANT_RANGE_TEXT, variantCapacity, type Variant } from "./lib/workload.js";
 import { rawSharp, settledTransforms, wrk } from "./load.js";
 import { BENCH_SETUP, findPhpFpm, startPeers, type Peers } from "./peers.js";
 import { qualityOf } from "./quality.js";
@@ -127,7 +127,7 @@ function rows(cluster: LocalCluster, peers: Peers, sources: Sources & { root: st
     rawSharp(path.join(sources.root, fileOf), sizesFor(variants, s), file("sizes.txt"), { connections: RESIZE_CONNECTIONS, seconds: mode === "warm" ? WARMUP_SECONDS : SECONDS, quality: TARGET.q });
 
   const C = RESIZE_CONNECTIONS;
-  const distinct = `distinct sizes (${"w 300–340 × h 169–191"}, cover, q${TARGET.q}), each requested once per run`;
+  const distinct = `distinct sizes (${VARIANT_RANGE_TEXT}, cover, q${TARGET.q}), each requested once per run`;
   return [
     row(PATH.raw1080, "raw sharp in-process (the limit)", "limit", "resize1080", C,
       `bench/raw-sharp.ts in its own process (jemalloc, libuv's default 4 threads, libvips' default threads): ${C} transforms in flight from the source held in memory, the same ${distinct}; no HTTP, no file read.`,
@@ -192,7 +192,7 @@ async function prepareHit(cluster: LocalCluster, peers: Peers, hitPath: string):
 
 async function stalls(cluster: LocalCluster, src: string): Promise<StallResult[]> {
   const resizerUrls = cluster.host.resizers.map((r) => `http://${r.listen.address}:${r.listen.port}`);
-  const out: StallResult[] = STALL_CONCURRENCY.map((concurrency) => ({ concurrency, trials: [] }));
+  const out: StallResult[] = STALL_CONCURRENCY.map((concurrency) => ({ concurrency, src, trials: [] }));
   // Interleaved like the rows; every trial its own variant (sizes no other row asks for).
   let fresh = 0;
   for (let t = 0; t < STALL_TRIALS; t++) {

@@ -241,7 +241,7 @@ export function renderReport(r: BenchResults): string {
     "",
     "## Concurrent identical requests for a new variant (the cache-lock stall)",
     "",
-    `N clients ask the master at the same moment for one variant nobody asked for before (a new size of ${"`quality/landscape-1920x1080.jpg`"}), over connections opened beforehand; ` +
+    `N clients ask the master at the same moment for one variant nobody asked for before (a new size of \`${r.stalls[0]?.src ?? "?"}\`), over connections opened beforehand; ` +
       `${r.stalls[0]?.trials.length ?? 0} trial${r.stalls[0]?.trials.length === 1 ? "" : "s"} per N, each with its own variant. ` +
       "*All answered* is the time from sending to the last complete answer; *transforms* is the resizers' counter (`/metrics`) before and after.",
     "",

@@ -76,6 +76,8 @@ export interface StallTrial {
 
 export interface StallResult {
   concurrency: number;
+  /** The source whose new sizes the trials ask for. */
+  src: string;
   trials: StallTrial[];
 }
 

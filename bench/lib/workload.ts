@@ -17,8 +17,10 @@ export const TARGET = { w: 320, h: 180, q: 80 } as const;
  * (same JPEG shrink-on-load factor, same output pixel count within ±15%), different
  * enough that each is its own cache key.
  */
-const W_RANGE = { from: 300, to: 340 } as const;
-const H_RANGE = { from: 169, to: 191 } as const;
+export const W_RANGE = { from: 300, to: 340 } as const;
+export const H_RANGE = { from: 169, to: 191 } as const;
+/** The ranges in words, for the report. */
+export const VARIANT_RANGE_TEXT = `w ${W_RANGE.from}–${W_RANGE.to} × h ${H_RANGE.from}–${H_RANGE.to}`;
 
 /** How many distinct variants `sources` give. */
 export function variantCapacity(sources: readonly string[]): number {

@@ -25,9 +25,9 @@ export function fixture(over: Partial<BenchResults> = {}): BenchResults {
       path(PATH.hit, "master, cache HIT", "ours", "cached", [PATH.staticLogged, PATH.staticUnlogged], [run(56_000, 0.5, 3), run(63_200, 0.5, 3), run(72_900, 0.5, 3)]),
     ],
     stalls: [
-      { concurrency: 1, trials: [{ allMs: 30, p50Ms: 30, transforms: 1, cacheStatuses: { MISS: 1 }, failures: 0 }, { allMs: 32, p50Ms: 32, transforms: 1, cacheStatuses: { MISS: 1 }, failures: 0 }] },
-      { concurrency: 8, trials: [{ allMs: 510, p50Ms: 505, transforms: 1, cacheStatuses: { MISS: 1, HIT: 7 }, failures: 0 }, { allMs: 520, p50Ms: 510, transforms: 1, cacheStatuses: { MISS: 1, HIT: 7 }, failures: 0 }] },
-      { concurrency: 64, trials: [{ allMs: 34, p50Ms: 33, transforms: 2, cacheStatuses: { MISS: 64 }, failures: 1 }, { allMs: 36, p50Ms: 33, transforms: 1, cacheStatuses: { MISS: 64 }, failures: 0 }] },
+      { concurrency: 1, src: "quality/a.jpg", trials: [{ allMs: 30, p50Ms: 30, transforms: 1, cacheStatuses: { MISS: 1 }, failures: 0 }, { allMs: 32, p50Ms: 32, transforms: 1, cacheStatuses: { MISS: 1 }, failures: 0 }] },
+      { concurrency: 8, src: "quality/a.jpg", trials: [{ allMs: 510, p50Ms: 505, transforms: 1, cacheStatuses: { MISS: 1, HIT: 7 }, failures: 0 }, { allMs: 520, p50Ms: 510, transforms: 1, cacheStatuses: { MISS: 1, HIT: 7 }, failures: 0 }] },
+      { concurrency: 64, src: "quality/a.jpg", trials: [{ allMs: 34, p50Ms: 33, transforms: 2, cacheStatuses: { MISS: 64 }, failures: 1 }, { allMs: 36, p50Ms: 33, transforms: 1, cacheStatuses: { MISS: 64 }, failures: 0 }] },
     ],
     quality: [
       {

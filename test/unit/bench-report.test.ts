@@ -79,6 +79,7 @@ describe("RESULTS.md", () => {
   });
 
   it("the stall table: all-answered time against one request alone, transforms and cache statuses", () => {
+    assert.match(md, /a new size of `quality\/a\.jpg`/);
     assert.match(md, /\| 8 \| 515 \(510–520\) \| 16\.6× \(16\.5×–16\.8×\) \| 508 \| 1 \| HIT 14, MISS 2 \| 0 \|/);
     assert.match(md, /\| 64 \| 35 \(34–36\) \| 1\.1× \(1\.1×–1\.2×\) \| 33 \| 2 \(1–2\) \| MISS 128 \| 1 \|/);
   });
