@@ -5,7 +5,8 @@
 // http-level settings (workers, log format, access log, sendfile, keepalive, gzip), so the
 // only difference from the master is what each location does. Pure.
 import { block, config, d, expr, section, why, type Node } from "../../infra/nginx/ast.js";
-import { hostPort, httpCommon, listenAddress, mainContext } from "../../infra/nginx/common.js";
+import { hostPort } from "../../infra/address.js";
+import { httpCommon, listenAddress, mainContext } from "../../infra/nginx/common.js";
 import { print } from "../../infra/nginx/print.js";
 import type { Listen, MasterPlan, NginxPaths } from "../../infra/topology.js";
 import { TARGET } from "./workload.js";
