@@ -44,6 +44,16 @@ export function createMetrics(admission: Admission) {
       help: "Image bytes sent in responses.",
       registers,
     }),
+    transforms: new Counter({
+      name: "resizer_transforms_total",
+      help: "Transforms started (a request answered with an identical request's transform is not one).",
+      registers,
+    }),
+    coalesced: new Counter({
+      name: "resizer_coalesced_requests_total",
+      help: "Requests answered with the result of an identical request's transform already running.",
+      registers,
+    }),
     notModified: new Counter({
       name: "resizer_not_modified_total",
       help: "Revalidations answered 304 without decoding.",

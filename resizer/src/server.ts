@@ -1,5 +1,6 @@
-// The HTTP service: routing, the resize flow (parse -> resolve -> validate -> [probe] ->
-// plan and its memory estimate -> admission -> render in a worker -> respond),
+// The HTTP service: routing, the resize flow (parse -> resolve -> validate -> [join an
+// identical transform in flight] -> [probe] -> plan and its memory estimate -> admission ->
+// render in a worker -> respond),
 // storyboards (storyboard/service.ts), the one place where errors become responses,
 // metrics, one log line per request, and graceful shutdown.
 import { KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, PROCESS_ENV } from "./settings.js";
@@ -9,13 +10,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from "pino";
 import { Admission } from "./admission.js";
 import { REDIRECT_CACHE_CONTROL, urlVerdict } from "./canonical.js";
-import { ENGINE, configureEngine, probe } from "./engine.js";
+import { ENGINE, configureEngine, probe, type Rendered } from "./engine.js";
 import { ResizeError, isResizeError } from "./errors.js";
+import { Flights } from "./flights.js";
 import { CONTENT_TYPES, outputFormats, requestedOutputs, variantFor } from "./format.js";
 import { budgetBytes } from "./memory.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
-import { planTransform, planWithoutHeader, type PlanSettings } from "./plan.js";
+import { planTransform, planWithoutHeader, type Plan, type PlanSettings } from "./plan.js";
 import { NOT_FOUND_STATUS_HEADER, routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
 import { openSource, realRoot } from "./source.js";
@@ -45,8 +47,13 @@ interface Outcome {
   sourceBytes?: number;
   /** A storyboard sheet's memory estimate (bytes). */
   estimatedBytes?: number;
+  /** Answered with the result of an identical request's transform (see flights.ts). */
+  shared?: boolean;
   error?: string;
 }
+
+/** One transform's result, shared by every request of its flight. */
+type Transformed = Rendered & { plan: Plan };
 
 /** What a route's handler gets besides the request and response. */
 interface Routed {
@@ -76,6 +83,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
   // Sheets share the resizes' admission: a slot each, and their memory estimate against the budget.
   const storyboards = createStoryboardService({ root, storyboard: settings.storyboard, resizer: settings, admission });
   const planSettings: PlanSettings = { ...settings, budgetBytes: admission.budgetBytes };
+  const flights = new Flights<Transformed>();
   /** Output-affecting settings beyond the engine's versions: part of every ETag. */
   const engineIdentity = `${ENGINE} avif-effort=${settings.avifEffort}`;
   let closing = false;
@@ -121,6 +129,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
           ...(outcome.variant !== undefined && { variant: outcome.variant }),
           ...(outcome.sourceBytes !== undefined && { sourceBytes: outcome.sourceBytes }),
           ...(outcome.estimatedBytes !== undefined && { estimatedBytes: outcome.estimatedBytes }),
+          ...(outcome.shared === true && { shared: true }),
           ...(outcome.error !== undefined && { error: outcome.error }),
           ...(!res.writableFinished && { aborted: true }),
         },
@@ -221,29 +230,74 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       return;
     }
 
-    // Planned before admission: the plan's memory estimate is what admission counts, and
-    // a plan no replica could run is refused here, before anything is decoded.
-    const planned = await (async () => {
-      const fromRequest = planWithoutHeader(transform, requestedOutputs(transform.fmt, accept), planSettings);
-      if (fromRequest !== undefined) return fromRequest;
-      const info = await probe(await source.input(), settings);
-      return planTransform(info, transform, outputFormats(transform.fmt, info.format, accept), planSettings);
-    })().catch(async (error: unknown) => {
-      await source.close();
-      throw error;
-    });
-    outcome.sourceBytes = source.size;
-    metrics.sourceBytes.inc(source.size);
-    const work = admission
-      .run({ bytes: planned.estimatedBytes, what: `this ${planned.format.toUpperCase()} result` }, () => {
-        deadline.throwIfAborted();
-        return pool.run({ file: source.file, plan: planned, maxInputPixels: settings.maxInputPixels }, deadline);
-      }, deadline)
-      .then((rendered) => ({ plan: planned, ...rendered }))
-      .finally(() => source.close());
-    const result = await untilDeadline(work, deadline);
+    // The transform of this source, this canonical transform and this variant: exactly what
+    // the strong ETag names, so requests share a flight only when their bytes are the same.
+    // Only the request that starts it plans, takes an admission slot and its memory, and
+    // reads the source; joiners wait on its result (or its refusal) and hold nothing.
+    const transformOnce = async (signal: AbortSignal): Promise<Transformed> => {
+      try {
+        // Planned before admission: the plan's memory estimate is what admission counts, and
+        // a plan no replica could run is refused here, before anything is decoded.
+        const planned =
+          planWithoutHeader(transform, requestedOutputs(transform.fmt, accept), planSettings) ??
+          (await (async () => {
+            const info = await probe(await source.input(), settings);
+            return planTransform(info, transform, outputFormats(transform.fmt, info.format, accept), planSettings);
+          })());
+        outcome.sourceBytes = source.size;
+        metrics.sourceBytes.inc(source.size);
+        const rendered = await admission.run(
+          { bytes: planned.estimatedBytes, what: `this ${planned.format.toUpperCase()} result` },
+          () => {
+            signal.throwIfAborted();
+            metrics.transforms.inc();
+            return pool.run({ file: source.file, plan: planned, maxInputPixels: settings.maxInputPixels }, signal);
+          },
+          signal,
+        );
+        return { plan: planned, ...rendered };
+      } finally {
+        await source.close(); // once the worker is done with it, whoever still waits
+      }
+    };
+    let transforming = false;
+    const flight = await flights
+      .run(etag, deadline, (abandoned) => {
+        transforming = true;
+        return withFlightDeadline(abandoned, transformOnce);
+      })
+      // A request that joined another's transform never reads its own handle.
+      .finally(() => (transforming ? undefined : source.close()));
+    const result = flight.value;
+    if (flight.shared) {
+      outcome.shared = true;
+      metrics.coalesced.inc();
+    }
     metrics.responseBytes.inc(result.data.length);
     send(res, 200, { ...validators, "Content-Type": CONTENT_TYPES[result.plan.format], "X-Content-Type-Options": "nosniff" }, result.data);
+  }
+
+  /**
+   * A shared transform's own deadline: RESIZER_TIMEOUT_MS from its start (queueing + work),
+   * however many wait for it and whenever they came. When it passes, the worker is stopped
+   * and every waiter is answered 503 at once; it also stops when every waiter has gone
+   * (`abandoned`). A joiner's own deadline is later than this one: it never extends the work.
+   */
+  async function withFlightDeadline<T>(abandoned: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })),
+      settings.timeoutMs,
+    );
+    const onAbandoned = () => stop.abort(abandoned.reason);
+    if (abandoned.aborted) onAbandoned();
+    else abandoned.addEventListener("abort", onAbandoned, { once: true });
+    try {
+      return await untilDeadline(work(stop.signal), stop.signal);
+    } finally {
+      clearTimeout(timer);
+      abandoned.removeEventListener("abort", onAbandoned);
+    }
   }
 
   /**

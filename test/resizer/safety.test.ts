@@ -264,6 +264,80 @@ describe("memory admission", () => {
   });
 });
 
+describe("identical requests at once", () => {
+  const counter = (metrics: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+
+  it("are transformed once and all answered with the same bytes, without taking queue places", async () => {
+    // No queue at all: a distinct request is refused while the one slot is busy, but an
+    // identical one joins the transform already running.
+    const busy = await startResizer({ concurrency: 1, queue: 0 });
+    try {
+      await writeSlowSource(busy.root);
+      const same = "/resize?src=slow.png&w=300&fmt=webp";
+      const first = busy.get(same);
+      await new Promise((r) => setTimeout(r, 20)); // the first holds the slot
+      const [others, distinct] = await Promise.all([Promise.all(Array.from({ length: 5 }, () => busy.get(same))), busy.get("/resize?src=slow.png&w=301&fmt=webp")]);
+      const answers = [await first, ...others];
+      assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+      assert.equal(distinct.status, 503, "a different variant still needs a slot");
+      assert.ok(answers.every((r) => r.bytes.equals(answers[0]!.bytes) && r.headers.get("etag") === answers[0]!.headers.get("etag")));
+      const metrics = (await busy.get("/metrics")).bytes.toString();
+      assert.equal(counter(metrics, "resizer_transforms_total"), 1);
+      assert.equal(counter(metrics, "resizer_coalesced_requests_total"), 5);
+      assert.equal(busy.logs.filter((l) => l.shared === true).length, 5, "the log line says which requests shared");
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it("the shared transform's deadline answers every request of its flight 503 timeout, and the service recovers", async () => {
+    // One slot and no queue: a request that did not join would be refused 503 busy, not timeout.
+    const hurried = await startResizer({ concurrency: 1, queue: 0, timeoutMs: 400 });
+    try {
+      await writeSlowSource(hurried.root);
+      const same = "/resize?src=slow.png&w=1500&fmt=avif";
+      const first = hurried.get(same);
+      await new Promise((r) => setTimeout(r, 100)); // the first holds the slot
+      const joiners = Promise.all([hurried.get(same), hurried.get(same)]);
+      const answers = [await first, ...(await joiners)];
+      assert.deepEqual(answers.map((r) => r.status), [503, 503, 503]);
+      for (const r of answers) {
+        assert.equal((JSON.parse(r.bytes.toString()) as { error: string }).error, "timeout");
+        assert.equal(r.headers.get("retry-after"), "1");
+      }
+      assert.equal(counter((await hurried.get("/metrics")).bytes.toString(), "resizer_transforms_total"), 1, "one transform, stopped once");
+      await assertRecovers(hurried);
+    } finally {
+      await hurried.close();
+    }
+  });
+
+  it("one client hanging up does not fail the others; when all have gone the slot frees", async () => {
+    const busy = await startResizer({ concurrency: 1, queue: 0 });
+    try {
+      await writeSlowSource(busy.root);
+      const same = `${busy.base}/resize?src=slow.png&w=400&fmt=avif`;
+      const quitter = new AbortController();
+      const gone = fetch(same, { signal: quitter.signal }).then(() => "answered", () => "hung up");
+      const stays = fetch(same).then((r) => r.status);
+      setTimeout(() => quitter.abort(), 30);
+      assert.deepEqual([await gone, await stays], ["hung up", 200]);
+
+      const all = Array.from({ length: 3 }, () => new AbortController());
+      const abandoned = all.map((a) => fetch(`${busy.base}/resize?src=slow.png&w=500&fmt=avif`, { signal: a.signal }).catch(() => "hung up"));
+      setTimeout(() => all.forEach((a) => a.abort()), 30);
+      assert.deepEqual(await Promise.all(abandoned), ["hung up", "hung up", "hung up"]);
+      // An abandoned transform keeps its slot until libvips lets go of it, then frees it.
+      for (let i = 0; i < 200 && counter((await busy.get("/metrics")).bytes.toString(), "resizer_transforms_active") !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await assertStillServing(busy);
+    } finally {
+      await busy.close();
+    }
+  });
+});
+
 /** A source that takes well over 100 ms to decode and encode (24 MP of noise). */
 async function writeSlowSource(root: string): Promise<void> {
   const width = 6000, height = 4000;

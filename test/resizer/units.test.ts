@@ -1,10 +1,11 @@
 // The pure parts below the parameter parser: negotiation, output-size planning, memory
-// estimates and admission, HTTP validators and the settings contract.
+// estimates and admission, single flights, HTTP validators and the settings contract.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ResizeError } from "../../resizer/src/errors.js";
 import { Admission } from "../../resizer/src/admission.js";
 import { acceptsPattern, negotiateFormat, outputFormats, requestedOutputs, type OutputFormat } from "../../resizer/src/format.js";
+import { Flights } from "../../resizer/src/flights.js";
 import { ACCEPT_TABLE } from "../helpers/accept-table.js";
 import { outputBound, planTransform, planWithoutHeader, type PlanSettings } from "../../resizer/src/plan.js";
 import { ENV_NAMES, fromEnv, serviceSchema, toEnv } from "../../resizer/src/settings.js";
@@ -228,6 +229,84 @@ describe("admission by count and by memory", () => {
     const admission = new Admission(1, 0, 100);
     await assert.rejects(admission.run(small, () => Promise.reject(new Error("boom")), never));
     assert.equal(await admission.run(small, async () => 7, never), 7);
+  });
+});
+
+describe("single flights", () => {
+  const never = new AbortController().signal;
+  const gate = <T>() => {
+    let open!: (value: T) => void;
+    let fail!: (error: unknown) => void;
+    const opened = new Promise<T>((resolve, reject) => ((open = resolve), (fail = reject)));
+    return { open, fail, opened };
+  };
+
+  it("identical keys in flight share one run and its result; other keys run on their own", async () => {
+    const flights = new Flights<Buffer>();
+    const g = gate<Buffer>();
+    const runs: string[] = [];
+    const work = (key: string) => () => (runs.push(key), key === "a" ? g.opened : Promise.resolve(Buffer.from(key)));
+    const a = [flights.run("a", never, work("a")), flights.run("a", never, work("a")), flights.run("a", never, work("a"))];
+    const b = await flights.run("b", never, work("b"));
+    assert.equal(flights.size, 1, "b is gone once settled; a is still running");
+    const bytes = Buffer.from("resized");
+    g.open(bytes);
+    const answers = await Promise.all(a);
+    assert.deepEqual(runs, ["a", "b"]);
+    assert.deepEqual(answers.map((r) => r.shared), [false, true, true]);
+    assert.ok(answers.every((r) => r.value === bytes), "the same buffer, not copies");
+    assert.equal(b.value.toString(), "b");
+    assert.equal(flights.size, 0);
+  });
+
+  it("a failure answers every waiter with the same error, and the next request runs again", async () => {
+    const flights = new Flights<string>();
+    const g = gate<string>();
+    let runs = 0;
+    const work = () => (runs++, g.opened);
+    const waiting = [flights.run("k", never, work), flights.run("k", never, work)];
+    const broken = new ResizeError("not_an_image", "the source is not a supported image");
+    g.fail(broken);
+    for (const w of waiting) await assert.rejects(w, (e: unknown) => e === broken);
+    assert.equal((await flights.run("k", never, async () => (runs++, "fresh"))).value, "fresh");
+    assert.equal(runs, 2);
+  });
+
+  it("a waiter that gives up gets its own reason; the run goes on for the others", async () => {
+    const flights = new Flights<string>();
+    const g = gate<string>();
+    let runSignal: AbortSignal | undefined;
+    const work = (signal: AbortSignal) => ((runSignal = signal), g.opened);
+    const leaving = new AbortController();
+    const first = flights.run("k", leaving.signal, work);
+    const second = flights.run("k", never, work);
+    const gone = new ResizeError("timeout", "client went away");
+    leaving.abort(gone);
+    await assert.rejects(first, (e: unknown) => e === gone);
+    assert.equal(runSignal?.aborted, false, "someone still waits");
+    g.open("done");
+    assert.deepEqual(await second, { value: "done", shared: true });
+  });
+
+  it("when every waiter has gone the run is told to stop, and a new request starts afresh", async () => {
+    const flights = new Flights<string>();
+    const g = gate<string>();
+    let runSignal: AbortSignal | undefined;
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = flights.run("k", a.signal, (signal) => ((runSignal = signal), g.opened));
+    const second = flights.run("k", b.signal, () => Promise.resolve("unused"));
+    a.abort(new ResizeError("timeout", "client went away"));
+    await assert.rejects(first);
+    assert.equal(runSignal?.aborted, false);
+    b.abort(new ResizeError("timeout", "the request took too long"));
+    await assert.rejects(second);
+    assert.equal(runSignal?.aborted, true, "nobody is left to answer");
+    assert.equal(flights.size, 0);
+    assert.deepEqual(await flights.run("k", never, async () => "again"), { value: "again", shared: false });
+    g.open("too late"); // the abandoned run settling later changes nothing
+    await new Promise((r) => setImmediate(r));
+    assert.equal(flights.size, 0);
   });
 });
 
