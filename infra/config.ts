@@ -336,6 +336,12 @@ const resizerDeployment = z.strictObject({
   basePort: resizerDeploymentFields.basePort.default(9000).describe("replica *i* listens on `basePort + i` (seed: php-fpm on 9000)"),
   memoryMb: resizerDeploymentFields.memoryMb.default(512).describe("container memory limit per replica (MB)"),
   cpus: resizerDeploymentFields.cpus.default(1).describe("container CPU limit per replica"),
+  balance: z
+    .enum(["variant", "least_conn"])
+    .default("variant")
+    .describe(
+      "how the master picks a replica: `variant` hashes the resize cache key (consistent), so concurrent requests for one new variant meet at one replica and are resized once, without waiting on nginx's cache lock; `least_conn` picks the least busy replica, and concurrent requests for one new variant wait on the cache lock (nginx re-checks it every 500 ms)",
+    ),
 });
 const resizerSchema = resizerServiceSchema.extend(resizerDeployment.shape);
 

@@ -21,7 +21,7 @@ import type { CertificatePlan, ClusterPlan } from "./topology/types.js";
 export type * from "./topology/types.js";
 export { LETS_ENCRYPT, TLS_SYNC_INTERVAL_SECONDS, certbotPluginImage } from "./topology/acme.js";
 export { hostImagesDir, hostResizer, hostTuning } from "./topology/hostConfig.js";
-export { HEALTH, NGINX_NAMES, VIP_NAMES, VIP_OPS, certificateFiles, instanceName } from "./topology/names.js";
+export { HEALTH, NGINX_NAMES, RESIZE_KEY, VIP_NAMES, VIP_OPS, certificateFiles, instanceName } from "./topology/names.js";
 export { VRRP_CHECK } from "./topology/vip.js";
 export { CONTAINER, placement, vipPlacement, type ContainerTarget, type LocalTarget, type Placement, type Target } from "./topology/placement.js";
 

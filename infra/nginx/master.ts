@@ -6,7 +6,7 @@ import { acceptsPattern, CONTENT_TYPES } from "../../resizer/src/format.js";
 import { NOT_FOUND_STATUS_HEADER, ROUTES, type Route, type RoutePattern } from "../../resizer/src/routes.js";
 import { hostPort } from "../address.js";
 import type { CacheConfig } from "../config.js";
-import { HEALTH, NGINX_NAMES, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
+import { HEALTH, NGINX_NAMES, RESIZE_KEY, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type ArgLike, type Config, type Node } from "./ast.js";
 import { header, httpCommon, listenAddress, mainContext } from "./common.js";
 import { guardMaps, serverGuards } from "./guards.js";
@@ -20,7 +20,7 @@ export const MASTER_VARIABLES = {
   /** The Accept header sent to the resizer: exactly one image type, from the variant. */
   accept: "resize_accept",
   /** The variant when the response can depend on Accept, else empty: part of the cache key. */
-  keyVariant: "resize_variant",
+  keyVariant: RESIZE_KEY.variantVariable,
   /** Non-empty unless the resizer answered 200: where only 200s may be stored (proxy_no_cache). */
   notStored: "resize_not_stored",
   /** `Retry-After` for the master's own 429 (empty for every other status, so not sent). */
@@ -180,8 +180,7 @@ function cacheValidity(cache: CacheConfig): Node[] {
  * where `proxy_cache` is on, i.e. in the resize locations.
  */
 function cachePolicy(master: MasterPlan): Node[] {
-  const { cache, tuning } = master;
-  const lockTime = tuning.proxy.resizerReadTimeout;
+  const { cache } = master;
   return [
     why(
       "Resized images (seed: fastcgi_cache_path ... keys_zone=one:100m). use_temp_path=off writes\n" +
@@ -199,12 +198,13 @@ function cachePolicy(master: MasterPlan): Node[] {
     section(
       "The policy below acts only where proxy_cache is on: the resize locations.\n" +
         "Key: the format variant (see the maps above) and the request URI exactly as the\n" +
-        "resizer receives it (the exact-path locations set their own: their path and the query).\n" +
+        `resizer receives it, which each resize location sets in $${RESIZE_KEY.keyVariable}; the resizers\n` +
+        "upstream hashes the same variable when the replicas share identical resizes.\n" +
         "Only canonical URLs are answered with an image (the resizer redirects any other\n" +
         "spelling), so one result is one entry. No $cookie_user (the seeds' key had it): that made\n" +
         "one cached copy per logged-in user, so nearly every request resized again. No $scheme or\n" +
         "$host either: every domain of this host serves the same images tree.",
-      [d("proxy_cache_key", expr(`${v(MASTER_VARIABLES.keyVariant)}|$request_uri`))],
+      [d("proxy_cache_key", expr(RESIZE_KEY.expression))],
     ),
     section(
       "Validity per status comes from the config alone: the resizer's Cache-Control and\n" +
@@ -215,15 +215,11 @@ function cachePolicy(master: MasterPlan): Node[] {
     ),
     section(
       "Expired entries are revalidated with the resizer's ETag (a 304 costs no resize), in the\n" +
-        "background while the stale copy is served; concurrent misses for one key wait (up to\n" +
-        "the resizer's read timeout) for a single resize instead of each starting their own.",
+        "background while the stale copy is served.",
       [
         d("proxy_cache_revalidate", "on"),
         d("proxy_cache_background_update", "on"),
         d("proxy_cache_use_stale", "error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504"),
-        d("proxy_cache_lock", "on"),
-        d("proxy_cache_lock_timeout", lockTime),
-        d("proxy_cache_lock_age", lockTime),
       ],
     ),
     ...(ROUTES.some((r) => r.cached && r.domainNotFound)
@@ -236,6 +232,7 @@ function cachePolicy(master: MasterPlan): Node[] {
           ),
         ]
       : []),
+    cacheLock(master),
   ];
 }
 
@@ -253,6 +250,48 @@ function resizeRetries(): Node {
       "replica out for fail_timeout. A transform that dies mid-request (its worker process)\n" +
       "answers 503 on the same connection; it does not drop it.",
     d("proxy_next_upstream", "error"),
+  );
+}
+
+/** Whether the resizers upstream sends every request for one cache key to the same replica. */
+export function resizersHashTheCacheKey(master: Pick<MasterPlan, "resizers">): boolean {
+  const b = master.resizers.balance;
+  return b.method === "hash" && b.key === RESIZE_KEY.expression;
+}
+
+/**
+ * How long a concurrent miss waits on nginx's cache lock when the replica it will reach
+ * shares the running resize anyway. nginx wakes a waiter only when this passes (or every
+ * 500 ms): a resize finished by then is served from the cache (no upstream request, no
+ * cache write), otherwise the waiter goes to the replica, joins the resize there and is
+ * answered when it ends, its copy not cached again. Short against a resize (10 ms for a
+ * small source), so the wait costs little either way.
+ */
+export const SHARED_RESIZE_LOCK_WAIT = "5ms";
+
+/**
+ * Concurrent misses for one new variant. nginx's cache lock makes them wait for the first
+ * one's resize, but a waiter only re-checks on a timer of up to 500 ms, so each waited
+ * ~500 ms for a 20 ms resize. When the resizers are chosen by the cache key the lock is
+ * only a short backstop (see SHARED_RESIZE_LOCK_WAIT): the replica shares the resize. With
+ * any other balancing the replicas cannot share a resize, and the long lock still saves the
+ * duplicates.
+ */
+function cacheLock(master: MasterPlan): Node {
+  const lockAge = master.tuning.proxy.resizerReadTimeout;
+  if (resizersHashTheCacheKey(master)) {
+    return section(
+      "Concurrent misses for one variant: a short wait on the lock, then to the replica the\n" +
+        "cache key hashes to, which is resizing it already and answers them all at once. A\n" +
+        "long lock would hold them ~500 ms (nginx re-checks it on that timer).",
+      [d("proxy_cache_lock", "on"), d("proxy_cache_lock_timeout", SHARED_RESIZE_LOCK_WAIT), d("proxy_cache_lock_age", lockAge)],
+    );
+  }
+  return section(
+    "Concurrent misses for one key wait (up to the resizer's read timeout) for a single\n" +
+      "resize instead of each starting their own: replicas chosen by load cannot share one.\n" +
+      "nginx re-checks the lock on a timer of up to 500 ms, so the waiters take that long.",
+    [d("proxy_cache_lock", "on"), d("proxy_cache_lock_timeout", lockAge), d("proxy_cache_lock_age", lockAge)],
   );
 }
 
@@ -319,6 +358,13 @@ function resizeBody(master: MasterPlan, route: Route, s: ServerPlan, path: strin
     routeLabel(route.label),
     resizeLimits(master.tuning.resizeLimits),
     resizeRetries(),
+    why(
+      path === undefined
+        ? "The cache key (and the replica it hashes to): the variant and the URI as received."
+        : "The cache key (and the replica it hashes to): this exact path, whatever spelling reached\n" +
+            "it (`//resize`, `/%72esize`), and the query as sent: the URI the resizer receives.",
+      d("set", expr(v(RESIZE_KEY.keyVariable)), expr(`${v(MASTER_VARIABLES.keyVariant)}|${path === undefined ? "$request_uri" : upstreamUri(path)}`)),
+    ),
     ...proxyTo(
       master.resizers,
       master.tuning.proxy.resizerReadTimeout,
@@ -333,13 +379,6 @@ function resizeBody(master: MasterPlan, route: Route, s: ServerPlan, path: strin
     ),
     why("The resizer names its sharp and libvips versions for its own logs, not for the public.", d("proxy_hide_header", "X-Resize-Engine")),
     route.cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
-    route.cached &&
-      path !== undefined &&
-      why(
-        "This exact path, whatever spelling reached it (`//resize`, `/%72esize`), and the query as\n" +
-          "sent: the URI the resizer receives, as the cache policy's key says.",
-        d("proxy_cache_key", expr(`${v(MASTER_VARIABLES.keyVariant)}|${upstreamUri(path)}`)),
-      ),
     noStore(route),
   ];
 }
@@ -538,7 +577,12 @@ export function masterConfig(master: MasterPlan): Config {
       ...formatMaps(),
       ...cachePolicy(master),
       upstream(master.slaves, "This host's slaves. Named once here and referenced by proxy_pass, with the slaves'\nown ports: the seeds' btv_image/tving_image and 8081/8001 mix-ups cannot recur."),
-      upstream(master.resizers, "This host's resizer replicas; a resize goes to the least busy one."),
+      upstream(
+        master.resizers,
+        resizersHashTheCacheKey(master)
+          ? "This host's resizer replicas, chosen by the resize cache key: all requests for one\nvariant reach the same replica, which resizes it once for all of them."
+          : "This host's resizer replicas; a resize goes to the least busy one.",
+      ),
       ...master.servers.map((s) => server(master, s)),
       statusServer(master.ops),
     ]),

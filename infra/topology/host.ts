@@ -8,7 +8,7 @@ import { resizeLimitsEnabled, type Balance, type ClusterSpec, type Host, type Sl
 import { timeMs } from "../units.js";
 import { acmeFallback, planHostAcme } from "./acme.js";
 import { hostImagesDir, hostResizer, hostTuning } from "./hostConfig.js";
-import { NGINX_NAMES, instanceName, instanceRole } from "./names.js";
+import { NGINX_NAMES, RESIZE_KEY, instanceName, instanceRole } from "./names.js";
 import { nginxOps, planOps, statusPort } from "./ops.js";
 import { ADDRESS_OFFSET, networkAddress, type Placement } from "./placement.js";
 import type { AcmePlan, CertificatePlan, HostPlan, MasterPlan, NginxPaths, ResizerPlan, ServerPlan, SlavePlan, TlsFiles, UpstreamMember, UpstreamPlan } from "./types.js";
@@ -29,6 +29,15 @@ function retryPauseMs(m: Pick<UpstreamMember, "maxFails" | "failTimeout">): numb
 
 function upstream(name: string, balance: Balance, keepalive: number, memberKeepAliveMs: number, members: UpstreamMember[]): UpstreamPlan {
   return { name, balance, keepalive, memberKeepAliveMs, memberRetryMs: Math.max(0, ...members.map(retryPauseMs)), members };
+}
+
+/**
+ * `variant`: every request for one cached object goes to the same replica, where identical
+ * requests in flight share one transform (resizer/src/flights.ts). Consistent, so a replica
+ * added or removed moves only its share of the keys.
+ */
+function resizerBalance(balance: ClusterSpec["resizer"]["balance"]): Balance {
+  return balance === "variant" ? { method: "hash", key: RESIZE_KEY.expression, consistent: true } : { method: "least_conn" };
 }
 
 function slaveMember(host: string, port: number, slave: Slave): UpstreamMember {
@@ -137,8 +146,7 @@ export function planHost(spec: ClusterSpec, host: Host, place: Placement, certs:
     ),
     resizers: upstream(
       NGINX_NAMES.resizersUpstream,
-      // Resizes vary in cost; send each to the least busy replica.
-      { method: "least_conn" },
+      resizerBalance(spec.resizer.balance),
       spec.upstream.keepalive,
       KEEP_ALIVE_TIMEOUT_MS,
       resizers.map((r) => ({ host: place.peer(ADDRESS_OFFSET.resizer + r.index), port: r.listen.port, backup: false, down: false })),

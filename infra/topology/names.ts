@@ -21,6 +21,19 @@ export const NGINX_NAMES = {
   logFormat: "json",
 } as const;
 
+/**
+ * The resize cache's key: the format variant (`$resize_variant`, which the master maps from
+ * the query and Accept) and the request URI exactly as the resizer receives it, which each
+ * resize location sets in `$resize_key` (infra/nginx/master.ts). The resizers upstream
+ * hashes the same variable when `resizer.balance` is `variant`, so every request for one
+ * cached object reaches the same replica.
+ */
+export const RESIZE_KEY = {
+  variantVariable: "resize_variant",
+  keyVariable: "resize_key",
+  expression: "$resize_key",
+} as const;
+
 export const pad2 = (n: number) => String(n).padStart(2, "0");
 
 /** An instance's role and index, without its host: `master`, `slave01`, `resizer02`. */

@@ -1,8 +1,8 @@
-// The HTTP service: routing, the resize flow (parse -> resolve -> validate -> [join an
-// identical transform in flight] -> [probe] -> plan and its memory estimate -> admission ->
-// render in a worker -> respond),
-// storyboards (storyboard/service.ts), the one place where errors become responses,
-// metrics, one log line per request, and graceful shutdown.
+// The HTTP service: routing, the resize flow (parse -> [revalidation: resolve -> 304] ->
+// [join an identical transform in flight] -> resolve -> [probe] -> plan and its memory
+// estimate -> admission -> render in a worker -> respond), storyboards
+// (storyboard/service.ts), the one place where errors become responses, metrics, one log
+// line per request, and graceful shutdown.
 import { KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_BYTES, PROCESS_ENV } from "./settings.js";
 import { randomUUID } from "node:crypto";
 import { access, constants } from "node:fs/promises";
@@ -20,7 +20,7 @@ import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./para
 import { planTransform, planWithoutHeader, type Plan, type PlanSettings } from "./plan.js";
 import { NOT_FOUND_STATUS_HEADER, routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
-import { openSource, realRoot } from "./source.js";
+import { openSource, realRoot, type Source } from "./source.js";
 import { createStoryboardService } from "./storyboard/service.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
 import { TransformPool } from "./workers.js";
@@ -52,8 +52,8 @@ interface Outcome {
   error?: string;
 }
 
-/** One transform's result, shared by every request of its flight. */
-type Transformed = Rendered & { plan: Plan };
+/** One transform's result and the identity of the source it was made from, shared by every request of its flight. */
+type Transformed = Rendered & { plan: Plan; etag: string; mtimeMs: number };
 
 /** What a route's handler gets besides the request and response. */
 interface Routed {
@@ -213,28 +213,37 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     if (variant !== undefined) outcome.variant = variant;
 
     const deadline = requestDeadline(res);
-    const source = await openSource(root, src, settings.maxInputBytes);
-    const etag = strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: engineIdentity });
-    const validators: Record<string, string> = {
-      ETag: etag,
-      "Last-Modified": httpDate(source.mtimeMs),
+    const identify = (source: Source) => ({
+      etag: strongEtag({ src, mtimeNs: source.mtimeNs, size: source.size, canonical, variant, engine: engineIdentity }),
+      mtimeMs: source.mtimeMs,
+    });
+    const validators = (id: { etag: string; mtimeMs: number }): Record<string, string> => ({
+      ETag: id.etag,
+      "Last-Modified": httpDate(id.mtimeMs),
       "Cache-Control": settings.cacheControl,
       "X-Resize-Params": canonical,
       "X-Resize-Engine": ENGINE,
       ...(transform.fmt === "auto" && { Vary: "Accept" }),
-    };
-    if (notModified(req.headers, etag, source.mtimeMs)) {
-      await source.close();
-      metrics.notModified.inc();
-      send(res, 304, validators);
-      return;
+    });
+
+    // A revalidation (the master's If-None-Match) is answered from the source's identity
+    // alone, before any transform: one open + fstat.
+    let opened: Source | undefined;
+    if (req.headers["if-none-match"] !== undefined || req.headers["if-modified-since"] !== undefined) {
+      opened = await openSource(root, src, settings.maxInputBytes);
+      const id = identify(opened);
+      if (notModified(req.headers, id.etag, id.mtimeMs)) {
+        await opened.close();
+        metrics.notModified.inc();
+        send(res, 304, validators(id));
+        return;
+      }
     }
 
-    // The transform of this source, this canonical transform and this variant: exactly what
-    // the strong ETag names, so requests share a flight only when their bytes are the same.
-    // Only the request that starts it plans, takes an admission slot and its memory, and
-    // reads the source; joiners wait on its result (or its refusal) and hold nothing.
+    // Only the request that starts a transform opens the source, plans, takes an admission
+    // slot and the plan's memory; joiners wait on its result (or its refusal) and hold nothing.
     const transformOnce = async (signal: AbortSignal): Promise<Transformed> => {
+      const source = opened ?? (await openSource(root, src, settings.maxInputBytes));
       try {
         // Planned before admission: the plan's memory estimate is what admission counts, and
         // a plan no replica could run is refused here, before anything is decoded.
@@ -255,26 +264,27 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
           },
           signal,
         );
-        return { plan: planned, ...rendered };
+        return { ...rendered, plan: planned, ...identify(source) };
       } finally {
         await source.close(); // once the worker is done with it, whoever still waits
       }
     };
+    // Requests with the same canonical transform and variant (the same bytes) that arrive
+    // while one is being resized join it, before touching the filesystem at all.
     let transforming = false;
     const flight = await flights
-      .run(etag, deadline, (abandoned) => {
+      .run(`${canonical}|${variant ?? ""}`, deadline, (abandoned) => {
         transforming = true;
         return withFlightDeadline(abandoned, transformOnce);
       })
-      // A request that joined another's transform never reads its own handle.
-      .finally(() => (transforming ? undefined : source.close()));
+      .finally(() => (opened !== undefined && !transforming ? opened.close() : undefined));
     const result = flight.value;
     if (flight.shared) {
       outcome.shared = true;
       metrics.coalesced.inc();
     }
     metrics.responseBytes.inc(result.data.length);
-    send(res, 200, { ...validators, "Content-Type": CONTENT_TYPES[result.plan.format], "X-Content-Type-Options": "nosniff" }, result.data);
+    send(res, 200, { ...validators(result), "Content-Type": CONTENT_TYPES[result.plan.format], "X-Content-Type-Options": "nosniff" }, result.data);
   }
 
   /**

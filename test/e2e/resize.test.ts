@@ -1,10 +1,12 @@
 // Resizing through the master, end to end: the proxy cache in front of the resizer
-// replicas (MISS then HIT with the same bytes), fmt=auto variants per Accept, and the
-// legacy TimThumb URLs, over HTTP and HTTPS.
+// replicas (MISS then HIT with the same bytes), fmt=auto variants per Accept, the legacy
+// TimThumb URLs, over HTTP and HTTPS; and a new variant asked for by many clients at once.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
-import { get, SCHEMES, startE2E, type E2E } from "../helpers/e2e.js";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { agents, get, SCHEMES, startE2E, type E2E } from "../helpers/e2e.js";
 
 let e2e: E2E;
 before(async () => {
@@ -86,3 +88,46 @@ for (const scheme of SCHEMES) {
     });
   });
 }
+
+describe("a new variant asked for by many clients at once (a new episode's poster)", () => {
+  /** Per replica: resize requests answered, and transforms done, from its own /metrics. */
+  async function counters(): Promise<{ requests: number; transforms: number }[]> {
+    return Promise.all(
+      e2e.cluster.host.resizers.map(async (r) => {
+        const text = await (await fetch(`http://${r.listen.address}:${r.listen.port}/metrics`)).text();
+        const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+        return { requests: sum(/^resizer_http_requests_total\{route="resize",status="200"\} (\d+)$/gm), transforms: sum(/^resizer_transforms_total (\d+)$/gm) };
+      }),
+    );
+  }
+
+  it("is resized once, by the replica its cache key hashes to, and nobody waits on the cache lock", async () => {
+    // A source whose resize takes far longer than the master's short lock wait (5 ms), so
+    // every waiter is passed on while the first resize still runs.
+    const width = 6000, height = 4000;
+    const noise = Buffer.alloc(width * height);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const file = join(e2e.treeDir, "images", "stillshot", "slow.png");
+    await sharp(noise, { raw: { width, height, channels: 1 } }).png({ compressionLevel: 1 }).toFile(file);
+    chmodSync(file, 0o644);
+
+    const n = 12;
+    const pool = agents(n);
+    try {
+      const before = await counters();
+      const path = "/resize?src=stillshot/slow.png&w=640&h=360&fmt=webp";
+      const answers = await Promise.all(Array.from({ length: n }, () => get(e2e, path, { agent: pool.http })));
+      const after = await counters();
+      assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200));
+      assert.ok(answers.every((a) => a.body.equals(answers[0]!.body)), "the same bytes for everyone");
+      // Before: one request resized while the others slept on nginx's cache lock (~500 ms)
+      // and came back as HITs. Now every one of them reaches the replica, which shares one resize.
+      assert.deepEqual(answers.map((a) => a.headers["x-cache-status"]), Array(n).fill("MISS"));
+      const grew = after.map((c, i) => ({ requests: c.requests - before[i]!.requests, transforms: c.transforms - before[i]!.transforms }));
+      assert.equal(grew.reduce((t, c) => t + c.transforms, 0), 1, `one transform in all: ${JSON.stringify(grew)}`);
+      assert.deepEqual(grew.map((c) => c.requests).sort((a, b) => a - b), [0, n], `all on one replica: ${JSON.stringify(grew)}`);
+    } finally {
+      pool.destroy();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { CONTAINER, NGINX_NAMES, planCluster } from "../../infra/topology.js";
 import { hostPort } from "../../infra/address.js";
 import { ACCESS_LOG_FIELDS } from "../../infra/nginx/observability.js";
 import { ROUTES } from "../../resizer/src/routes.js";
+import { timeMs } from "../../infra/units.js";
 import { all, argsOf, deep, effective, mapValue, matchLocation, one, oneServing, parseConf, servingServers, type Stmt } from "../helpers/nginx-conf.js";
 import { masterOf, plan } from "../helpers/specs.js";
 import { stackSpec } from "../helpers/stage.js";
@@ -43,6 +44,12 @@ const argsIn = (server: Stmt, loc: Stmt, name: string) => {
   const found = inLoc(server, loc, name);
   assert.equal(found.length, 1, `one ${name} in effect in location ${loc.args.join(" ")}, found ${found.length}`);
   return found[0]!.args;
+};
+/** What a location sets `$name` to (`set`, its own statement). */
+const setIn = (loc: Stmt, name: string) => {
+  const found = all(loc, "set").filter((st) => st.args[0] === name);
+  assert.equal(found.length, 1, `one set ${name} in location ${loc.args.join(" ")}, found ${found.length}`);
+  return found[0]!.args[1];
 };
 
 /** Request headers nginx sends upstream from this location (proxy_set_header is all-or-nothing inherited). */
@@ -94,12 +101,22 @@ describe("master upstreams: named once, referenced, with the slaves' real ports"
     }
   });
 
-  it("the resizer upstream balances least_conn over every replica, with keepalive", () => {
+  it("the resizer upstream hashes the resize cache key over every replica (consistent), with keepalive: one variant, one replica", () => {
     const up = upstreamBlock(master.resizers.name);
-    assert.ok(all(up, "least_conn").length === 1);
+    const [key] = argsIn(main, route(main, "/resize"), "proxy_cache_key");
+    assert.deepEqual(argsOf(up, "hash"), [key, "consistent"], "the very key the cache uses");
+    for (const uri of RESIZE) assert.match(setIn(route(main, uri), key!)!, /^\$resize_variant\|/, `${uri} sets the key it hashes on`);
+    assert.equal(all(up, "least_conn").length, 0);
     assert.deepEqual(all(up, "server").map((s) => s.args[0]), master.resizers.members.map((m) => hostPort(m.host, m.port)));
     assert.deepEqual(master.resizers.members.map((m) => m.port), host.resizers.map((r) => r.listen.port));
     assert.deepEqual(argsOf(up, "keepalive"), ["10"]);
+  });
+
+  it("resizer.balance least_conn: the least busy replica instead", () => {
+    const c = masterOf(plan({ resizer: { balance: "least_conn" } }));
+    const up = one(one(c, "http"), "upstream", NGINX_NAMES.resizersUpstream);
+    assert.equal(all(up, "least_conn").length, 1);
+    assert.equal(all(up, "hash").length, 0);
   });
 
   it("failure counts are shared by all workers (a zone per upstream), so max_fails means what it says", () => {
@@ -288,11 +305,24 @@ describe("master resize routes: cached, keyed correctly", () => {
     assert.deepEqual(deep(c, "proxy_cache_valid").map((v) => v.args), [["200", "10m"], ["any", "5s"]]);
   });
 
-  it("locks, serves stale on errors and while updating, updates in the background, revalidates with ETag", () => {
+  it("concurrent misses of one variant wait on the lock only briefly: the replica the key hashes to shares the resize", () => {
     for (const s of servers) {
       for (const uri of CACHED) {
         const loc = route(s, uri);
         assert.deepEqual(argsIn(s, loc, "proxy_cache_lock"), ["on"]);
+        assert.ok(timeMs(argsIn(s, loc, "proxy_cache_lock_timeout")[0]!) <= 10, "well under one resize (and nginx's 500 ms re-check)");
+        assert.deepEqual(argsIn(s, loc, "proxy_cache_lock_age"), [master.tuning.proxy.resizerReadTimeout]);
+      }
+    }
+    const byLoad = masterOf(plan({ resizer: { balance: "least_conn" }, nginx: { proxy: { resizerReadTimeout: "20s" } } }));
+    const h = one(byLoad, "http");
+    assert.deepEqual(deep(h, "proxy_cache_lock_timeout").map((d) => d.args), [["20s"]], "replicas chosen by load cannot share: the waiters wait for the one resize");
+  });
+
+  it("serves stale on errors and while updating, updates in the background, revalidates with ETag", () => {
+    for (const s of servers) {
+      for (const uri of RESIZE) {
+        const loc = route(s, uri);
         assert.deepEqual(argsIn(s, loc, "proxy_cache_use_stale"), ["error", "timeout", "updating", "http_500", "http_502", "http_503", "http_504"]);
         assert.deepEqual(argsIn(s, loc, "proxy_cache_background_update"), ["on"]);
         assert.deepEqual(argsIn(s, loc, "proxy_cache_revalidate"), ["on"]);
@@ -312,7 +342,8 @@ describe("master resize routes: cached, keyed correctly", () => {
   it("the cache key holds the request URI and the variant, never cookies (the seeds' $cookie_user) or the raw Accept", () => {
     for (const s of servers) {
       for (const uri of CACHED) {
-        const [key] = argsIn(s, route(s, uri), "proxy_cache_key");
+        const [keyVariable] = argsIn(s, route(s, uri), "proxy_cache_key");
+        const key = setIn(route(s, uri), keyVariable!);
         assert.equal(key, `$resize_variant|${uri}$is_args$args`, "the URI the resizer receives: this path, the query as sent");
         assert.ok(key!.includes("$resize_variant"), key);
         assert.doesNotMatch(key!, /\$cookie|\$http_cookie|\$http_accept/);
