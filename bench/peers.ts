@@ -53,7 +53,7 @@ async function answers(target: string, timeoutMs: number, what: string, tail: ()
  * Starts php-fpm and the peers' nginx under `dir`, serving `imagesRoot` with the master's
  * tuning. `probeImage` is a source path for image_filter's readiness check.
  */
-export async function startPeers(opts: { dir: string; imagesRoot: string; master: Pick<MasterPlan, "tuning" | "paths">; largestSourceBytes: number; probeImage: string }): Promise<Peers> {
+export async function startPeers(opts: { dir: string; imagesRoot: string; master: Pick<MasterPlan, "tuning" | "paths" | "ops" | "name">; largestSourceBytes: number; probeImage: string }): Promise<Peers> {
   const nginx = findNginx();
   const phpFpm = findPhpFpm();
   if (nginx === undefined || phpFpm === undefined) throw new Error(`nginx or php-fpm is missing: run \`${BENCH_SETUP}\` as root`);

@@ -7,6 +7,7 @@
 import { block, config, d, expr, section, why, type Node } from "../../infra/nginx/ast.js";
 import { hostPort } from "../../infra/address.js";
 import { httpCommon, listenAddress, mainContext } from "../../infra/nginx/common.js";
+import { accessLog, routeLabel } from "../../infra/nginx/observability.js";
 import { print } from "../../infra/nginx/print.js";
 import type { Listen, MasterPlan, NginxPaths } from "../../infra/topology.js";
 import { TARGET } from "./workload.js";
@@ -20,7 +21,7 @@ export const GD_SCRIPT_URL = "/gd-resize.php";
 
 export interface PeersPlan {
   /** The master of the cluster under test: its tuning is the peers' too. */
-  master: Pick<MasterPlan, "tuning">;
+  master: Pick<MasterPlan, "tuning" | "ops" | "name">;
   /** The peers' own files (pid, temp dirs, logs). `imagesRoot` is the tree the resizers read. */
   paths: NginxPaths;
   /** Directory of the static file servers (the bytes of a cached HIT, as a file). */
@@ -33,6 +34,18 @@ export interface PeersPlan {
   imageFilterBufferBytes: number;
 }
 
+/** The `route` the static servers log, as the master's servers set one for every request. */
+const STATIC_ROUTE = "static";
+
+/**
+ * The master's access logging, exactly: its JSON format (with the master's instance name),
+ * its own log (buffered as the master's) and the same line as syslog to the cluster's ops
+ * agent under the master's tag, so the agent does for each line what it does for the master's.
+ */
+function peersAccessLog(p: Pick<PeersPlan, "master" | "paths">): Node[] {
+  return accessLog({ accessLog: p.paths.accessLog, buffer: p.master.tuning.master.accessLogBuffer, ops: p.master.ops, instance: p.master.name, role: "master" });
+}
+
 /** nginx.conf of the peers. */
 export function peersNginxConfig(p: PeersPlan): string {
   const server = (listen: Listen, comment: string, body: (Node | false)[]) =>
@@ -42,7 +55,7 @@ export function peersNginxConfig(p: PeersPlan): string {
       why("image_filter is a dynamic module in Debian's nginx.", d("load_module", IMAGE_FILTER_MODULE)),
       ...mainContext(p.paths, p.master.tuning.master),
       block("http", [], [
-        ...httpCommon(p.paths, p.master.tuning),
+        ...httpCommon(p.paths, p.master.tuning, peersAccessLog(p)),
         server(p.listen.php, "The seeds' design: nginx passes *.php to php-fpm, which resizes with GD (no cache here:\nthe row measures resizing).", [
           block("location", ["=", GD_SCRIPT_URL], [
             d("fastcgi_pass", hostPort(p.phpFpm.address, p.phpFpm.port)),
@@ -63,6 +76,7 @@ export function peersNginxConfig(p: PeersPlan): string {
           ]),
         ]),
         server(p.listen.staticLogged, "A plain file server with the master's access logging (same format, same file kind).", [
+          routeLabel(STATIC_ROUTE),
           block("location", ["/"], [d("root", p.staticRoot)]),
         ]),
         server(p.listen.staticUnlogged, "The same without access logging: the ceiling of serving these bytes.", [

@@ -40,6 +40,33 @@ function tempPaths(tempDir: string): Node {
   );
 }
 
+/** At most this many cached descriptors per worker (`open_file_cache max=`). */
+export const OPEN_FILE_CACHE_MAX = 10_000;
+/** Below this many spare descriptors an open_file_cache is not worth having. */
+const OPEN_FILE_CACHE_MIN = 100;
+
+/**
+ * Descriptors an open_file_cache may keep per worker: what the worker may open besides its
+ * connections (`perConnection` each: two on the master, client and upstream), at most
+ * OPEN_FILE_CACHE_MAX; undefined when that leaves no room.
+ */
+export function openFileBudget(t: Pick<InstanceTuning, "workerRlimitNofile" | "workerConnections">, perConnection: number): number | undefined {
+  const budget = Math.min(OPEN_FILE_CACHE_MAX, t.workerRlimitNofile - t.workerConnections * perConnection);
+  return budget < OPEN_FILE_CACHE_MIN ? undefined : budget;
+}
+
+/** How long a buffered access log line may wait for its block to fill. */
+export const ACCESS_LOG_FLUSH = "1s";
+
+/**
+ * `access_log` parameters for an instance's buffering: a write per block (or per second)
+ * instead of one per request, the largest per-request cost of serving a cache HIT after the
+ * response itself (bench/results/RESULTS.md). nginx flushes the block on reload and exit.
+ */
+export function accessLogBuffering(buffer: InstanceTuning["accessLogBuffer"]): string[] {
+  return buffer === "off" ? [] : [`buffer=${buffer}`, `flush=${ACCESS_LOG_FLUSH}`];
+}
+
 /** Settings both kinds of instance put first in their http block. */
 export function httpCommon(
   paths: NginxPaths,

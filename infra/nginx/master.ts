@@ -8,7 +8,7 @@ import { hostPort } from "../address.js";
 import type { CacheConfig } from "../config.js";
 import { HEALTH, NGINX_NAMES, RESIZE_KEY, type MasterPlan, type MasterTuning, type ServerPlan, type UpstreamMember, type UpstreamPlan } from "../topology.js";
 import { block, config, d, entry, expr, regex, section, why, type ArgLike, type Config, type Node } from "./ast.js";
-import { header, httpCommon, listenAddress, mainContext } from "./common.js";
+import { header, httpCommon, listenAddress, mainContext, openFileBudget } from "./common.js";
 import { guardMaps, serverGuards } from "./guards.js";
 import { accessLog, routeLabel, statusServer } from "./observability.js";
 import { print } from "./print.js";
@@ -380,7 +380,24 @@ function resizeBody(master: MasterPlan, route: Route, s: ServerPlan, path: strin
     why("The resizer names its sharp and libvips versions for its own logs, not for the public.", d("proxy_hide_header", "X-Resize-Engine")),
     route.cached && section(undefined, [d("proxy_cache", master.cache.zone), d("add_header", "X-Cache-Status", expr("$upstream_cache_status"), "always")]),
     noStore(route),
+    ...(route.cached ? cacheHitPath(master) : []),
   ];
+}
+
+/**
+ * What a cache HIT costs beyond sending the bytes (measured per setting in
+ * bench/results/RESULTS.md): the cache file's descriptor is kept open, within the
+ * descriptors the worker's connections leave (nginx compares the file's inode with the
+ * cache entry's on every use, so a replaced entry is never served from an old
+ * descriptor), and the resizer's per-request id is not replayed from the cached headers.
+ */
+function cacheHitPath(master: MasterPlan): Node[] {
+  const files = openFileBudget(master.tuning.master, 2);
+  const openFiles = why(
+    "Cache files stay open between HITs, within the descriptors the connections leave (the\ninode is checked on every use, so a replaced entry is never served from an old one).",
+    d("open_file_cache", `max=${files}`),
+  );
+  return [...(files !== undefined ? [openFiles] : []), why("The id of the request that filled the entry would be replayed on every HIT.", d("proxy_hide_header", "X-Request-Id"))];
 }
 
 /** `location` arguments for a route pattern of the resizer's table (one per listed path). */
@@ -569,7 +586,7 @@ export function masterConfig(master: MasterPlan): Config {
     header(master.name, "master"),
     ...mainContext(master.paths, tuning.master),
     block("http", [], [
-      ...httpCommon(master.paths, tuning, accessLog({ accessLog: master.paths.accessLog, ops: master.ops, instance: master.name, role: "master" })),
+      ...httpCommon(master.paths, tuning, accessLog({ accessLog: master.paths.accessLog, buffer: tuning.master.accessLogBuffer, ops: master.ops, instance: master.name, role: "master" })),
       tls && tlsSettings(),
       proxyDefaults(tuning),
       ...guardMaps([ACME_CHALLENGE_PREFIX]),

@@ -5,7 +5,10 @@
 import { NGINX_NAMES, type NginxOps } from "../topology.js";
 import { STUB_STATUS_PATH } from "../topology/ops.js";
 import { block, d, entry, expr, lit, regex, section, why, wrapped, type Directive, type Node } from "./ast.js";
-import { listenAddress } from "./common.js";
+import type { NginxTuning } from "../config.js";
+import { accessLogBuffering, listenAddress } from "./common.js";
+
+type AccessLogBuffer = NginxTuning["master"]["accessLogBuffer"];
 
 /** Variables the access log reads that nginx does not have by itself. */
 export const LOG_VARIABLES = {
@@ -71,12 +74,13 @@ function logFormat(ctx: { requestId: string; instance: string }): Node {
 
 /**
  * The access log: the instance's own log (a file locally, stdout in a container, rotated by
- * Docker) and the same line to the host's ops agent, which counts it. UDP never blocks nginx:
- * a line the agent misses costs a count, never a request.
+ * Docker), written in blocks when `buffer` says so, and the same line to the host's ops
+ * agent, which counts it. UDP never blocks nginx: a line the agent misses costs a count,
+ * never a request.
  */
-function accessLogs(accessLog: string, ops: NginxOps): Node[] {
+function accessLogs(accessLog: string, buffer: AccessLogBuffer, ops: NginxOps): Node[] {
   return [
-    d("access_log", accessLog, NGINX_NAMES.logFormat),
+    d("access_log", accessLog, NGINX_NAMES.logFormat, ...accessLogBuffering(buffer)),
     d("access_log", lit(`syslog:server=${listenAddress(ops.syslog)},tag=${ops.tag},nohostname`), NGINX_NAMES.logFormat),
   ];
 }
@@ -90,7 +94,7 @@ function pathMap(): Node {
 }
 
 /** The log format, its variables and both log destinations, for the http block. */
-export function accessLog(args: { accessLog: string; ops: NginxOps; instance: string; role: "master" | "slave" }): Node[] {
+export function accessLog(args: { accessLog: string; buffer: AccessLogBuffer; ops: NginxOps; instance: string; role: "master" | "slave" }): Node[] {
   const requestId = args.role === "master" ? "$request_id" : v(LOG_VARIABLES.requestId);
   return [
     section(undefined, [
@@ -102,7 +106,7 @@ export function accessLog(args: { accessLog: string; ops: NginxOps; instance: st
         ),
     ]),
     logFormat({ requestId, instance: args.instance }),
-    ...accessLogs(args.accessLog, args.ops),
+    ...accessLogs(args.accessLog, args.buffer, args.ops),
   ];
 }
 

@@ -3,7 +3,7 @@
 import { HEALTH, type SlavePlan } from "../topology.js";
 import { timeSeconds } from "../units.js";
 import { block, config, d, expr, regex, section, why, type Config, type Node } from "./ast.js";
-import { header, httpCommon, listenAddress, mainContext } from "./common.js";
+import { header, httpCommon, listenAddress, mainContext, openFileBudget } from "./common.js";
 import { accessLog, routeLabel, statusServer } from "./observability.js";
 import { guardMaps, serverGuards } from "./guards.js";
 import { print } from "./print.js";
@@ -18,8 +18,6 @@ const extensionRegex = (exts: readonly string[]) => regex(`\\.(${exts.join("|")}
 /** The `route` a slave logs: it serves the static tree and nothing else. */
 export const SLAVE_ROUTE = "static";
 
-/** At most this many cached descriptors per worker. */
-const OPEN_FILE_CACHE_MAX = 10_000;
 /** A replaced file is picked up within this time (or the image expiry, if shorter). */
 const OPEN_FILE_CACHE_VALID_SECONDS = 10;
 
@@ -28,9 +26,8 @@ const OPEN_FILE_CACHE_VALID_SECONDS = 10;
  * when the descriptor budget leaves no room.
  */
 function openFileCache(slave: SlavePlan): Node | undefined {
-  const t = slave.tuning.slave;
-  const budget = Math.min(OPEN_FILE_CACHE_MAX, t.workerRlimitNofile - t.workerConnections);
-  if (budget < 100) return undefined;
+  const budget = openFileBudget(slave.tuning.slave, 1);
+  if (budget === undefined) return undefined;
   const valid = Math.max(1, Math.min(OPEN_FILE_CACHE_VALID_SECONDS, timeSeconds(slave.tuning.expires.image)));
   return section(
     "Descriptors and sizes of hot files stay open (within the descriptors the connections leave).\n" +
@@ -52,7 +49,7 @@ export function slaveConfig(slave: SlavePlan): Config {
     header(slave.name, `slave ${String(slave.index).padStart(2, "0")}`),
     ...mainContext(paths, tuning.slave),
     block("http", [], [
-      ...httpCommon(paths, tuning, accessLog({ accessLog: paths.accessLog, ops: slave.ops, instance: slave.name, role: "slave" })),
+      ...httpCommon(paths, tuning, accessLog({ accessLog: paths.accessLog, buffer: tuning.slave.accessLogBuffer, ops: slave.ops, instance: slave.name, role: "slave" })),
       openFileCache(slave),
       ...guardMaps([]),
       block("server", [], [

@@ -137,9 +137,13 @@ describe("acme across hosts behind a round-robin L4", () => {
   test("the validation lands on the follower, whose master forwards it to the issuer: issued once for both", async () => {
     const issue = await runAs(user, join(issuer.acme!.renewers[0]!.runDir, "renewer.sh"), ["once"], env);
     assert.equal(issue.status, 0, `${issue.stderr}\n${pebble.output().slice(-1500)}`);
-    const forwarded = accessLogEntries(follower.master.paths.accessLog).filter(
-      (e) => e.method === "GET" && String(e.path).startsWith("/.well-known/acme-challenge/") && e.status === 200 && e.route === "acme",
-    );
+    // The master's access log is buffered: its line arrives within the flush interval.
+    const isForwarded = (e: Record<string, unknown>) => e.method === "GET" && String(e.path).startsWith("/.well-known/acme-challenge/") && e.status === 200 && e.route === "acme";
+    let forwarded = accessLogEntries(follower.master.paths.accessLog).filter(isForwarded);
+    for (let i = 0; i < 40 && forwarded.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      forwarded = accessLogEntries(follower.master.paths.accessLog).filter(isForwarded);
+    }
     assert.ok(
       forwarded.some((e) => /^127\.0\.0\.1:\d+$/.test(String(e.upstream)) && e.upstream_status === "200"),
       `img02 answered the ACME server with img01's file: ${JSON.stringify(forwarded)}`,

@@ -1,12 +1,13 @@
 // Resizing through the master, end to end: the proxy cache in front of the resizer
 // replicas (MISS then HIT with the same bytes), fmt=auto variants per Accept, the legacy
-// TimThumb URLs, over HTTP and HTTPS; and a new variant asked for by many clients at once.
+// TimThumb URLs, over HTTP and HTTPS; a new variant asked for by many clients at once; and
+// a changed source served new once its entry expires, although HITs keep cache files open.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { agents, get, SCHEMES, startE2E, type E2E } from "../helpers/e2e.js";
+import { agents, get, localSpec, SCHEMES, secondsUntil, startE2E, type E2E } from "../helpers/e2e.js";
 
 let e2e: E2E;
 before(async () => {
@@ -128,6 +129,33 @@ describe("a new variant asked for by many clients at once (a new episode's poste
       assert.deepEqual(grew.map((c) => c.requests).sort((a, b) => a - b), [0, n], `all on one replica: ${JSON.stringify(grew)}`);
     } finally {
       pool.destroy();
+    }
+  });
+});
+
+describe("a source changed on disk (cache files are kept open between HITs)", () => {
+  it("is served new once its entry expires, never from a descriptor of the old cache file", async () => {
+    const spec = localSpec();
+    spec.cache = { ...spec.cache, valid: [{ statuses: [200], time: "1s" }] };
+    await e2e.cluster.reload(spec);
+    const file = join(e2e.treeDir, "images", "stillshot", "changing.png");
+    const paint = async (colour: string) => {
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: colour } }).png().toFile(file);
+      chmodSync(file, 0o644);
+    };
+    const red = async (body: Buffer) => (await sharp(body).raw().toBuffer())[0]! > 200;
+    await paint("#ff0000");
+    const path = "/resize?src=stillshot/changing.png&w=32&h=32&fmt=png";
+    assert.equal((await get(e2e, path)).headers["x-cache-status"], "MISS");
+    const hit = await get(e2e, path);
+    assert.equal(hit.headers["x-cache-status"], "HIT", "the cache file is open now");
+    assert.ok(await red(hit.body));
+
+    await paint("#0000ff");
+    await secondsUntil(async () => !(await red((await get(e2e, path)).body)), 15_000, 100);
+    for (let i = 0; i < 5; i++) {
+      const r = await get(e2e, path);
+      assert.ok(!(await red(r.body)), `request ${i} after the update (${r.headers["x-cache-status"]}) served the old image`);
     }
   });
 });

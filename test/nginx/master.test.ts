@@ -330,6 +330,22 @@ describe("master resize routes: cached, keyed correctly", () => {
     }
   });
 
+  it("a HIT opens no file (cache files stay open) and does not replay the filling request's X-Request-Id", () => {
+    for (const s of servers) {
+      for (const uri of CACHED) {
+        const loc = route(s, uri);
+        assert.deepEqual(argsIn(s, loc, "open_file_cache"), ["max=10000"], "within 40960 descriptors less two per connection (5120)");
+        assert.deepEqual(inLoc(s, loc, "proxy_hide_header").map((h) => h.args), [["X-Resize-Engine"], ["X-Request-Id"]]);
+      }
+      for (const uri of ["/", "/thumbnail/a.jpg"]) assert.equal(inLoc(s, route(s, uri), "open_file_cache").length, 0, `${uri}: files of the images tree may be rewritten in place`);
+    }
+    const tight = masterOf(plan({ nginx: { master: { workerConnections: 1000, workerRlimitNofile: 2500 } } }));
+    const kept = deep(tight, "open_file_cache").map((d) => d.args);
+    assert.ok(kept.length > 0 && kept.every((a) => a.length === 1 && a[0] === "max=500"), `what the connections leave: ${JSON.stringify(kept)}`);
+    const none = masterOf(plan({ nginx: { master: { workerConnections: 1000, workerRlimitNofile: 2000 } } }));
+    assert.equal(deep(none, "open_file_cache").length, 0, "no room left: none");
+  });
+
   it("tells clients whether the cache answered (X-Cache-Status, on every status), and when to retry after a 429", () => {
     for (const s of servers) {
       for (const uri of CACHED) {
@@ -373,8 +389,8 @@ describe("master resize routes: cached, keyed correctly", () => {
       }
     }
     const hidden = deep(http, "proxy_hide_header").map((h) => h.args);
-    assert.ok(hidden.length > 0 && hidden.every((a) => a.length === 1 && a[0] === "X-Resize-Engine"), "they still reach clients; only the engine's versions do not");
-    for (const s of servers) for (const uri of RESIZE) assert.deepEqual(argsIn(s, route(s, uri), "proxy_hide_header"), ["X-Resize-Engine"], uri);
+    assert.ok(hidden.length > 0 && hidden.every((a) => a.length === 1 && (a[0] === "X-Resize-Engine" || a[0] === "X-Request-Id")), "they still reach clients; only the engine's versions (and a HIT's stale request id) do not");
+    for (const s of servers) for (const uri of RESIZE) assert.ok(inLoc(s, route(s, uri), "proxy_hide_header").some((h) => h.args[0] === "X-Resize-Engine"), uri);
   });
 });
 
@@ -477,11 +493,15 @@ describe("master http settings from the seeds", () => {
     assert.deepEqual(
       all(http, "access_log").map((a) => a.args),
       [
-        [master.paths.accessLog, NGINX_NAMES.logFormat],
+        [master.paths.accessLog, NGINX_NAMES.logFormat, "buffer=64k", "flush=1s"],
         [`syslog:server=${hostPort(master.ops.syslog.address, master.ops.syslog.port)},tag=master,nohostname`, NGINX_NAMES.logFormat],
       ],
     );
     assert.deepEqual(master.ops.syslog, { address: host.ops.ip, port: host.ops.listen.port }, "the agent's own address and port");
+    // Its own log in blocks (a write per 64 KB or per second, not per HIT); the agent's lines
+    // go one datagram each, as it counts them.
+    const unbuffered = masterOf(plan({ nginx: { master: { accessLogBuffer: "off" } } }));
+    assert.deepEqual(deep(unbuffered, "access_log").find((a) => a.args[0] !== "off")!.args.slice(1), [NGINX_NAMES.logFormat]);
   });
 
   it("every location that logs names its route; the resizer's public routes by their own labels", () => {

@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { GD_SCRIPT_URL, peersNginxConfig, phpFpmConfig, type PeersPlan } from "../../bench/lib/peers-config.js";
+import { ACCESS_LOG_FLUSH } from "../../infra/nginx/common.js";
 import { renderMaster } from "../../infra/nginx/master.js";
 import { planCluster } from "../../infra/topology.js";
+import { timeMs } from "../../infra/units.js";
 import { quadrants } from "../helpers/images.js";
 import { assertNginxAccepts, startNginx, type RunningNginx } from "../helpers/nginx.js";
 import { freePorts, handOver, stackSpec, tempRoot } from "../helpers/stage.js";
@@ -72,6 +74,10 @@ describe("the benchmark's peers (nginx)", () => {
     assert.equal(logFormat(peers), logFormat(mine));
     // The first occurrence is the main or http level one (upstream blocks have their own keepalive_timeout).
     const first = (text: string, name: string) => text.split("\n").find((l) => l.trim().startsWith(`${name} `))?.trim().replace(/\S+\/access\.log/, "access.log");
+    // Both access logs: the file, buffered, and the same line to the ops agent.
+    const accessLogs = (text: string) => text.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("access_log ") && l !== "access_log off;").map((l) => l.replace(/\S+\/access\.log/, "access.log"));
+    assert.equal(accessLogs(mine).filter((l) => l.includes("syslog:")).length, 1);
+    assert.deepEqual(accessLogs(peers), accessLogs(mine).slice(0, 2));
     for (const name of ["access_log", "worker_processes", "worker_connections", "worker_rlimit_nofile", "sendfile", "tcp_nopush", "keepalive_timeout", "keepalive_requests"]) {
       assert.ok(first(mine, name), name);
       assert.equal(first(peers, name), first(mine, name), name);
@@ -81,14 +87,17 @@ describe("the benchmark's peers (nginx)", () => {
   it("serves the cached bytes as a file: logged like the master on one server, not at all on the other", async () => {
     nginx = await startNginx(conf, join(root, "peers"), { host: "127.0.0.1", port: plan.listen.staticUnlogged.port });
     const logSize = () => statSync(plan.paths.accessLog).size;
+    // Buffered like the master's: a line reaches the file within the flush interval.
+    const flushed = () => new Promise((r) => setTimeout(r, timeMs(ACCESS_LOG_FLUSH) + 500));
     const loggedBody = Buffer.from(await (await fetch(url(plan.listen.staticLogged, "/hit.jpg"))).arrayBuffer());
     assert.ok(loggedBody.equals(hitBytes));
-    await new Promise((r) => setTimeout(r, 50));
+    await flushed();
     const afterLogged = logSize();
-    assert.match(readFileSync(plan.paths.accessLog, "utf8"), /"GET \/hit\.jpg HTTP\/1\.1" 200 \d+ .* rt=\d/);
+    const line = JSON.parse(readFileSync(plan.paths.accessLog, "utf8").trim().split("\n").at(-1)!) as Record<string, unknown>;
+    assert.deepEqual([line.method, line.path, line.status, line.route, line.instance], ["GET", "/hit.jpg", 200, "static", master.name]);
     const unloggedBody = Buffer.from(await (await fetch(url(plan.listen.staticUnlogged, "/hit.jpg"))).arrayBuffer());
     assert.ok(unloggedBody.equals(hitBytes));
-    await new Promise((r) => setTimeout(r, 50));
+    await flushed();
     assert.equal(logSize(), afterLogged, "access_log off wrote a line");
   });
 

@@ -209,7 +209,7 @@ describe("valid edge cases are accepted", () => {
 
   test("a partial nginx section keeps every other default", () => {
     const spec = parseClusterSpec({ ...baseConfig(), nginx: { master: { workerProcesses: 8 } } });
-    assert.deepEqual(spec.nginx.master, { workerProcesses: 8, workerConnections: 5120, workerRlimitNofile: 40960, memoryMb: 512 });
+    assert.deepEqual(spec.nginx.master, { workerProcesses: 8, workerConnections: 5120, workerRlimitNofile: 40960, memoryMb: 512, accessLogBuffer: "64k" });
     assert.equal(spec.nginx.gzip.compLevel, 2);
   });
 });
