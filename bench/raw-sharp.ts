@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { configureEngine } from "../resizer/src/engine.js";
+import { configureEngine, ENCODERS } from "../resizer/src/engine.js";
 
 const { values } = parseArgs({
   options: {
@@ -45,7 +45,8 @@ const transform = () => {
     .autoOrient()
     .resize({ width, height, fit: "cover", withoutEnlargement: true })
     .toColourspace("srgb");
-  return (fmt === "jpeg" ? image.jpeg({ quality }) : image.webp({ quality })).toBuffer();
+  // The resizer's own encoder options: the limit does exactly the work a request does.
+  return (fmt === "jpeg" ? image.jpeg(ENCODERS.jpeg(quality)) : image.webp(ENCODERS.webp(quality))).toBuffer();
 };
 
 async function main(): Promise<void> {

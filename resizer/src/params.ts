@@ -44,8 +44,13 @@ export type ParamLimits = Pick<ServiceSettings, "maxOutputDimension" | "presets"
 export const HIDDEN_PATH = "(^|/)\\.|~$|\\.(bak|old|orig|save|swp|swo|tmp)$";
 const HIDDEN = new RegExp(HIDDEN_PATH, "i");
 
-/** Quality used when `q` is absent; AVIF's scale is lower for the same visual quality. */
-export const DEFAULT_QUALITY = { jpeg: 80, webp: 80, avif: 50 } as const;
+/**
+ * Quality used when `q` is absent: per format, the lowest that reaches the SSIM of the
+ * seeds' GD output (imagejpeg q80) on every source of `npm run bench`'s byte/quality table
+ * (bench/results/RESULTS.md), so a default never looks worse than what it replaces and
+ * spends no byte more than that needs. AVIF's scale is lower for the same visual quality.
+ */
+export const DEFAULT_QUALITY = { jpeg: 79, webp: 84, avif: 63 } as const;
 const MAX_SRC_LENGTH = 1024;
 
 // --- value parsers -------------------------------------------------------------------

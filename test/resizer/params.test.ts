@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { ResizeError } from "../../resizer/src/errors.js";
 import {
   canonicalTransform,
+  DEFAULT_QUALITY,
   parseResizeQuery,
   parseSrc,
   parseTimthumbQuery,
@@ -44,9 +45,10 @@ describe("canonical form", () => {
   });
 
   it("spells formats one way and drops a quality equal to the format's default", () => {
-    assert.equal(canonical("src=a.jpg&w=10&fmt=JPG&q=80"), "src=a.jpg&w=10&fmt=jpeg");
-    assert.equal(canonical("src=a.jpg&w=10&fmt=webp&q=80"), "src=a.jpg&w=10&fmt=webp");
-    assert.equal(canonical("src=a.jpg&w=10&fmt=avif&q=50"), "src=a.jpg&w=10&fmt=avif");
+    assert.equal(canonical(`src=a.jpg&w=10&fmt=JPG&q=${DEFAULT_QUALITY.jpeg}`), "src=a.jpg&w=10&fmt=jpeg");
+    assert.equal(canonical(`src=a.jpg&w=10&fmt=webp&q=${DEFAULT_QUALITY.webp}`), "src=a.jpg&w=10&fmt=webp");
+    assert.equal(canonical(`src=a.jpg&w=10&fmt=avif&q=${DEFAULT_QUALITY.avif}`), "src=a.jpg&w=10&fmt=avif");
+    assert.equal(canonical("src=a.jpg&w=10&fmt=jpeg&q=80"), "src=a.jpg&w=10&fmt=jpeg&q=80", "any other q is kept");
     assert.equal(canonical("src=a.jpg&w=10&fmt=png&q=30"), "src=a.jpg&w=10&fmt=png", "PNG is lossless: q has no effect");
     assert.equal(canonical("src=a.jpg&w=10&q=80"), "src=a.jpg&w=10&q=80", "without fmt the default depends on the source");
     assert.equal(canonical("src=a.jpg&w=10&fmt=auto&q=70"), "src=a.jpg&w=10&fmt=auto&q=70");

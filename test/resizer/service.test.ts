@@ -5,6 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { render } from "../../resizer/src/engine.js";
+import { DEFAULT_QUALITY } from "../../resizer/src/params.js";
 import { planWithoutHeader } from "../../resizer/src/plan.js";
 import { serviceSchema } from "../../resizer/src/settings.js";
 import { ACCEPT_TABLE } from "../helpers/accept-table.js";
@@ -43,6 +44,18 @@ describe("resizing", () => {
     assert.deepEqual([meta.format, meta.width, meta.height, meta.space, meta.channels], ["jpeg", 320, 180, "srgb", 3]);
     assert.equal(meta.exif, undefined);
     assert.equal(meta.icc, undefined);
+  });
+
+  it("JPEG is progressive with optimised scans: the baseline encoder's pixels in fewer bytes", async () => {
+    const res = await svc.get("/resize?src=dir/sub/photo.jpg&w=320&h=180&fmt=jpeg");
+    assert.equal(res.headers.get("x-resize-params"), "src=dir/sub/photo.jpg&w=320&h=180&fmt=jpeg", "the default quality");
+    assert.equal((await sharp(res.bytes).metadata()).isProgressive, true);
+    // The same pixels (the lossless answer) through sharp's baseline JPEG encoder at the same quality.
+    const lossless = (await svc.get("/resize?src=dir/sub/photo.jpg&w=320&h=180&fmt=png")).bytes;
+    const baseline = await sharp(lossless).jpeg({ quality: DEFAULT_QUALITY.jpeg }).toBuffer();
+    const pixels = async (b: Buffer) => sharp(b).raw().toBuffer();
+    assert.ok((await pixels(res.bytes)).equals(await pixels(baseline)), "same quantisation, same decoded pixels");
+    assert.ok(res.bytes.length < baseline.length, `${res.bytes.length} bytes, baseline ${baseline.length}`);
   });
 
   it("keeps the aspect ratio with w or h alone", async () => {
