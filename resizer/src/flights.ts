@@ -4,9 +4,11 @@
 // new poster asked for by thousands of players at once is resized once, and nobody waits
 // on nginx's cache-lock timer.
 //
-// Nothing outlives the flight: once the transform settles its entry is gone (the master
-// caches results; this spans only the time the transform runs), so memory is one shared
-// buffer per transform in flight, and those are bounded by the limiter.
+// A result stays a moment after its transform ends (`lingerMs`, within `lingerBytes` in
+// all): requests of the same burst that passed the master's cache check just before the
+// entry was stored still share it instead of starting the transform again. Beyond that the
+// master's cache answers. Memory is therefore the buffers of the transforms in flight
+// (bounded by the limiter) plus at most `lingerBytes`. Failures are never kept.
 //
 // Each waiter keeps its own deadline and its own client. The transform is abandoned only
 // when every waiter has gone (its signal aborts then), and from that moment a new arrival
@@ -18,29 +20,76 @@ interface Flight<T> {
   abandon: AbortController;
 }
 
+interface Kept<T> {
+  value: T;
+  bytes: number;
+  until: number;
+}
+
+export interface FlightOptions<T> {
+  /** How long a result is kept after its transform ends (0: not at all). */
+  lingerMs: number;
+  /** At most this many bytes of results are kept; the oldest go first. */
+  lingerBytes: number;
+  /** A result's size in bytes. */
+  sizeOf: (value: T) => number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
 export class Flights<T> {
   readonly #flights = new Map<string, Flight<T>>();
+  /** Recent results, oldest first (Map keeps insertion order). */
+  readonly #kept = new Map<string, Kept<T>>();
+  #keptBytes = 0;
+  readonly #options: FlightOptions<T>;
+  readonly #now: () => number;
+
+  constructor(options: FlightOptions<T>) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
 
   /** Transforms in flight (distinct keys). */
   get size(): number {
     return this.#flights.size;
   }
 
+  /** Bytes of results kept after their transform ended. */
+  get keptBytes(): number {
+    this.#expire();
+    return this.#keptBytes;
+  }
+
   /**
-   * The result of `work` for `key`, started now or already running for another request.
-   * `signal` is this caller's deadline and client; `work` gets a signal that aborts only
-   * once every caller of the flight has gone. `shared` is true for a caller that joined.
+   * The result of `work` for `key`: kept from a transform that just ended, or from one
+   * running for another request, or started now. `signal` is this caller's deadline and
+   * client; `work` gets a signal that aborts only once every caller of the flight has gone.
+   * `shared` is true for a caller that did not start the transform.
    */
   async run(key: string, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; shared: boolean }> {
     if (signal.aborted) throw signal.reason;
+    this.#expire();
+    const kept = this.#kept.get(key);
+    if (kept !== undefined) return { value: kept.value, shared: true };
     let flight = this.#flights.get(key);
     const shared = flight !== undefined;
     if (flight === undefined) {
       const abandon = new AbortController();
       const started: Flight<T> = { promise: Promise.resolve(undefined as T), waiters: 0, abandon };
-      started.promise = work(abandon.signal).finally(() => {
-        if (this.#flights.get(key) === started) this.#flights.delete(key);
-      });
+      started.promise = work(abandon.signal).then(
+        (value) => {
+          if (this.#flights.get(key) === started) {
+            this.#flights.delete(key);
+            this.#keep(key, value);
+          }
+          return value;
+        },
+        (error: unknown) => {
+          if (this.#flights.get(key) === started) this.#flights.delete(key);
+          throw error;
+        },
+      );
       // Observed here so a flight nobody waits for any more never rejects unhandled.
       started.promise.catch(() => {});
       this.#flights.set(key, started);
@@ -59,6 +108,31 @@ export class Flights<T> {
         joined.abandon.abort(signal.reason);
       }
     }
+  }
+
+  #keep(key: string, value: T): void {
+    const { lingerMs, lingerBytes, sizeOf } = this.#options;
+    const bytes = sizeOf(value);
+    if (lingerMs <= 0 || bytes > lingerBytes) return;
+    this.#kept.set(key, { value, bytes, until: this.#now() + lingerMs });
+    this.#keptBytes += bytes;
+    for (const [k, v] of this.#kept) {
+      if (this.#keptBytes <= lingerBytes) break;
+      this.#drop(k, v);
+    }
+  }
+
+  #expire(): void {
+    const now = this.#now();
+    for (const [k, v] of this.#kept) {
+      if (v.until > now) break; // kept in order of their end: the rest are younger
+      this.#drop(k, v);
+    }
+  }
+
+  #drop(key: string, kept: Kept<T>): void {
+    this.#kept.delete(key);
+    this.#keptBytes -= kept.bytes;
   }
 }
 

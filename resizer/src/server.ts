@@ -25,6 +25,14 @@ import { createStoryboardService } from "./storyboard/service.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
 import { TransformPool } from "./workers.js";
 
+/**
+ * A result is kept this long after its transform ends, for the requests of the same burst
+ * that passed the master's cache check just before the entry was stored (flights.ts)...
+ */
+const FLIGHT_LINGER_MS = 1_000;
+/** ...and at most this many bytes of such results at once. */
+const FLIGHT_LINGER_BYTES = 8 * 1024 * 1024;
+
 /** Longer request targets are refused (414) before any parsing. */
 export const MAX_URL_LENGTH = 2048;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -83,7 +91,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
   // Sheets share the resizes' admission: a slot each, and their memory estimate against the budget.
   const storyboards = createStoryboardService({ root, storyboard: settings.storyboard, resizer: settings, admission });
   const planSettings: PlanSettings = { ...settings, budgetBytes: admission.budgetBytes };
-  const flights = new Flights<Transformed>();
+  const flights = new Flights<Transformed>({ lingerMs: FLIGHT_LINGER_MS, lingerBytes: FLIGHT_LINGER_BYTES, sizeOf: (t) => t.data.length });
   /** Output-affecting settings beyond the engine's versions: part of every ETag. */
   const engineIdentity = `${ENGINE} avif-effort=${settings.avifEffort}`;
   let closing = false;
@@ -229,9 +237,12 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     // A revalidation (the master's If-None-Match) is answered from the source's identity
     // alone, before any transform: one open + fstat.
     let opened: Source | undefined;
+    let flightKey = `${canonical}|${variant ?? ""}`;
     if (req.headers["if-none-match"] !== undefined || req.headers["if-modified-since"] !== undefined) {
       opened = await openSource(root, src, settings.maxInputBytes);
       const id = identify(opened);
+      // The source's identity is known here: only a transform of this very version will do.
+      flightKey += `|${id.etag}`;
       if (notModified(req.headers, id.etag, id.mtimeMs)) {
         await opened.close();
         metrics.notModified.inc();
@@ -270,10 +281,10 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       }
     };
     // Requests with the same canonical transform and variant (the same bytes) that arrive
-    // while one is being resized join it, before touching the filesystem at all.
+    // while one is being resized (or just after) share it, without touching the filesystem.
     let transforming = false;
     const flight = await flights
-      .run(`${canonical}|${variant ?? ""}`, deadline, (abandoned) => {
+      .run(flightKey, deadline, (abandoned) => {
         transforming = true;
         return withFlightDeadline(abandoned, transformOnce);
       })

@@ -234,6 +234,8 @@ describe("admission by count and by memory", () => {
 
 describe("single flights", () => {
   const never = new AbortController().signal;
+  /** Nothing kept after a transform ends: the flight alone. */
+  const noLinger = <T>() => new Flights<T>({ lingerMs: 0, lingerBytes: 0, sizeOf: () => 1 });
   const gate = <T>() => {
     let open!: (value: T) => void;
     let fail!: (error: unknown) => void;
@@ -242,7 +244,7 @@ describe("single flights", () => {
   };
 
   it("identical keys in flight share one run and its result; other keys run on their own", async () => {
-    const flights = new Flights<Buffer>();
+    const flights = noLinger<Buffer>();
     const g = gate<Buffer>();
     const runs: string[] = [];
     const work = (key: string) => () => (runs.push(key), key === "a" ? g.opened : Promise.resolve(Buffer.from(key)));
@@ -260,7 +262,7 @@ describe("single flights", () => {
   });
 
   it("a failure answers every waiter with the same error, and the next request runs again", async () => {
-    const flights = new Flights<string>();
+    const flights = noLinger<string>();
     const g = gate<string>();
     let runs = 0;
     const work = () => (runs++, g.opened);
@@ -273,7 +275,7 @@ describe("single flights", () => {
   });
 
   it("a waiter that gives up gets its own reason; the run goes on for the others", async () => {
-    const flights = new Flights<string>();
+    const flights = noLinger<string>();
     const g = gate<string>();
     let runSignal: AbortSignal | undefined;
     const work = (signal: AbortSignal) => ((runSignal = signal), g.opened);
@@ -289,7 +291,7 @@ describe("single flights", () => {
   });
 
   it("when every waiter has gone the run is told to stop, and a new request starts afresh", async () => {
-    const flights = new Flights<string>();
+    const flights = noLinger<string>();
     const g = gate<string>();
     let runSignal: AbortSignal | undefined;
     const a = new AbortController();
@@ -307,6 +309,50 @@ describe("single flights", () => {
     g.open("too late"); // the abandoned run settling later changes nothing
     await new Promise((r) => setImmediate(r));
     assert.equal(flights.size, 0);
+  });
+});
+
+describe("single flights: results kept a moment after the transform", () => {
+  const never = new AbortController().signal;
+  const clock = () => {
+    let t = 0;
+    return { now: () => t, advance: (ms: number) => (t += ms) };
+  };
+
+  it("a request just after the transform ended gets its result; after lingerMs it runs again", async () => {
+    const c = clock();
+    const flights = new Flights<string>({ lingerMs: 1000, lingerBytes: 100, sizeOf: (v) => v.length, now: c.now });
+    let runs = 0;
+    const work = async () => `bytes-${++runs}`;
+    assert.deepEqual(await flights.run("k", never, work), { value: "bytes-1", shared: false });
+    c.advance(999);
+    assert.deepEqual(await flights.run("k", never, work), { value: "bytes-1", shared: true }, "late in the burst: shared");
+    c.advance(1);
+    assert.deepEqual(await flights.run("k", never, work), { value: "bytes-2", shared: false }, "after lingerMs: the master's cache answers such requests");
+    assert.equal(runs, 2);
+  });
+
+  it("keeps at most lingerBytes, dropping the oldest first; a result larger than that is not kept", async () => {
+    const flights = new Flights<string>({ lingerMs: 1000, lingerBytes: 10, sizeOf: (v) => v.length, now: () => 0 });
+    let runs = 0;
+    const work = (v: string) => async () => (runs++, v);
+    await flights.run("a", never, work("aaaa"));
+    await flights.run("b", never, work("bbbb"));
+    await flights.run("c", never, work("cccc")); // 12 bytes: "a" goes
+    assert.equal(flights.keptBytes, 8);
+    await flights.run("big", never, work("x".repeat(11)));
+    assert.equal(flights.keptBytes, 8);
+    runs = 0;
+    assert.equal((await flights.run("c", never, work("cccc"))).shared, true, "c is still kept");
+    await flights.run("a", never, work("aaaa"));
+    await flights.run("big", never, work("x".repeat(11)));
+    assert.equal(runs, 2, "a (dropped) and big (never kept) ran again");
+  });
+
+  it("a failure is never kept: the next request tries again", async () => {
+    const flights = new Flights<string>({ lingerMs: 1000, lingerBytes: 100, sizeOf: (v) => v.length, now: () => 0 });
+    await assert.rejects(flights.run("k", never, async () => Promise.reject(new ResizeError("busy", "saturated"))));
+    assert.deepEqual(await flights.run("k", never, async () => "ok"), { value: "ok", shared: false });
   });
 });
 
