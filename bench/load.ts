@@ -1,10 +1,11 @@
 // Running the load: wrk against a URL with a list of paths, raw sharp in its own process,
 // and the resizers' transform counters. Not pure: spawns processes, talks HTTP.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../infra/local/launcher.js";
 import { findJemalloc } from "../infra/local/tools.js";
+import { cpuTicks, parentPid } from "./lib/procstat.js";
 import { transformsDone } from "./lib/prometheus.js";
 import type { Run } from "./lib/results.js";
 import { parseWrkOutput, WRK_SCRIPT, wrkArgs } from "./lib/wrk.js";
@@ -28,12 +29,56 @@ export interface LoadOptions {
   headers?: Record<string, string>;
 }
 
-/** Writes `paths` to `file` and runs wrk over them against `base`. */
-export async function wrk(base: string, paths: readonly string[], file: string, o: LoadOptions): Promise<Run> {
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (µs) used so far by the processes `roots` and all their descendants. */
+export function treeCpuUs(roots: readonly number[]): number {
+  const stats = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      stats.set(Number(entry), readFileSync(`/proc/${entry}/stat`, "utf8"));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, stat] of stats) {
+    const parent = parentPid(stat);
+    children.set(parent, [...(children.get(parent) ?? []), pid]);
+  }
+  let ticks = 0;
+  const seen = new Set<number>();
+  const visit = (pid: number) => {
+    if (seen.has(pid)) return;
+    seen.add(pid);
+    const stat = stats.get(pid);
+    if (stat !== undefined) ticks += cpuTicks(stat);
+    for (const c of children.get(pid) ?? []) visit(c);
+  };
+  roots.forEach(visit);
+  return (ticks * 1e6) / TICKS_PER_SECOND;
+}
+
+/**
+ * Writes `paths` to `file` and runs wrk over them against `base`; with `servers`, also the
+ * CPU those processes (and their children) used per request.
+ */
+export async function wrk(base: string, paths: readonly string[], file: string, o: LoadOptions, servers?: readonly number[]): Promise<Run> {
   writeFileSync(file, `${paths.join("\n")}\n`);
+  const cpuBefore = servers ? treeCpuUs(servers) : 0;
   const out = await run("wrk", wrkArgs({ url: base, script: path.join(PROJECT_ROOT, WRK_SCRIPT), pathsFile: file, threads: o.threads, connections: o.connections, seconds: o.seconds, timeoutSeconds: 10, ...(o.headers && { headers: o.headers }) }));
+  const cpuAfter = servers ? treeCpuUs(servers) : 0;
   const r = parseWrkOutput(out);
-  return { rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, requests: r.requests, errors: r.errors };
+  return {
+    rps: r.rps,
+    p50: r.latencyMs.p50,
+    p99: r.latencyMs.p99,
+    requests: r.requests,
+    errors: r.errors,
+    ...(servers && r.requests > 0 && { cpuUs: (cpuAfter - cpuBefore) / r.requests }),
+  };
 }
 
 /**
@@ -48,8 +93,8 @@ export async function rawSharp(file: string, sizes: readonly { w: number; h: num
     ["--import", "tsx", "bench/raw-sharp.ts", "--file", file, "--fmt", "jpeg", "--connections", String(o.connections), "--seconds", String(o.seconds), "--quality", String(o.quality), "--sizes", sizesFile],
     { ...process.env, ...(jemalloc && { LD_PRELOAD: jemalloc }) },
   );
-  const r = JSON.parse(out.trim().split("\n").at(-1)!) as { rps: number; p50: number; p99: number; n: number };
-  return { rps: r.rps, p50: r.p50, p99: r.p99, requests: r.n, errors: 0 };
+  const r = JSON.parse(out.trim().split("\n").at(-1)!) as { rps: number; p50: number; p99: number; n: number; cpuUs: number };
+  return { rps: r.rps, p50: r.p50, p99: r.p99, requests: r.n, errors: 0, cpuUs: r.cpuUs };
 }
 
 /** Transforms done so far, summed over the resizers' /metrics. */

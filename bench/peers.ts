@@ -28,7 +28,11 @@ export function findPhpFpm(): string | undefined {
 }
 
 export interface Peers {
-  urls: { php: string; imageFilter: string; staticLogged: string; staticUnlogged: string };
+  urls: { php: string; imageFilter: string; staticLogged: string; staticUnbuffered: string; staticUnlogged: string };
+  /** The nginx master process (its workers serve the static rows). */
+  nginxPid: number;
+  /** php-fpm's master process (its children run GD). */
+  phpPid: number;
   staticRoot: string;
   accessLog: string;
   stop(): Promise<void>;
@@ -67,7 +71,7 @@ export async function startPeers(opts: { dir: string; imagesRoot: string; master
   const gdScript = path.join(phpDir, path.basename(GD_SCRIPT_URL));
   copyFileSync(path.join(__dirname, "peers", "gd-resize.php"), gdScript);
 
-  const [phpPort, pPhp, pFilter, pLogged, pUnlogged] = await freePorts(5);
+  const [phpPort, pPhp, pFilter, pLogged, pUnbuffered, pUnlogged] = await freePorts(6);
   const at = (port: number | undefined): Listen => ({ address: "127.0.0.1", port: port! });
   const plan: PeersPlan = {
     master: opts.master,
@@ -84,7 +88,7 @@ export async function startPeers(opts: { dir: string; imagesRoot: string; master
     staticRoot,
     gdScript,
     phpFpm: at(phpPort),
-    listen: { php: at(pPhp), imageFilter: at(pFilter), staticLogged: at(pLogged), staticUnlogged: at(pUnlogged) },
+    listen: { php: at(pPhp), imageFilter: at(pFilter), staticLogged: at(pLogged), staticUnbuffered: at(pUnbuffered), staticUnlogged: at(pUnlogged) },
     imageFilterBufferBytes: Math.max(opts.largestSourceBytes * 2, 8 * 1024 ** 2),
   };
   writeFileSync(plan.paths.config, peersNginxConfig(plan));
@@ -115,10 +119,16 @@ export async function startPeers(opts: { dir: string; imagesRoot: string; master
     });
     started.push({ proc: web, signal: "SIGQUIT" });
     const tail = () => [...php.tail(5), ...web.tail(5)];
-    const urls = { php: url(plan.listen.php), imageFilter: url(plan.listen.imageFilter), staticLogged: url(plan.listen.staticLogged), staticUnlogged: url(plan.listen.staticUnlogged) };
+    const urls = {
+      php: url(plan.listen.php),
+      imageFilter: url(plan.listen.imageFilter),
+      staticLogged: url(plan.listen.staticLogged),
+      staticUnbuffered: url(plan.listen.staticUnbuffered),
+      staticUnlogged: url(plan.listen.staticUnlogged),
+    };
     await answers(`${urls.php}${GD_SCRIPT_URL}?info=1`, 15_000, "php-fpm behind nginx", tail);
     await answers(`${urls.imageFilter}/filter/${opts.probeImage}?w=32&h=18`, 15_000, "nginx image_filter", tail);
-    return { urls, staticRoot, accessLog: plan.paths.accessLog, stop };
+    return { urls, staticRoot, accessLog: plan.paths.accessLog, nginxPid: web.pid, phpPid: php.pid, stop };
   } catch (err) {
     await stop();
     throw err;

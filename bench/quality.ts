@@ -1,11 +1,13 @@
 // Bytes at equal quality: for each source, the seeds' GD output sets the SSIM to reach and
 // each encoder's lowest quality reaching it is searched. The resizer's own answers are
-// asked over HTTP (fmt=jpeg, and fmt=auto with Accept listing WebP or AVIF); mozjpeg is
-// sharp's option applied in-process to the resizer's lossless output (the same pixels).
+// asked over HTTP (fmt=jpeg, and fmt=auto with Accept listing WebP or AVIF); the other
+// encoders are sharp's options applied in-process to the resizer's lossless output (the
+// same pixels). Each row also times one encode of those pixels with its options (CPU).
 // Not pure: HTTP and sharp.
 import path from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { ssim } from "ssim.js";
+import { ENCODERS } from "../resizer/src/engine.js";
 import { DEFAULT_QUALITY } from "../resizer/src/params.js";
 import { lowestQualityReaching, type Encoded } from "./lib/quality-search.js";
 import type { EncoderResult, QualityResult } from "./lib/results.js";
@@ -38,10 +40,27 @@ interface Encoder {
   name: string;
   defaultQ: number;
   encode(q: number): Promise<Buffer>;
+  /** The same encoder in-process (for its CPU time per encode). */
+  options(image: Sharp, q: number): Sharp;
+}
+
+/** Median CPU time (ms) of one encode of `pixels` with `options` at `q`, in this process. */
+async function cpuPerEncode(pixels: { data: Buffer; info: sharp.OutputInfo }, options: Encoder["options"], q: number, times: number): Promise<number> {
+  const raw = { raw: { width: pixels.info.width, height: pixels.info.height, channels: pixels.info.channels } };
+  const encodeOnce = () => options(sharp(pixels.data, raw), q).toBuffer();
+  await encodeOnce();
+  const cpu: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = process.cpuUsage();
+    await encodeOnce();
+    const t = process.cpuUsage(t0);
+    cpu.push((t.user + t.system) / 1000);
+  }
+  return cpu.sort((a, b) => a - b)[Math.floor(cpu.length / 2)]!;
 }
 
 /** One source's row of the table. `resizer` is one replica's base URL, `gd` the GD peer's. */
-export async function qualityOf(src: Source, root: string, urls: { resizer: string; gd: string }): Promise<QualityResult> {
+export async function qualityOf(src: Source, root: string, urls: { resizer: string; gd: string }, timedEncodes = 5): Promise<QualityResult> {
   const box = { w: TARGET.w, h: TARGET.h };
   const reference = await pixels(
     await sharp(path.join(root, src.src))
@@ -59,20 +78,38 @@ export async function qualityOf(src: Source, root: string, urls: { resizer: stri
   const resize = (q: number, fmt: string) => `${urls.resizer}/resize?src=${encodeURIComponent(src.src)}&w=${box.w}&h=${box.h}&fit=cover&fmt=${fmt}&q=${q}`;
   const lossless = await fetchBytes(resize(100, "png"), {}, "image/png");
 
+  const inProcess = (name: string, defaultQ: number, options: Encoder["options"]): Encoder => ({ name, defaultQ, options, encode: (q) => options(sharp(lossless), q).toBuffer() });
   const encoders: Encoder[] = [
-    { name: "JPEG, resizer (sharp default)", defaultQ: DEFAULT_QUALITY.jpeg, encode: (q) => fetchBytes(resize(q, "jpeg"), {}, "image/jpeg") },
+    {
+      name: "JPEG, resizer (progressive, optimised scans)",
+      defaultQ: DEFAULT_QUALITY.jpeg,
+      encode: (q) => fetchBytes(resize(q, "jpeg"), {}, "image/jpeg"),
+      options: (image, q) => image.jpeg(ENCODERS.jpeg(q)),
+    },
+    // What the resizer did before: sharp's baseline encoder (the same quantisation).
+    inProcess("JPEG, sharp baseline (before)", DEFAULT_QUALITY.jpeg, (image, q) => image.jpeg({ quality: q })),
     // mozjpeg: true = trellis quantisation, overshoot deringing, progressive scans and
     // quantisation table 3 (tuned for PSNR-HVS); the other variant keeps trellis and the
-    // scans but the standard (Annex K) table, which SSIM scores better.
-    { name: "JPEG, sharp mozjpeg: true", defaultQ: DEFAULT_QUALITY.jpeg, encode: (q) => sharp(lossless).jpeg({ quality: q, mozjpeg: true }).toBuffer() },
+    // scans but the standard (Annex K) table.
+    inProcess("JPEG, sharp mozjpeg: true", DEFAULT_QUALITY.jpeg, (image, q) => image.jpeg({ quality: q, mozjpeg: true })),
+    inProcess("JPEG, trellis, standard table, optimised scans", DEFAULT_QUALITY.jpeg, (image, q) =>
+      image.jpeg({ quality: q, trellisQuantisation: true, overshootDeringing: true, quantisationTable: 0, progressive: true, optimiseScans: true }),
+    ),
     {
-      name: "JPEG, sharp trellis, standard table, progressive",
-      defaultQ: DEFAULT_QUALITY.jpeg,
-      encode: (q) => sharp(lossless).jpeg({ quality: q, trellisQuantisation: true, overshootDeringing: true, quantisationTable: 0, progressive: true, optimiseScans: true }).toBuffer(),
+      name: "WebP, resizer fmt=auto",
+      defaultQ: DEFAULT_QUALITY.webp,
+      encode: (q) => fetchBytes(resize(q, "auto"), { accept: "image/webp,image/*;q=0.8" }, "image/webp"),
+      options: (image, q) => image.webp(ENCODERS.webp(q)),
     },
-    { name: "WebP, resizer fmt=auto", defaultQ: DEFAULT_QUALITY.webp, encode: (q) => fetchBytes(resize(q, "auto"), { accept: "image/webp,image/*;q=0.8" }, "image/webp") },
-    { name: "AVIF, resizer fmt=auto", defaultQ: DEFAULT_QUALITY.avif, encode: (q) => fetchBytes(resize(q, "auto"), { accept: "image/avif,image/webp,image/*;q=0.8" }, "image/avif") },
+    {
+      name: "AVIF, resizer fmt=auto (4:2:0)",
+      defaultQ: DEFAULT_QUALITY.avif,
+      encode: (q) => fetchBytes(resize(q, "auto"), { accept: "image/avif,image/webp,image/*;q=0.8" }, "image/avif"),
+      options: (image, q) => image.avif(ENCODERS.avif(q)),
+    },
+    inProcess("AVIF, sharp default 4:4:4 (before)", DEFAULT_QUALITY.avif, (image, q) => image.avif({ quality: q })),
   ];
+  const pixelsForTiming = await sharp(lossless).raw().toBuffer({ resolveWithObject: true });
   const results: EncoderResult[] = [];
   for (const e of encoders) {
     const cache = new Map<number, Encoded>();
@@ -86,7 +123,8 @@ export async function qualityOf(src: Source, root: string, urls: { resizer: stri
     };
     const match = await lowestQualityReaching(gd.ssim, evaluate);
     const atDefault = await evaluate(e.defaultQ);
-    results.push({ encoder: e.name, q: match.q, bytes: match.bytes, ssim: match.ssim, reached: match.reached, atDefault: { q: e.defaultQ, ...atDefault } });
+    const cpuMs = await cpuPerEncode(pixelsForTiming, e.options, e.defaultQ, timedEncodes);
+    results.push({ encoder: e.name, q: match.q, bytes: match.bytes, ssim: match.ssim, reached: match.reached, atDefault: { q: e.defaultQ, ...atDefault }, cpuMs });
   }
   return {
     src: src.src,

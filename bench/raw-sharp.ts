@@ -61,13 +61,15 @@ async function main(): Promise<void> {
     }
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: connections }, worker));
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
   process.stdout.write(
-    `${JSON.stringify({ rps: latencies.length / elapsed, p50: pct(50), p99: pct(99), n: latencies.length, peakRssMb: peakRssKb / 1024, vipsThreads: sharp.concurrency() })}\n`,
+    `${JSON.stringify({ rps: latencies.length / elapsed, p50: pct(50), p99: pct(99), n: latencies.length, cpuUs: (cpu.user + cpu.system) / Math.max(1, latencies.length), peakRssMb: peakRssKb / 1024, vipsThreads: sharp.concurrency() })}\n`,
   );
 }
 

@@ -14,15 +14,20 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { PROJECT_ROOT, startCluster, type LocalCluster } from "../infra/local/launcher.js";
+import { masterConfig } from "../infra/nginx/master.js";
+import { print } from "../infra/nginx/print.js";
+import { specFromStackYaml, stackFileName } from "../infra/stack.js";
 import { findJemalloc, findNginx, findOnPath } from "../infra/local/tools.js";
 import { chartSvg } from "./lib/chart.js";
 import { IMAGE_FILTER_MODULE } from "./lib/peers-config.js";
 import { chartModel, renderReport } from "./lib/report.js";
-import { PATH, STALL_CONCURRENCY, type BenchResults, type Group, type PathResult, type Run, type StallResult, type Versions } from "./lib/results.js";
+import { BALANCE_CONTRAST, BALANCE_MEASURED, PATH, STALL_CONCURRENCY, type BenchResults, type Group, type PathResult, type Run, type StallResult, type Versions } from "./lib/results.js";
+import { HIT_VARIANTS, type HitVariant } from "./lib/variants.js";
 import { distinctVariants, gdPath, imageFilterPath, resizePath, slice, TARGET, VARIANT_RANGE_TEXT, variantCapacity, type Variant } from "./lib/workload.js";
 import { rawSharp, settledTransforms, wrk } from "./load.js";
 import { BENCH_SETUP, findPhpFpm, startPeers, type Peers } from "./peers.js";
 import { qualityOf } from "./quality.js";
+import { startContainerTier, type ContainerTier } from "./containers.js";
 import { ensureSources, type Sources } from "./sources.js";
 import { stallTrial } from "./stall.js";
 
@@ -34,6 +39,10 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/results" },
     /** Re-write RESULTS.md and the chart from <out>/results.json, measuring nothing. */
     "report-only": { type: "boolean", default: false },
+    /** Leave out the container tier (no Docker engine at hand). */
+    "no-containers": { type: "boolean", default: false },
+    /** With --quick: the container tier too (it alone takes longer than the quick run). */
+    containers: { type: "boolean", default: false },
   },
 });
 const QUICK = values.quick;
@@ -43,12 +52,17 @@ const SECONDS = Number(values.seconds ?? (QUICK ? 1 : 5));
 const WARMUP_SECONDS = 1;
 const STALL_TRIALS = QUICK ? 1 : 5;
 const QUALITY_SOURCES = QUICK ? 2 : Infinity;
+// The quick run keeps to the claims' own rows: no per-setting variants of the HIT, no second
+// cluster for the least_conn contrast, and no container tier unless asked for.
+const DETAILS = !QUICK;
+const CONTAINERS = values.containers || (!QUICK && !values["no-containers"]);
 const RESIZE_CONNECTIONS = 8;
 const CACHED_CONNECTIONS = 32;
 const WRK_THREADS = 2;
 const OUT = path.resolve(PROJECT_ROOT, values.out);
 
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const t0 = performance.now();
+const log = (line: string) => process.stderr.write(`bench [${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s]: ${line}\n`);
 
 function preflight(): void {
   const missing: string[] = [];
@@ -83,15 +97,44 @@ interface Row {
   warmup(): Promise<void>;
 }
 
+/** The local stack's spec, and the same with the resizers picked by load (the design before). */
+function specs() {
+  const file = stackFileName("local");
+  const configured = specFromStackYaml(readFileSync(path.join(PROJECT_ROOT, file), "utf8"), file);
+  return { configured, byLoad: { ...configured, resizer: { ...configured.resizer, balance: BALANCE_CONTRAST as "least_conn" } } };
+}
+
+/** The pids whose CPU a cluster's rows count: the master (and its workers), and the resizers. */
+const masterPids = (c: LocalCluster) => [c.master.pid!];
+const missPids = (c: LocalCluster) => [c.master.pid!, ...c.resizers.map((r) => r.pid!)];
+
+/**
+ * Switches the running master to a HIT-path variant of its config (or back, without one):
+ * the rendered AST edited by `variant`, written where the master reads it, then a graceful
+ * reload (nginx -t first).
+ */
+async function useMasterVariant(cluster: LocalCluster, variant: HitVariant | undefined): Promise<void> {
+  const cfg = masterConfig(cluster.host.master);
+  writeFileSync(cluster.master.plan.paths.config, print(variant ? variant.apply(cfg) : cfg));
+  await cluster.master.reload();
+}
+
 /** The rows, in the order each round measures them (each next to what it is compared with). */
-function rows(cluster: LocalCluster, peers: Peers, sources: Sources & { root: string }, work: string, hitPath: string): Row[] {
+function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undefined }, peers: Peers, containers: ContainerTier | undefined, sources: Sources & { root: string }, work: string, hitPath: string): Row[] {
+  const cluster = clusters.configured;
+  const byLoad = clusters.byLoad;
   const slices = ROUNDS + 1; // slice 0: warm-up; slice r+1: round r
   const per1080 = distinctVariants(sources.load1080, variantCapacity(sources.load1080));
   const per4000 = distinctVariants(sources.load4000, variantCapacity(sources.load4000));
+  // Each target asks for sizes no other one asks for (the master's cache, the second
+  // cluster's, and the resizer's one-second memory of finished transforms): a third each.
+  const thirds = (v: Variant[]) => ({ configured: v.filter((_, i) => i % 3 === 0), byLoad: v.filter((_, i) => i % 3 === 1), direct: v.filter((_, i) => i % 3 === 2) });
+  const v1080 = thirds(per1080);
+  const v4000 = thirds(per4000);
   const sizesFor = (variants: Variant[], s: number) => slice(variants, s, slices);
   const master = cluster.urls.http;
   const resizer = `http://${cluster.host.resizers[0]!.listen.address}:${cluster.host.resizers[0]!.listen.port}`;
-  const resizerUrls = cluster.host.resizers.map((r) => `http://${r.listen.address}:${r.listen.port}`);
+  const resizerUrlsOf = (c: LocalCluster) => c.host.resizers.map((r) => `http://${r.listen.address}:${r.listen.port}`);
   const file = (name: string) => path.join(work, name);
   const load = (connections: number) => ({ threads: WRK_THREADS, connections, seconds: SECONDS });
   const warm = (connections: number) => ({ threads: WRK_THREADS, connections, seconds: WARMUP_SECONDS });
@@ -109,63 +152,112 @@ function rows(cluster: LocalCluster, peers: Peers, sources: Sources & { root: st
     measures: string,
     versus: string[],
     once: (s: number, seconds: "warm" | "run") => Promise<Run>,
+    detail = false,
   ): Row => ({
-    result: { id, label, kind, group, connections, measures, versus, runs: [] },
+    result: { id, label, kind, group, connections, measures, versus, runs: [], ...(detail && { detail }) },
     warmup: async () => void (await once(0, "warm")),
     measure: (round) => once(round + 1, "run"),
   });
 
-  const wrkRow = (base: string, pathsOf: (s: number) => string[], connections: number, countTransforms = false, headers?: Record<string, string>) =>
+  const wrkRow = (base: string, pathsOf: (s: number) => string[], connections: number, servers: () => number[], transformsOf?: LocalCluster) =>
     async (s: number, mode: "warm" | "run"): Promise<Run> => {
-      const before = countTransforms ? await settledTransforms(resizerUrls) : 0;
-      const r = await wrk(base, pathsOf(s), file("paths.txt"), { ...(mode === "warm" ? warm(connections) : load(connections)), ...(headers && { headers }) });
+      const before = transformsOf ? await settledTransforms(resizerUrlsOf(transformsOf)) : 0;
+      const r = await wrk(base, pathsOf(s), file("paths.txt"), mode === "warm" ? warm(connections) : load(connections), servers());
       quietLogs();
-      if (!countTransforms) return r;
-      return { ...r, transforms: (await settledTransforms(resizerUrls)) - before };
+      if (!transformsOf) return r;
+      const transforms = (await settledTransforms(resizerUrlsOf(transformsOf))) - before;
+      // The CPU went into every transform, including those still in flight when wrk stopped
+      // (answered after it stopped counting): per transform, as raw sharp counts it.
+      return { ...r, transforms, ...(r.cpuUs !== undefined && transforms > r.requests && { cpuUs: (r.cpuUs * r.requests) / transforms }) };
     };
   const rawRow = (variants: Variant[], fileOf: string) => async (s: number, mode: "warm" | "run"): Promise<Run> =>
     rawSharp(path.join(sources.root, fileOf), sizesFor(variants, s), file("sizes.txt"), { connections: RESIZE_CONNECTIONS, seconds: mode === "warm" ? WARMUP_SECONDS : SECONDS, quality: TARGET.q });
+  const hitRow = (variant: HitVariant | undefined) => async (s: number, mode: "warm" | "run"): Promise<Run> => {
+    // The entry lives cache.valid (1m in the local stack): a later round would start on an
+    // expired copy (served stale while it revalidates), so it is made fresh first, with the
+    // configured master (a variant may not say X-Cache-Status); a reload keeps the cache.
+    await freshHit(master, hitPath);
+    if (variant) await useMasterVariant(cluster, variant);
+    try {
+      return await wrkRow(master, () => [hitPath], CACHED_CONNECTIONS, () => masterPids(cluster))(s, mode);
+    } finally {
+      if (variant) await useMasterVariant(cluster, undefined);
+    }
+  };
 
   const C = RESIZE_CONNECTIONS;
   const distinct = `distinct sizes (${VARIANT_RANGE_TEXT}, cover, q${TARGET.q}), each requested once per run`;
+  const replicas = cluster.host.resizers.length;
+  const missWords = (balance: string) =>
+    balance === BALANCE_MEASURED
+      ? `the resizers chosen by the cache key (\`resizer.balance: variant\`, as configured)`
+      : `the resizers chosen by \`least_conn\` (\`resizer.balance: least_conn\`, the design before: load-aware, but identical requests cannot meet)`;
   return [
     row(PATH.raw1080, "raw sharp in-process (the limit)", "limit", "resize1080", C,
-      `bench/raw-sharp.ts in its own process (jemalloc, libuv's default 4 threads, libvips' default threads): ${C} transforms in flight from the source held in memory, the same ${distinct}; no HTTP, no file read.`,
-      [], rawRow(per1080, sources.load1080[0]!)),
+      `bench/raw-sharp.ts in its own process (jemalloc, libuv's default 4 threads, libvips' default threads): ${C} transforms in flight from the source held in memory, the same ${distinct}, encoded with the resizer's own options; no HTTP, no file read.`,
+      [], rawRow(v1080.configured, sources.load1080[0]!)),
     row(PATH.master1080, "master, cache MISS", "ours", "resize1080", C,
-      `wrk, ${C} connections to the master (local stack, ${cluster.host.resizers.length} resizer replicas, as \`npm start\` runs it): \`/resize?src=load/1920x1080-NN.jpg&w=&h=&fit=cover&q=${TARGET.q}\`, ${distinct}, so every request is a MISS (checked: the resizers' transform counter grows at least by the number of requests; a little more, by the requests still in flight when wrk stops).`,
-      [PATH.raw1080], wrkRow(master, (s) => sizesFor(per1080, s).map((v) => resizePath(v)), C, true)),
+      `wrk, ${C} connections to the master (local stack, ${replicas} resizer replicas, as \`npm start\` runs it, ${missWords(BALANCE_MEASURED)}): \`/resize?src=load/1920x1080-NN.jpg&w=&h=&fit=cover&q=${TARGET.q}\`, ${distinct}, so every request is a MISS (checked: the resizers' transform counter grows at least by the number of requests; a little more, by the requests still in flight when wrk stops).`,
+      [PATH.raw1080], wrkRow(master, (s) => sizesFor(v1080.configured, s).map((v) => resizePath(v)), C, () => missPids(cluster), cluster)),
+    ...(byLoad
+      ? [
+          row(PATH.master1080ByLoad, "master, cache MISS, least_conn", "ours", "resize1080", C,
+            `As the MISS row, on a second cluster whose master picks the resizer by \`least_conn\`: ${missWords(BALANCE_CONTRAST)}. Other sizes of the same sources.`,
+            [PATH.raw1080], wrkRow(byLoad.urls.http, (s) => sizesFor(v1080.byLoad, s).map((v) => resizePath(v)), C, () => missPids(byLoad), byLoad)),
+        ]
+      : []),
     row(PATH.direct1080, "one resizer direct", "ours", "resize1080", C,
-      `wrk, ${C} connections straight to resizer01 (no nginx), the same URLs.`,
-      [PATH.raw1080], wrkRow(resizer, (s) => sizesFor(per1080, s).map((v) => resizePath(v)), C)),
+      `wrk, ${C} connections straight to resizer01 (no nginx), URLs of the same kind (other sizes).`,
+      [PATH.raw1080], wrkRow(resizer, (s) => sizesFor(v1080.direct, s).map((v) => resizePath(v)), C, () => [cluster.resizers[0]!.pid!], cluster)),
     row(PATH.php1080, "php-fpm + GD behind nginx (the seeds)", "peer", "resize1080", C,
       `wrk, ${C} connections to an nginx passing \`/gd-resize.php\` to php-fpm (static pool, one child per core): GD decodes, \`imagecopyresampled\` cover-crops, \`imagejpeg\` q${TARGET.q}; the same sizes.`,
-      [PATH.raw1080], wrkRow(peers.urls.php, (s) => sizesFor(per1080, s).map((v) => gdPath(v)), C)),
+      [PATH.raw1080], wrkRow(peers.urls.php, (s) => sizesFor(v1080.configured, s).map((v) => gdPath(v)), C, () => [peers.nginxPid, peers.phpPid])),
     row(PATH.filter1080, "nginx image_filter", "peer", "resize1080", C,
       `wrk, ${C} connections to an nginx with \`image_filter crop $arg_w $arg_h\` (cover), \`image_filter_jpeg_quality ${TARGET.q}\`; the same sizes.`,
-      [PATH.raw1080], wrkRow(peers.urls.imageFilter, (s) => sizesFor(per1080, s).map((v) => imageFilterPath(v)), C)),
+      [PATH.raw1080], wrkRow(peers.urls.imageFilter, (s) => sizesFor(v1080.configured, s).map((v) => imageFilterPath(v)), C, () => [peers.nginxPid])),
     row(PATH.raw4000, "raw sharp in-process, 4000×3000", "limit", "resize4000", C,
-      "As the 1920×1080 limit, from the 4000×3000 source.", [], rawRow(per4000, sources.load4000[0]!)),
+      "As the 1920×1080 limit, from the 4000×3000 source.", [], rawRow(v4000.configured, sources.load4000[0]!)),
     row(PATH.master4000, "master, cache MISS, 4000×3000", "ours", "resize4000", C,
       `As the 1920×1080 MISS row, from copies of the 4000×3000 source (\`load/4000x3000-NN.jpg\`).`,
-      [PATH.raw4000], wrkRow(master, (s) => sizesFor(per4000, s).map((v) => resizePath(v)), C, true)),
+      [PATH.raw4000], wrkRow(master, (s) => sizesFor(v4000.configured, s).map((v) => resizePath(v)), C, () => missPids(cluster), cluster)),
+    ...(byLoad
+      ? [
+          row(PATH.master4000ByLoad, "master, cache MISS, 4000×3000, least_conn", "ours", "resize4000", C,
+            "As the 4000×3000 MISS row, on the cluster whose master picks the resizer by `least_conn`.",
+            [PATH.raw4000], wrkRow(byLoad.urls.http, (s) => sizesFor(v4000.byLoad, s).map((v) => resizePath(v)), C, () => missPids(byLoad), byLoad)),
+        ]
+      : []),
     row(PATH.php4000, "php-fpm + GD, 4000×3000", "peer", "resize4000", C,
       "As the 1920×1080 GD row, from the 4000×3000 source.",
-      [PATH.raw4000], wrkRow(peers.urls.php, (s) => sizesFor(per4000, s).map((v) => gdPath(v)), C)),
+      [PATH.raw4000], wrkRow(peers.urls.php, (s) => sizesFor(v4000.configured, s).map((v) => gdPath(v)), C, () => [peers.nginxPid, peers.phpPid])),
     row(PATH.staticUnlogged, "plain nginx, static file, access_log off", "limit", "cached", CACHED_CONNECTIONS,
       `wrk, ${CACHED_CONNECTIONS} connections, one URL: the bytes of the cached resize as a file, from an nginx with the master's main context and http settings (workers, sendfile, keepalive) but \`access_log off\`.`,
-      [], wrkRow(peers.urls.staticUnlogged, () => ["/hit.jpg"], CACHED_CONNECTIONS)),
+      [], wrkRow(peers.urls.staticUnlogged, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
     row(PATH.staticLogged, "plain nginx, static file, same logging", "limit", "cached", CACHED_CONNECTIONS,
-      "The same file from the same kind of nginx, logging every request as the master does (its log_format and access_log, unbuffered, to a file).",
-      [PATH.staticUnlogged], wrkRow(peers.urls.staticLogged, () => ["/hit.jpg"], CACHED_CONNECTIONS)),
+      "The same file from the same kind of nginx, logging every request as the master does (its log_format and access_log, buffered as the master's, to a file).",
+      [PATH.staticUnlogged], wrkRow(peers.urls.staticLogged, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
+    row(PATH.staticUnbuffered, "plain nginx, static file, same format unbuffered", "limit", "cached", CACHED_CONNECTIONS,
+      "The same file, logging each line at once (the master's format without its buffer): what buffering saves a static server.",
+      [PATH.staticUnlogged], wrkRow(peers.urls.staticUnbuffered, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
     row(PATH.hit, "master, cache HIT", "ours", "cached", CACHED_CONNECTIONS,
-      `wrk, ${CACHED_CONNECTIONS} connections, one cached URL (\`${hitPath}\`, X-Cache-Status HIT checked before): the master's resize location serving from proxy_cache.`,
-      [PATH.staticLogged, PATH.staticUnlogged], async (s, mode) => {
-        // The entry lives cache.valid (1m in the local stack): a later round would start on an
-        // expired copy (served stale while it revalidates), so it is made fresh first.
-        await freshHit(master, hitPath);
-        return wrkRow(master, () => [hitPath], CACHED_CONNECTIONS)(s, mode);
-      }),
+      `wrk, ${CACHED_CONNECTIONS} connections, one cached URL (\`${hitPath}\`, X-Cache-Status HIT checked before): the master's resize location serving from proxy_cache, as configured.`,
+      [PATH.staticLogged, PATH.staticUnlogged], hitRow(undefined)),
+    ...(DETAILS ? HIT_VARIANTS : []).map((v) =>
+      row(PATH.hitVariant(v.id), v.label, "ours", "cached", CACHED_CONNECTIONS, `As the HIT row, ${v.what}.`, [PATH.hit, PATH.staticLogged], hitRow(v), true),
+    ),
+    ...(containers
+      ? [
+          row(PATH.containerStatic, "containers: plain nginx, static file, same logging", "limit", "containers", CACHED_CONNECTIONS,
+            `wrk, ${CACHED_CONNECTIONS} connections to a container made from the master container's own declaration (same image, user, read-only root, limits, Docker \`local\` log driver) serving the same bytes as a file, with the master's logging to stdout; reached at its address on the stack's network (no docker-proxy). CPU: its nginx and dockerd (where the log driver runs).`,
+            [], wrkRow(containers.urls.static, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => containers.pids.static)),
+          row(PATH.containerHit, "containers: master, cache HIT", "ours", "containers", CACHED_CONNECTIONS,
+            "The local stack's containers as the Pulumi program declares them (test/containers' way, on this engine): the HIT URL through the master container, its access log through Docker's log driver.",
+            [PATH.containerStatic], async (s, mode) => {
+              await freshHit(containers.urls.master, hitPath);
+              return wrkRow(containers.urls.master, () => [hitPath], CACHED_CONNECTIONS, () => containers.pids.master)(s, mode);
+            }),
+        ]
+      : []),
   ];
 }
 
@@ -190,13 +282,14 @@ async function prepareHit(cluster: LocalCluster, peers: Peers, hitPath: string):
   }
 }
 
-async function stalls(cluster: LocalCluster, src: string): Promise<StallResult[]> {
-  const resizerUrls = cluster.host.resizers.map((r) => `http://${r.listen.address}:${r.listen.port}`);
-  const out: StallResult[] = STALL_CONCURRENCY.map((concurrency) => ({ concurrency, src, trials: [] }));
+async function stalls(clusters: { balance: string; cluster: LocalCluster }[], src: string): Promise<StallResult[]> {
+  const out: StallResult[] = clusters.flatMap(({ balance }) => STALL_CONCURRENCY.map((concurrency) => ({ balance, concurrency, src, trials: [] as StallResult["trials"] })));
   // Interleaved like the rows; every trial its own variant (sizes no other row asks for).
   let fresh = 0;
   for (let t = 0; t < STALL_TRIALS; t++) {
     for (const s of out) {
+      const { cluster } = clusters.find((c) => c.balance === s.balance)!;
+      const resizerUrls = cluster.host.resizers.map((r) => `http://${r.listen.address}:${r.listen.port}`);
       const v = { src, w: 400 + fresh, h: 225 };
       fresh++;
       s.trials.push(await stallTrial(cluster.urls.http, resizePath(v), s.concurrency, resizerUrls, "/healthz"));
@@ -215,23 +308,43 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), "image-origin-bench-"));
   chmodSync(work, 0o755);
   let cluster: LocalCluster | undefined;
+  let byLoad: LocalCluster | undefined;
   let peers: Peers | undefined;
+  let containers: ContainerTier | undefined;
   const stopAll = async () => {
+    await containers?.stop();
     await peers?.stop();
+    await byLoad?.stop();
     await cluster?.stop();
     rmSync(work, { recursive: true, force: true });
   };
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   try {
     log("starting the local cluster and the peers...");
-    cluster = await startCluster({ stack: "local", ports: "free", imagesDir: sources.root });
+    const { configured, byLoad: byLoadSpec } = specs();
+    cluster = await startCluster({ spec: configured, stack: "local", ports: "free", imagesDir: sources.root });
+    if (DETAILS) byLoad = await startCluster({ spec: byLoadSpec, stack: "local", ports: "free", imagesDir: sources.root });
+    // The variants of the HIT rows are edits of the AST the master was started from.
+    if (readFileSync(cluster.master.plan.paths.config, "utf8") !== print(masterConfig(cluster.host.master))) {
+      throw new Error("the running master's config is not the one its plan renders: the HIT variants would not differ from it by one setting");
+    }
     peers = await startPeers({ dir: path.join(work, "peers"), imagesRoot: sources.root, master: cluster.host.master, largestSourceBytes: sources.largestBytes, probeImage: sources.load1080[0]! });
     const peerInfo = (await (await fetch(`${peers.urls.php}/gd-resize.php?info=1`)).json()) as { php: string; gd: string };
 
     const hitPath = resizePath({ src: sources.quality[0]!.src, w: TARGET.w, h: TARGET.h });
     await prepareHit(cluster, peers, hitPath);
 
-    const table = rows(cluster, peers, sources, work, hitPath);
+    if (CONTAINERS) {
+      const staticDir = path.join(work, "container-static");
+      mkdirSync(staticDir, { recursive: true });
+      chmodSync(staticDir, 0o755);
+      containers = await startContainerTier({ imagesDir: sources.root, staticDir, work, log });
+      // The container master's own bytes for the HIT URL, as the static container's file.
+      writeFileSync(path.join(staticDir, "hit.jpg"), await freshHit(containers.urls.master, hitPath));
+      chmodSync(path.join(staticDir, "hit.jpg"), 0o644);
+    }
+
+    const table = rows({ configured: cluster, byLoad }, peers, containers, sources, work, hitPath);
     log(`warm-up (${WARMUP_SECONDS} s per row)...`);
     for (const r of table) await r.warmup();
     for (let round = 0; round < ROUNDS; round++) {
@@ -243,12 +356,15 @@ async function main(): Promise<void> {
     }
 
     log("concurrent identical requests (cache lock)...");
-    const stallResults = await stalls(cluster, sources.quality[0]!.src);
+    const stallResults = await stalls(
+      [{ balance: BALANCE_MEASURED, cluster }, ...(byLoad ? [{ balance: BALANCE_CONTRAST, cluster: byLoad }] : [])],
+      sources.quality[0]!.src,
+    );
 
     log("bytes at equal quality...");
     const resizer = `http://${cluster.host.resizers[0]!.listen.address}:${cluster.host.resizers[0]!.listen.port}`;
     const quality = [];
-    for (const s of sources.quality.slice(0, QUALITY_SOURCES)) quality.push(await qualityOf(s, sources.root, { resizer, gd: peers.urls.php }));
+    for (const s of sources.quality.slice(0, QUALITY_SOURCES)) quality.push(await qualityOf(s, sources.root, { resizer, gd: peers.urls.php }, QUICK ? 1 : 5));
 
     const notes: string[] = [];
     for (const r of table) {

@@ -1,6 +1,7 @@
 // The peers the benchmark measures image-origin against, as configuration: one nginx with
-// four servers (php-fpm + GD as the seeds ran it, nginx's image_filter, and a plain
-// static file server with and without access logging) and a php-fpm pool. The nginx
+// five servers (php-fpm + GD as the seeds ran it, nginx's image_filter, and a plain
+// static file server logging as the master does, logging unbuffered, and not logging) and
+// a php-fpm pool. The nginx
 // config is built from the project's AST and shares the master's main context and
 // http-level settings (workers, log format, access log, sendfile, keepalive, gzip), so the
 // only difference from the master is what each location does. Pure.
@@ -9,7 +10,7 @@ import { hostPort } from "../../infra/address.js";
 import { httpCommon, listenAddress, mainContext } from "../../infra/nginx/common.js";
 import { accessLog, routeLabel } from "../../infra/nginx/observability.js";
 import { print } from "../../infra/nginx/print.js";
-import type { Listen, MasterPlan, NginxPaths } from "../../infra/topology.js";
+import { NGINX_NAMES, type Listen, type MasterPlan, type NginxPaths } from "../../infra/topology.js";
 import { TARGET } from "./workload.js";
 
 /** Where Debian's libnginx-mod-http-image-filter puts the module (load_module needs an absolute path). */
@@ -29,7 +30,7 @@ export interface PeersPlan {
   /** Absolute path of the GD script as php-fpm sees it. */
   gdScript: string;
   phpFpm: Listen;
-  listen: { php: Listen; imageFilter: Listen; staticLogged: Listen; staticUnlogged: Listen };
+  listen: { php: Listen; imageFilter: Listen; staticLogged: Listen; staticUnbuffered: Listen; staticUnlogged: Listen };
   /** Bytes image_filter may read into memory: at least the largest source. */
   imageFilterBufferBytes: number;
 }
@@ -79,10 +80,38 @@ export function peersNginxConfig(p: PeersPlan): string {
           routeLabel(STATIC_ROUTE),
           block("location", ["/"], [d("root", p.staticRoot)]),
         ]),
+        server(p.listen.staticUnbuffered, "The same, logging each line at once (the master's format, no buffer): what buffering saves.", [
+          d("access_log", p.paths.accessLog, NGINX_NAMES.logFormat),
+          block("location", ["/"], [d("root", p.staticRoot)]),
+        ]),
         server(p.listen.staticUnlogged, "The same without access logging: the ceiling of serving these bytes.", [
           d("access_log", "off"),
           block("location", ["/"], [d("root", p.staticRoot)]),
         ]),
+      ]),
+    ]),
+  );
+}
+
+export interface StaticPlan {
+  /** The master whose logging the static server copies (its tuning: format, buffer). */
+  master: Pick<MasterPlan, "tuning">;
+  paths: NginxPaths;
+  staticRoot: string;
+  listen: Listen;
+}
+
+/**
+ * nginx.conf of a plain static file server with the master's main context and http
+ * settings (the same access log, format and buffer): the container tier's comparison.
+ */
+export function staticNginxConfig(p: StaticPlan): string {
+  return print(
+    config([
+      ...mainContext(p.paths, p.master.tuning.master),
+      block("http", [], [
+        ...httpCommon(p.paths, p.master.tuning, p.master.tuning.master),
+        why("A plain file server logging as the master does.", block("server", [], [d("listen", listenAddress(p.listen)), block("location", ["/"], [d("root", p.staticRoot)])])),
       ]),
     ]),
   );

@@ -28,11 +28,10 @@ export function hasMetric(text: string, name: string): boolean {
 }
 
 /**
- * Transforms a resizer has done. A `resizer_transforms_total` counter is used when the
- * resizer has one (a resizer that coalesces identical requests answers more requests than
- * it transforms); until then every resize answered 200 is one transform.
+ * Transforms a resizer has started: its own `resizer_transforms_total`. Not its 200
+ * answers: requests that joined an identical transform in flight share one.
  */
 export function transformsDone(text: string): number {
-  if (hasMetric(text, "resizer_transforms_total")) return sumMetric(text, "resizer_transforms_total");
-  return sumMetric(text, "resizer_http_requests_total", { route: (r) => r === "resize" || r === "legacy", status: "200" });
+  if (!hasMetric(text, "resizer_transforms_total")) throw new Error("the resizer exports no resizer_transforms_total");
+  return sumMetric(text, "resizer_transforms_total");
 }

@@ -4,6 +4,8 @@
 import type { ChartBar, ChartModel } from "./chart.js";
 import { kb, num, table, times, withRange } from "./markdown.js";
 import {
+  BALANCE_CONTRAST,
+  BALANCE_MEASURED,
   PATH,
   p50Of,
   p99Of,
@@ -23,6 +25,7 @@ export const GROUP_TITLES: Record<Group, string> = {
   resize1080: "Resizing 1920×1080 → ~320×180 q80",
   resize4000: "Resizing 4000×3000 → ~320×180 q80",
   cached: "Serving the bytes of a cached resize",
+  containers: "Serving the bytes of a cached resize, containers (logs through Docker)",
 };
 
 /** What a row is compared with, in the words of the claim. */
@@ -31,6 +34,8 @@ const VERSUS_WORDS: Record<string, string> = {
   [PATH.raw4000]: "raw sharp",
   [PATH.staticLogged]: "static, same logging",
   [PATH.staticUnlogged]: "static, access_log off",
+  [PATH.hit]: "HIT as configured",
+  [PATH.containerStatic]: "static container, same logging",
 };
 
 export interface Claim {
@@ -62,8 +67,9 @@ export function claims(r: BenchResults): Claim[] {
   tail("master cache MISS p99/p50 at 8 connections, 1920×1080", PATH.master1080, 1.6);
   tail("master cache MISS p99/p50 at 8 connections, 4000×3000", PATH.master4000, 1.6);
   ratio("master cache HIT vs a plain nginx serving the bytes as a file, same access logging", PATH.hit, PATH.staticLogged, 0.8);
+  ratio("the same in containers (logs through Docker's log driver)", PATH.containerHit, PATH.containerStatic, 0.8);
   for (const s of r.stalls) {
-    if (s.concurrency === 1) continue;
+    if (s.concurrency === 1 || s.balance !== BALANCE_MEASURED) continue;
     const ratioS = stallRatio(r.stalls, s.concurrency);
     out.push({
       claim: `${s.concurrency} identical requests for a new variant: all answered, vs one request alone`,
@@ -82,8 +88,15 @@ export function claims(r: BenchResults): Claim[] {
   return out;
 }
 
-function pathRows(r: BenchResults): string[][] {
-  return r.paths.map((p) => {
+/** Median CPU µs per request of a row's runs, when measured. */
+const cpuOf = (p: PathResult): number | undefined => {
+  const xs = p.runs.map((x) => x.cpuUs).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return xs.length ? median(xs) : undefined;
+};
+const cpuText = (us: number | undefined): string => (us === undefined ? "–" : us >= 1000 ? `${num(us / 1000, 2)} ms` : `${num(us, 1)} µs`);
+
+function pathRows(r: BenchResults, paths: readonly PathResult[]): string[][] {
+  return paths.map((p) => {
     const rps = rpsOf(p);
     const vs = p.versus.map((v) => `${times(ratioOf(r, p.id, v).median)} ${VERSUS_WORDS[v] ?? v}`).join(", ");
     const errors = p.runs.reduce((n, x) => n + x.errors, 0);
@@ -98,9 +111,51 @@ function pathRows(r: BenchResults): string[][] {
       num(p50Of(p), 1),
       num(p99Of(p), 1),
       withRange(tailOf(p), (n) => n.toFixed(2)),
+      cpuText(cpuOf(p)),
       `${errors}${misses}`,
     ];
   });
+}
+
+const PATH_COLUMNS = [
+  "path",
+  { title: "conn", align: "right" as const },
+  { title: "req/s", align: "right" as const },
+  { title: "vs", align: "right" as const },
+  { title: "p50 ms", align: "right" as const },
+  { title: "p99 ms", align: "right" as const },
+  { title: "p99/p50", align: "right" as const },
+  { title: "server CPU / req", align: "right" as const },
+  { title: "errors", align: "right" as const },
+];
+
+/** What each HIT-path setting costs: the variants against the HIT as configured. */
+function settingsTable(r: BenchResults): string[] {
+  const hit = r.paths.find((p) => p.id === PATH.hit);
+  const variants = r.paths.filter((p) => p.detail && p.group === "cached");
+  if (!hit || variants.length === 0) return ["(not measured in this run)"];
+  const base = cpuOf(hit);
+  return [
+    table(
+      [
+        "the master's HIT path",
+        { title: "req/s vs as configured", align: "right" },
+        { title: "server CPU / req", align: "right" },
+        { title: "CPU difference", align: "right" },
+        { title: "vs static, same logging", align: "right" },
+      ],
+      [hit, ...variants].map((p) => {
+        const cpu = cpuOf(p);
+        return [
+          p === hit ? `${p.label} (as configured)` : p.label,
+          p === hit ? "1×" : withRange(ratioOf(r, p.id, hit.id), (n) => times(n)),
+          cpuText(cpu),
+          p === hit || cpu === undefined || base === undefined ? "–" : `${cpu - base >= 0 ? "+" : "−"}${num(Math.abs(cpu - base), 1)} µs`,
+          r.paths.some((x) => x.id === PATH.staticLogged) ? times(ratioOf(r, p.id, PATH.staticLogged).median) : "–",
+        ];
+      }),
+    ),
+  ];
 }
 
 function qualityTables(q: readonly QualityResult[]): string[] {
@@ -112,16 +167,25 @@ function qualityTables(q: readonly QualityResult[]): string[] {
         `Resampling alone, lossless: GD ${s.gd.losslessSsim.toFixed(4)}, resizer ${s.resizerLosslessSsim.toFixed(4)}.`,
       "",
       table(
-        ["encoder", { title: "q for GD's SSIM", align: "right" }, { title: "bytes", align: "right" }, { title: "SSIM", align: "right" }, { title: "vs GD bytes", align: "right" }, { title: "at default q", align: "right" }],
         [
-          ["GD imagejpeg (the seeds)", String(s.gd.q), kb(s.gd.bytes), s.gd.ssim.toFixed(4), "1.00×", "–"],
+          "encoder",
+          { title: "q for GD's SSIM", align: "right" },
+          { title: "bytes", align: "right" },
+          { title: "SSIM", align: "right" },
+          { title: "vs GD bytes", align: "right" },
+          { title: "at default q", align: "right" },
+          { title: "CPU / encode", align: "right" },
+        ],
+        [
+          ["GD imagejpeg (the seeds)", String(s.gd.q), kb(s.gd.bytes), s.gd.ssim.toFixed(4), "1.00×", "–", "–"],
           ...s.encoders.map((e) => [
             e.encoder,
             e.reached ? String(e.q) : `not reached (q${e.q})`,
             kb(e.bytes),
             e.ssim.toFixed(4),
             times(e.bytes / s.gd.bytes),
-            `q${e.atDefault.q}: ${kb(e.atDefault.bytes)}, SSIM ${e.atDefault.ssim.toFixed(4)}`,
+            `q${e.atDefault.q}: ${kb(e.atDefault.bytes)}, SSIM ${e.atDefault.ssim.toFixed(4)}${e.atDefault.ssim < s.gd.ssim ? " (below GD)" : ""}`,
+            e.cpuMs === undefined ? "–" : `${num(e.cpuMs, 1)} ms`,
           ]),
         ],
       ),
@@ -132,16 +196,39 @@ function qualityTables(q: readonly QualityResult[]): string[] {
   const encoders = q[0]!.encoders.map((e) => e.encoder);
   const gdTotal = q.reduce((n, s) => n + s.gd.bytes, 0);
   out.push(
-    "All sources together (sum of bytes at each source's GD SSIM):",
+    "All sources together: the sum of bytes at each source's own GD SSIM (what an ideal per-image quality would cost), and at the one default quality the resizer uses for every image (what it costs; the default must reach GD's SSIM on every source):",
     "",
     table(
-      ["encoder", { title: "bytes", align: "right" }, { title: "vs GD", align: "right" }, { title: "reached GD's SSIM", align: "right" }],
       [
-        ["GD imagejpeg (the seeds)", kb(gdTotal), "1.00×", "–"],
+        "encoder",
+        { title: "bytes at GD's SSIM", align: "right" },
+        { title: "vs GD", align: "right" },
+        { title: "reached GD's SSIM", align: "right" },
+        { title: "default q", align: "right" },
+        { title: "bytes at default q", align: "right" },
+        { title: "vs GD", align: "right" },
+        { title: "default reaches GD's SSIM on", align: "right" },
+        { title: "CPU / encode", align: "right" },
+      ],
+      [
+        ["GD imagejpeg (the seeds)", kb(gdTotal), "1.00×", "–", String(q[0]!.gd.q), kb(gdTotal), "1.00×", "–", "–"],
         ...encoders.map((name) => {
           const per = q.map((s) => s.encoders.find((e) => e.encoder === name)!);
           const total = per.reduce((n, e) => n + e.bytes, 0);
-          return [name, kb(total), times(total / gdTotal), `${per.filter((e) => e.reached).length} of ${per.length}`];
+          const atDefault = per.reduce((n, e) => n + e.atDefault.bytes, 0);
+          const reachedAtDefault = q.filter((s, i) => per[i]!.atDefault.ssim >= s.gd.ssim).length;
+          const cpu = per.map((e) => e.cpuMs).filter((x): x is number => x !== undefined);
+          return [
+            name,
+            kb(total),
+            times(total / gdTotal),
+            `${per.filter((e) => e.reached).length} of ${per.length}`,
+            String(per[0]!.atDefault.q),
+            kb(atDefault),
+            times(atDefault / gdTotal),
+            `${reachedAtDefault} of ${per.length}`,
+            cpu.length ? `${num(median(cpu), 1)} ms` : "–",
+          ];
         }),
       ],
     ),
@@ -149,10 +236,16 @@ function qualityTables(q: readonly QualityResult[]): string[] {
   return out;
 }
 
+const BALANCE_WORDS: Record<string, string> = {
+  [BALANCE_MEASURED]: "by cache key (as configured)",
+  [BALANCE_CONTRAST]: "least_conn + cache lock (before)",
+};
+
 function stallTable(r: BenchResults): string {
   if (r.stalls.length === 0) return "(not measured in this run)";
   return table(
     [
+      "resizer chosen",
       { title: "identical requests at once", align: "right" },
       { title: "all answered, ms", align: "right" },
       { title: "vs one alone", align: "right" },
@@ -165,9 +258,10 @@ function stallTable(r: BenchResults): string {
       const statuses: Record<string, number> = {};
       for (const t of s.trials) for (const [k, v] of Object.entries(t.cacheStatuses)) statuses[k] = (statuses[k] ?? 0) + v;
       return [
+        BALANCE_WORDS[s.balance] ?? s.balance,
         String(s.concurrency),
         withRange(spread(s.trials.map((t) => t.allMs)), (n) => num(n, 0)),
-        s.concurrency === 1 ? "1×" : withRange(stallRatio(r.stalls, s.concurrency), (n) => times(n, 1)),
+        s.concurrency === 1 ? "1×" : withRange(stallRatio(r.stalls, s.concurrency, s.balance), (n) => times(n, 1)),
         num(median(s.trials.map((t) => t.p50Ms)), 0),
         withRange(spread(s.trials.map((t) => t.transforms)), (n) => num(n)),
         Object.entries(statuses)
@@ -225,25 +319,25 @@ export function renderReport(r: BenchResults): string {
     "",
     "## Throughput and latency per path",
     "",
-    table(
-      [
-        "path",
-        { title: "conn", align: "right" },
-        { title: "req/s", align: "right" },
-        { title: "vs", align: "right" },
-        { title: "p50 ms", align: "right" },
-        { title: "p99 ms", align: "right" },
-        { title: "p99/p50", align: "right" },
-        { title: "errors", align: "right" },
-      ],
-      pathRows(r),
-    ),
+    table(PATH_COLUMNS, pathRows(r, r.paths.filter((p) => !p.detail))),
+    "",
+    "*Server CPU / req*: CPU time of the serving processes (nginx workers, resizers; raw sharp: its own process) per request answered. " +
+      "Other work on a shared machine slows these processes down but does not make them do more, so this column is the steadiest one.",
+    "",
+    "## What each setting of the HIT path costs",
+    "",
+    "The master as configured, then the same config with one setting taken out (or a candidate added), each measured in the same rounds " +
+      "(`bench/lib/variants.ts` edits the rendered config's AST; the master is reloaded before each row and restored after):",
+    "",
+    ...settingsTable(r),
     "",
     "## Concurrent identical requests for a new variant (the cache-lock stall)",
     "",
     `N clients ask the master at the same moment for one variant nobody asked for before (a new size of \`${r.stalls[0]?.src ?? "?"}\`), over connections opened beforehand; ` +
       `${r.stalls[0]?.trials.length ?? 0} trial${r.stalls[0]?.trials.length === 1 ? "" : "s"} per N, each with its own variant. ` +
-      "*All answered* is the time from sending to the last complete answer; *transforms* is the resizers' counter (`/metrics`) before and after.",
+      "*All answered* is the time from sending to the last complete answer; *transforms* is the resizers' counter (`/metrics`) before and after. " +
+      "Measured with the resizers chosen by the cache key (`resizer.balance: variant`, as configured: identical requests meet at one replica, which resizes once for all) " +
+      "and, for contrast, with `least_conn` and nginx's cache lock (the design before, whose waiters re-check every 500 ms).",
     "",
     stallTable(r),
     "",
@@ -252,14 +346,15 @@ export function renderReport(r: BenchResults): string {
     "Per source, the reference is the ideal 320×180 cover crop (the source decoded in full, Lanczos-3, no compression). " +
       "The seeds' GD output (php-fpm + GD, `imagecopyresampled` + `imagejpeg` q80) sets the SSIM to reach; for every encoder a binary search finds " +
       "the lowest quality whose output is at least that close to the reference (SSIM: ssim.js, luma, 11×11 window). " +
-      "JPEG default and WebP/AVIF are the resizer's own answers (`fmt=jpeg`, and `fmt=auto` with an `Accept` that lists WebP or AVIF); " +
-      "the other JPEG rows are sharp's encoder options applied to the resizer's lossless output (the same pixels, another encoder).",
+      "Rows named *resizer* are the resizer's own answers (`fmt=jpeg`, and `fmt=auto` with an `Accept` that lists WebP or AVIF); " +
+      "the others are sharp's encoder options applied to the resizer's lossless output (the same pixels, another encoder). " +
+      "*CPU / encode*: CPU time of one encode of the 320×180 pixels in-process, with the row's options (median).",
     "",
     ...qualityTables(r.quality),
     "",
     "## What each row measures",
     "",
-    ...r.paths.map((p) => `- **${p.label}**: ${p.measures}`),
+    ...r.paths.filter((p) => !p.detail).map((p) => `- **${p.label}**: ${p.measures}`),
     "",
     ...(r.notes.length ? ["## Notes from this run", "", ...r.notes.map((n) => `- ${n}`), ""] : []),
     "## How to run",
@@ -282,11 +377,11 @@ const ratioNote = (r: BenchResults, p: PathResult): string | undefined => {
 };
 
 export function chartModel(r: BenchResults): ChartModel {
-  const groups = (["resize1080", "resize4000", "cached"] as const)
+  const groups = (["resize1080", "resize4000", "cached", "containers"] as const)
     .map((g) => ({
       title: `${GROUP_TITLES[g]}, ${r.paths.find((p) => p.group === g)?.connections ?? "?"} connections`,
       bars: r.paths
-        .filter((p) => p.group === g && p.runs.length > 0)
+        .filter((p) => p.group === g && p.runs.length > 0 && !p.detail)
         .map((p): ChartBar => {
           const s: Spread = rpsOf(p);
           const note = ratioNote(r, p);
@@ -294,7 +389,7 @@ export function chartModel(r: BenchResults): ChartModel {
         }),
     }))
     .filter((g) => g.bars.length > 0);
-  const one = r.stalls.find((s) => s.concurrency === 1);
+  const one = r.stalls.find((s) => s.concurrency === 1 && s.balance === BALANCE_MEASURED);
   const oneMs = one ? median(one.trials.map((t) => t.allMs)) : NaN;
   const m = r.machine;
   return {
@@ -308,7 +403,8 @@ export function chartModel(r: BenchResults): ChartModel {
         title: "Identical requests at once for a new variant (the cache-lock stall)",
         bars: r.stalls.map((s) => {
           const t = spread(s.trials.map((x) => x.transforms));
-          return { label: s.concurrency === 1 ? "1 request alone" : `${s.concurrency} identical requests`, ms: median(s.trials.map((x) => x.allMs)), note: t.min === t.max ? `${num(t.max)} transform${t.max === 1 ? "" : "s"}` : `${num(t.min)}–${num(t.max)} transforms` };
+          const how = s.balance === BALANCE_MEASURED ? "" : ` (${s.balance} + lock, before)`;
+          return { label: `${s.concurrency === 1 ? "1 request alone" : `${s.concurrency} identical requests`}${how}`, ms: median(s.trials.map((x) => x.allMs)), note: t.min === t.max ? `${num(t.max)} transform${t.max === 1 ? "" : "s"}` : `${num(t.min)}–${num(t.max)} transforms` };
         }),
         ...(Number.isFinite(oneMs) && { marker: { ms: oneMs * STALL_LIMIT, label: `target: ${STALL_LIMIT}× one request` } }),
       },

@@ -44,9 +44,14 @@ export interface Run {
   errors: number;
   /** Resizer transforms during the run (MISS rows: one per request means every request missed). */
   transforms?: number;
+  /**
+   * CPU time of the serving processes per request, in µs (nginx workers, resizers; raw
+   * sharp: its own process). What other work on a shared machine disturbs least.
+   */
+  cpuUs?: number;
 }
 
-export type Group = "resize1080" | "resize4000" | "cached";
+export type Group = "resize1080" | "resize4000" | "cached" | "containers";
 
 export interface PathResult {
   id: string;
@@ -60,6 +65,8 @@ export interface PathResult {
   versus: string[];
   /** One run per round, in round order. */
   runs: Run[];
+  /** A variant measured to show what one setting costs: in the tables, not in the chart. */
+  detail?: boolean;
 }
 
 export interface StallTrial {
@@ -75,6 +82,8 @@ export interface StallTrial {
 }
 
 export interface StallResult {
+  /** How the master picked the replica (resizer.balance), i.e. which design was measured. */
+  balance: string;
   concurrency: number;
   /** The source whose new sizes the trials ask for. */
   src: string;
@@ -90,6 +99,8 @@ export interface EncoderResult {
   reached: boolean;
   /** The same encoder at the resizer's default quality. */
   atDefault: { q: number; bytes: number; ssim: number };
+  /** CPU time of one encode of this source's 320×180 pixels (median, in-process, ms). */
+  cpuMs?: number;
 }
 
 export interface QualityResult {
@@ -138,10 +149,10 @@ export function ratioOf(results: Pick<BenchResults, "paths">, id: string, versus
   );
 }
 
-/** The all-answered time of N identical requests relative to one (the N=1 median). */
-export function stallRatio(stalls: readonly StallResult[], concurrency: number): Spread {
-  const one = stalls.find((s) => s.concurrency === 1);
-  const n = stalls.find((s) => s.concurrency === concurrency);
+/** The all-answered time of N identical requests relative to one (the N=1 median of the same design). */
+export function stallRatio(stalls: readonly StallResult[], concurrency: number, balance: string = BALANCE_MEASURED): Spread {
+  const one = stalls.find((s) => s.concurrency === 1 && s.balance === balance);
+  const n = stalls.find((s) => s.concurrency === concurrency && s.balance === balance);
   if (!one || !n) return spread([]);
   const base = median(one.trials.map((t) => t.allMs));
   return spread(n.trials.map((t) => t.allMs / base));
@@ -157,10 +168,21 @@ export const PATH = {
   raw4000: "raw-4000",
   master4000: "master-miss-4000",
   php4000: "php-gd-4000",
+  master1080ByLoad: "master-miss-1080-least-conn",
+  master4000ByLoad: "master-miss-4000-least-conn",
   staticUnlogged: "static-unlogged",
   staticLogged: "static-logged",
+  staticUnbuffered: "static-unbuffered",
   hit: "master-hit",
+  /** A HIT-path variant of the master (bench/lib/variants.ts): `hit-<variant id>`. */
+  hitVariant: (id: string) => `master-hit-${id}`,
+  containerStatic: "container-static-logged",
+  containerHit: "container-master-hit",
 } as const;
+
+/** The balancing the claims are about (the default), and the one measured for contrast. */
+export const BALANCE_MEASURED = "variant";
+export const BALANCE_CONTRAST = "least_conn";
 
 /** Concurrencies of the lock-stall case. */
 export const STALL_CONCURRENCY = [1, 8, 64] as const;

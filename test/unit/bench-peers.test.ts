@@ -14,6 +14,7 @@ import { planCluster } from "../../infra/topology.js";
 import { timeMs } from "../../infra/units.js";
 import { quadrants } from "../helpers/images.js";
 import { assertNginxAccepts, startNginx, type RunningNginx } from "../helpers/nginx.js";
+import { all, argsOf, one, parseConf } from "../helpers/nginx-conf.js";
 import { freePorts, handOver, stackSpec, tempRoot } from "../helpers/stage.js";
 
 describe("the benchmark's peers (nginx)", () => {
@@ -27,7 +28,7 @@ describe("the benchmark's peers (nginx)", () => {
   const url = (l: { address: string; port: number }, path: string) => `http://${l.address}:${l.port}${path}`;
 
   before(async () => {
-    const [php, fpm, filter, logged, unlogged] = await freePorts(5);
+    const [php, fpm, filter, logged, unbuffered, unlogged] = await freePorts(6);
     const at = (port: number | undefined) => ({ address: "127.0.0.1", port: port! });
     const dir = join(root, "peers");
     plan = {
@@ -45,7 +46,7 @@ describe("the benchmark's peers (nginx)", () => {
       staticRoot: join(root, "static"),
       gdScript: join(dir, "gd-resize.php"),
       phpFpm: at(fpm),
-      listen: { php: at(php), imageFilter: at(filter), staticLogged: at(logged), staticUnlogged: at(unlogged) },
+      listen: { php: at(php), imageFilter: at(filter), staticLogged: at(logged), staticUnbuffered: at(unbuffered), staticUnlogged: at(unlogged) },
       imageFilterBufferBytes: 20 * 1024 ** 2,
     };
     for (const d of [join(dir, "run"), join(dir, "logs"), plan.staticRoot, plan.paths.imagesRoot]) mkdirSync(d, { recursive: true });
@@ -64,6 +65,13 @@ describe("the benchmark's peers (nginx)", () => {
 
   it("loads in nginx without a warning (image_filter from Debian's module)", async () => {
     await assertNginxAccepts(conf, join(root, "peers"), "peers nginx.conf");
+  });
+
+  it("one static server logs each line at once: the master's format without its buffer", () => {
+    const http = one(parseConf(readFileSync(conf, "utf8")), "http");
+    assert.deepEqual(argsOf(http, "access_log"), [plan.paths.accessLog, "main", "buffer=64k", "flush=1s"]);
+    const unbuffered = all(http, "server").find((srv) => argsOf(srv, "listen")![0] === `127.0.0.1:${plan.listen.staticUnbuffered.port}`)!;
+    assert.deepEqual(argsOf(unbuffered, "access_log"), [plan.paths.accessLog, "main"]);
   });
 
   it("has the master's log format, access log directive and workers: only the locations differ", () => {

@@ -43,6 +43,16 @@ describe("the claims of RESULTS.md", () => {
     assert.equal(t64.met, false, "a trial with 2 transforms for one variant fails the claim");
   });
 
+  it("the lock stall is claimed for the design as configured only, not for the one shown for contrast", () => {
+    const stallClaims = claims(fixture()).filter((c) => /identical requests/.test(c.claim));
+    assert.equal(stallClaims.length, 4, "8 and 64, time and transforms, of the configured design");
+    assert.equal(claim(/^8 identical requests.*all answered/).measured, "16.61× (16.45×–16.77×)", "against its own one-request time (31 ms), not the other design's");
+  });
+
+  it("the container tier's HIT claim is made only when its rows were measured", () => {
+    assert.ok(!claims(fixture()).some((c) => /containers/.test(c.claim)));
+  });
+
   it("a claim whose rows were not measured is left out rather than invented", () => {
     const f = fixture();
     f.paths = f.paths.filter((p) => !p.id.startsWith("master-miss-4000"));
@@ -80,14 +90,22 @@ describe("RESULTS.md", () => {
 
   it("the stall table: all-answered time against one request alone, transforms and cache statuses", () => {
     assert.match(md, /a new size of `quality\/a\.jpg`/);
-    assert.match(md, /\| 8 \| 515 \(510–520\) \| 16\.6× \(16\.5×–16\.8×\) \| 508 \| 1 \| HIT 14, MISS 2 \| 0 \|/);
-    assert.match(md, /\| 64 \| 35 \(34–36\) \| 1\.1× \(1\.1×–1\.2×\) \| 33 \| 2 \(1–2\) \| MISS 128 \| 1 \|/);
+    assert.match(md, /\| by cache key \(as configured\) \| 8 \| 515 \(510–520\) \| 16\.6× \(16\.5×–16\.8×\) \| 508 \| 1 \| HIT 14, MISS 2 \| 0 \|/);
+    assert.match(md, /\| by cache key \(as configured\) \| 64 \| 35 \(34–36\) \| 1\.1× \(1\.1×–1\.2×\) \| 33 \| 2 \(1–2\) \| MISS 128 \| 1 \|/);
+    assert.match(md, /\| least_conn \+ cache lock \(before\) \| 8 \| 505 \| 25\.3× \| 503 \| 1 \| HIT 7, MISS 1 \| 0 \|/);
   });
 
   it("bytes at equal quality: per source and in total, an encoder that never reached GD's SSIM said so", () => {
     assert.match(md, /\| AVIF, resizer fmt=auto \| not reached \(q100\) \| 30\.0 KB \| 0\.9600 \| 3\.00× \|/);
-    assert.match(md, /\| JPEG, resizer \| 24\.0 KB \| 0\.80× \| 2 of 2 \|/);
-    assert.match(md, /\| AVIF, resizer fmt=auto \| 36\.0 KB \| 1\.20× \| 1 of 2 \|/);
+    assert.match(md, /\| JPEG, resizer \| 24\.0 KB \| 0\.80× \| 2 of 2 \| 80 \| 26\.4 KB \| 0\.88× \| 2 of 2 \| 4\.0 ms \|/);
+    assert.match(md, /\| AVIF, resizer fmt=auto \| 36\.0 KB \| 1\.20× \| 1 of 2 \| 50 \| 9\.5 KB \| 0\.32× \| 1 of 2 \| – \|/);
+    assert.match(md, /q50: 3\.0 KB, SSIM 0\.9500 \(below GD\)/, "a default below GD's quality is pointed out");
+  });
+
+  it("what each HIT-path setting costs: throughput and CPU against the HIT as configured, not drawn in the chart", () => {
+    assert.match(md, /\| master, cache HIT \(as configured\) \| 1× \| 20\.0 µs \| – \| 0\.80× \|/);
+    assert.match(md, /\| master, cache HIT, no open_file_cache \| 0\.90× \| 23\.0 µs \| \+3\.0 µs \| 0\.72× \|/);
+    assert.ok(!md.split("## Throughput and latency per path")[1]!.split("## What each setting")[0]!.includes("no open_file_cache"), "not in the main table");
   });
 
   it("what each row measures, in the row's own words", () => {
@@ -111,8 +129,10 @@ describe("the chart's model", () => {
       ["1 request alone", 31, "1 transform"],
       ["8 identical requests", 515, "1 transform"],
       ["64 identical requests", 35, "1–2 transforms"],
+      ["1 request alone (least_conn + lock, before)", 20, "1 transform"],
+      ["8 identical requests (least_conn + lock, before)", 505, "1 transform"],
     ]);
-    assert.equal(m.stall?.marker?.ms, 31 * 1.2);
+    assert.equal(m.stall?.marker?.ms, 31 * 1.2, "the target is the configured design's one request");
   });
 
   it("a quick or shared run says so in the subtitle", () => {
