@@ -360,12 +360,13 @@ export function renderReport(r: BenchResults): string {
     "## How to run",
     "",
     "```sh",
-    "npm run bench             # every row, 3 interleaved rounds of 5 s (about 6 minutes on 2 cores)",
-    "npm run bench -- --quick  # the same rows once for 1 s, two sources, one trial: a smoke test (under a minute)",
+    "npm run bench             # every row, 3 interleaved rounds of 5 s (about 10 minutes on 2 cores)",
+    "npm run bench -- --quick  # the claims' rows once for 1 s, two sources, one trial: a smoke test (under a minute)",
     "```",
     "",
     "Both install the peers first (`bash scripts/setup.sh bench`: php-fpm, php-gd, wrk, fonts) and start their own local cluster " +
-      "with `infra/local/launcher.ts` on free ports. Measure on a quiet machine (`uptime` load below 1.5): the harness says so here when it was not.",
+      "with `infra/local/launcher.ts` on free ports; the full run also the container tier on the local Docker engine (`bash scripts/setup-docker.sh`). " +
+      "Measure on a quiet machine (`uptime` load below 1.5): the harness says so here when it was not. See bench/README.md.",
     "",
   ].join("\n");
 }
