@@ -21,7 +21,7 @@ import type { StoryboardSettings } from "./settings.js";
 import { VTT_CONTENT_TYPE, buildTrack } from "./webvtt.js";
 
 /** Bump when the same stills and parameters would give other bytes (layout, encoder settings). */
-export const STORYBOARD_REVISION = 1;
+export const STORYBOARD_REVISION = 2;
 
 export interface StoryboardReply {
   status: 200 | 301 | 304;
