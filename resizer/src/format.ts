@@ -108,3 +108,24 @@ export function requestedOutput(fmt: RequestedFormat | undefined, accept: string
 export function outputFormats(fmt: RequestedFormat | undefined, source: SourceFormat, accept: string | undefined): OutputFormat[] {
   return requestedOutputs(fmt, accept) ?? [SAME_AS_SOURCE[source]];
 }
+
+/** Bytes `sniffFormat` needs. */
+export const SNIFF_BYTES = 12;
+
+const startsWith = (b: Uint8Array, at: number, sig: readonly number[]) => sig.every((x, i) => b[at + i] === x);
+const ascii = (text: string) => [...text].map((c) => c.charCodeAt(0));
+
+/**
+ * The source's format from its first bytes, for the raster formats whose signature is
+ * unambiguous (JPEG, PNG, GIF, WebP); undefined for anything else, which libvips then
+ * identifies from the header (`probe`). libvips picks its loader from the same signatures,
+ * so the two cannot disagree; a file that only starts like an image is refused by the
+ * decoder, with the answer the probe would give.
+ */
+export function sniffFormat(head: Uint8Array): "jpeg" | "png" | "gif" | "webp" | undefined {
+  if (startsWith(head, 0, [0xff, 0xd8, 0xff])) return "jpeg";
+  if (startsWith(head, 0, [0x89, ...ascii("PNG\r\n"), 0x1a, 0x0a])) return "png";
+  if (startsWith(head, 0, ascii("GIF87a")) || startsWith(head, 0, ascii("GIF89a"))) return "gif";
+  if (startsWith(head, 0, ascii("RIFF")) && startsWith(head, 8, ascii("WEBP"))) return "webp";
+  return undefined;
+}

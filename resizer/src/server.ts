@@ -13,7 +13,7 @@ import { REDIRECT_CACHE_CONTROL, urlVerdict } from "./canonical.js";
 import { ENGINE, configureEngine, probe, type Rendered } from "./engine.js";
 import { ResizeError, isResizeError } from "./errors.js";
 import { Flights } from "./flights.js";
-import { CONTENT_TYPES, outputFormats, requestedOutputs, variantFor } from "./format.js";
+import { CONTENT_TYPES, outputFormats, requestedOutputs, SNIFF_BYTES, sniffFormat, variantFor } from "./format.js";
 import { budgetBytes } from "./memory.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { parseResizeQuery, parseTimthumbQuery, type ResizeRequest } from "./params.js";
@@ -258,8 +258,13 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
       try {
         // Planned before admission: the plan's memory estimate is what admission counts, and
         // a plan no replica could run is refused here, before anything is decoded.
+        // Without `fmt` the answer keeps the source's format: its first bytes say which, where
+        // they are unambiguous, so a box needs no probe of the header either.
+        const requested = requestedOutputs(transform.fmt, accept);
+        const sniffed = requested === undefined ? sniffFormat(await source.head(SNIFF_BYTES)) : undefined;
+        const formats = requested ?? (sniffed !== undefined ? outputFormats(undefined, sniffed, accept) : undefined);
         const planned =
-          planWithoutHeader(transform, requestedOutputs(transform.fmt, accept), planSettings) ??
+          planWithoutHeader(transform, formats, planSettings) ??
           (await (async () => {
             const info = await probe(await source.input(), settings);
             return planTransform(info, transform, outputFormats(transform.fmt, info.format, accept), planSettings);

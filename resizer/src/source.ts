@@ -24,6 +24,8 @@ export interface Source {
   input(): Promise<string | Buffer>;
   /** Where a transform worker opens the same file again, and how it knows it is the same. */
   file: SourceFile;
+  /** The first `bytes` bytes (fewer if the file is shorter). */
+  head(bytes: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,11 @@ export async function openSource(root: string, src: string, maxInputBytes: numbe
       mtimeNs: stat.mtimeNs.toString(),
       input: async () => (PROC_FD ? `/proc/self/fd/${handle.fd}` : readAll(handle, size)),
       file: { path: real, dev: stat.dev.toString(), ino: stat.ino.toString(), size },
+      head: async (bytes) => {
+        const buffer = Buffer.alloc(Math.min(bytes, size));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        return buffer.subarray(0, bytesRead);
+      },
       close: () => handle.close(),
     };
   } catch (e) {

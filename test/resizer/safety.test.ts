@@ -92,12 +92,17 @@ describe("sources that are not servable images", () => {
   // a box with a format is planned without it, and libvips' own checks must answer the
   // same, to the word.
   const box = (url: string) => url.replace("&w=10", "&w=10&h=10&fmt=jpeg");
+  const boxNoFmt = (url: string) => url.replace("&w=10", "&w=10&h=10");
   for (const [name, url, status, code] of cases) {
     it(`${name} -> ${status}`, () => assertRefused(url, status, code));
     if (code === "source_too_large") continue; // refused by fstat, before any planning
     it(`${name}, asked as a box with fmt (no probe) -> the same answer`, async () => {
       await assertRefused(box(url), status, code);
       assert.deepEqual(JSON.parse((await svc.get(box(url))).bytes.toString()), JSON.parse((await svc.get(url)).bytes.toString()));
+    });
+    it(`${name}, asked as a box without fmt (format from the first bytes, no probe) -> the same answer`, async () => {
+      await assertRefused(boxNoFmt(url), status, code);
+      assert.deepEqual(JSON.parse((await svc.get(boxNoFmt(url))).bytes.toString()), JSON.parse((await svc.get(url)).bytes.toString()));
     });
   }
 

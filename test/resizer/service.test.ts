@@ -58,6 +58,15 @@ describe("resizing", () => {
     assert.ok(res.bytes.length < baseline.length, `${res.bytes.length} bytes, baseline ${baseline.length}`);
   });
 
+  it("a box without fmt keeps the source's format, planned from its first bytes: the same bytes as with fmt", async () => {
+    const sniffed = await svc.get("/resize?src=dir/sub/photo.jpg&w=200&h=100");
+    const explicit = await svc.get("/resize?src=dir/sub/photo.jpg&w=200&h=100&fmt=jpeg");
+    assert.equal(sniffed.headers.get("content-type"), "image/jpeg");
+    assert.ok(sniffed.bytes.equals(explicit.bytes));
+    const gif = await svc.get("/resize?src=anim.gif&w=40&h=40");
+    assert.equal(gif.headers.get("content-type"), "image/png", "a GIF becomes PNG, as with the probe");
+  });
+
   it("keeps the aspect ratio with w or h alone", async () => {
     const byWidth = await decode((await svc.get("/resize?src=quadrants.jpg&w=200")).bytes);
     assert.deepEqual([byWidth.meta.width, byWidth.meta.height], [200, 150]);

@@ -2,9 +2,10 @@
 // estimates and admission, single flights, HTTP validators and the settings contract.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import sharp from "sharp";
 import { ResizeError } from "../../resizer/src/errors.js";
 import { Admission } from "../../resizer/src/admission.js";
-import { acceptsPattern, negotiateFormat, outputFormats, requestedOutputs, type OutputFormat } from "../../resizer/src/format.js";
+import { acceptsPattern, negotiateFormat, outputFormats, requestedOutputs, sniffFormat, type OutputFormat } from "../../resizer/src/format.js";
 import { Flights } from "../../resizer/src/flights.js";
 import { ACCEPT_TABLE } from "../helpers/accept-table.js";
 import { outputBound, planTransform, planWithoutHeader, type PlanSettings } from "../../resizer/src/plan.js";
@@ -40,6 +41,21 @@ describe("format negotiation", () => {
     assert.deepEqual(outputFormats(undefined, "gif", undefined), ["png"]);
     assert.deepEqual(outputFormats("auto", "png", "image/webp"), ["webp", "jpeg"]);
     assert.deepEqual(outputFormats("png", "jpeg", "image/avif"), ["png"]);
+  });
+});
+
+describe("a source's format from its first bytes", () => {
+  it("knows JPEG, PNG, GIF and WebP by their signatures, and nothing else", async () => {
+    const first = async (img: sharp.Sharp) => (await img.toBuffer()).subarray(0, 12);
+    const pixel = () => sharp({ create: { width: 2, height: 2, channels: 3, background: "#808080" } });
+    assert.equal(sniffFormat(await first(pixel().jpeg())), "jpeg");
+    assert.equal(sniffFormat(await first(pixel().png())), "png");
+    assert.equal(sniffFormat(await first(pixel().gif())), "gif");
+    assert.equal(sniffFormat(await first(pixel().webp())), "webp");
+    // AVIF/HEIF (the brand decides whether sharp can decode it), SVG, text, too short: the probe decides.
+    assert.equal(sniffFormat(await first(pixel().avif())), undefined);
+    for (const text of ["<svg xmlns=", "<?xml version", "%PDF-1.7", "hello world!", "\xff\xd8"]) assert.equal(sniffFormat(Buffer.from(text, "latin1")), undefined, JSON.stringify(text));
+    assert.equal(sniffFormat(Buffer.from("RIFF\0\0\0\0WAVE", "latin1")), undefined, "a RIFF that is not WebP");
   });
 });
 
