@@ -341,7 +341,9 @@ const resizerDeployment = z.strictObject({
   replicas: resizerDeploymentFields.replicas.default(2).describe("resizer processes per host (seed 004: several node processes under PM2)"),
   basePort: resizerDeploymentFields.basePort.default(9000).describe("replica *i* listens on `basePort + i` (seed: php-fpm on 9000)"),
   memoryMb: resizerDeploymentFields.memoryMb.default(512).describe("container memory limit per replica (MB)"),
-  cpus: resizerDeploymentFields.cpus.default(1).describe("container CPU limit per replica"),
+  cpus: resizerDeploymentFields.cpus
+    .default(1)
+    .describe("container CPU limit per replica: a cap, not a share of the host. With `balance: variant` each variant has one home replica, so a replica's part of the load varies; a cap above the host's resizer CPUs / replicas lets a busy replica use what an idle one leaves (README, Resizer sizing)"),
   balance: z
     .enum(["variant", "least_conn"])
     .default("variant")

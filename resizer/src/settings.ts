@@ -82,7 +82,7 @@ export const serviceSchema = z.strictObject({
     .min(1)
     .max(64)
     .default(2)
-    .describe("transforms at once per process; about 2 per CPU uses the CPU fully (resizer/README.md, Benchmark), memory permitting"),
+    .describe("transforms at once per process: enough that the replica's share of a busy host's resizes runs rather than waits (README, Resizer sizing), memory permitting"),
   queue: z.number().int().min(0).max(10_000).default(64).describe("requests waiting for a slot; beyond it the answer is 503 + `Retry-After`"),
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe("whole-request budget (ms); a transform still running after it is abandoned with 503"),
   maxInputPixels: z.number().int().min(1).max(1_000_000_000).default(50_000_000).describe("pixel limit, checked from the header before decoding (decompression bombs)"),
@@ -129,7 +129,7 @@ export const serviceSchema = z.strictObject({
     .min(0)
     .max(64)
     .default(0)
-    .describe("libvips threads per image; 0: sharp's default (the cluster sets one per CPU of the replica's `cpus`)"),
+    .describe("libvips threads per image; 0: sharp's default (the cluster sets one per CPU of the replica's `cpus`). A thumbnail costs the same CPU with 1 or more; more only shortens one large request (README, Resizer sizing)"),
   presets: z.record(presetName, presetSchema).default({}).meta({ keyName: "name", description: "named transforms, requested as `?p=<name>`" }),
   presetsOnly: z.boolean().default(false).describe("serve only `?p=<preset>` requests (stops arbitrary-size abuse)"),
   legacyPaths: z

@@ -189,8 +189,8 @@ describe("prod: resources per host", () => {
     assert.deepEqual(containerOf(host.slaves[0]!.name).inputs.ulimits, [{ name: "nofile", soft: 20480, hard: 20480 }]);
     const resizer = containerOf(host.resizers[0]!.name).inputs;
     assert.equal(resizer.memory, 1024);
-    // In the provider's own spelling (it reads "2" back as "2.0", and cpus forces replacement).
-    assert.equal(resizer.cpus, "2.0");
+    // In the provider's own spelling (it reads "4" back as "4.0", and cpus forces replacement).
+    assert.equal(resizer.cpus, "4.0");
     for (const n of [host.master, ...host.slaves, ...host.resizers]) {
       const c = containerOf(n.name).inputs;
       assert.equal(c.memorySwap, c.memory, `${n.name}: no swap`);

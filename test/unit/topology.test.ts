@@ -99,16 +99,19 @@ describe("prod plan (seed 001: five hosts behind the VIP)", () => {
     assert.deepEqual(settings.presets.thumb_320x180, { w: 320, h: 180, fit: "cover", fmt: "auto" });
   });
 
-  test("libvips gets as many threads as the replica has CPUs, not the host's core count", () => {
-    assert.equal(fromEnv(plan.hosts[0]!.resizers[0]!.env).vipsThreads, 2);
+  test("libvips gets as many threads as the replica has CPUs, not the host's core count, unless vipsThreads says", () => {
+    assert.equal(fromEnv(plan.hosts[0]!.resizers[0]!.env).vipsThreads, 1, "prod sets one per transform");
     const spec = prodSpec();
+    spec.resizer = { ...spec.resizer, vipsThreads: 0 };
     spec.hosts[1] = { ...spec.hosts[1]!, resizer: { cpus: 0.5 } };
-    assert.equal(fromEnv(planCluster(spec).hosts[1]!.resizers[0]!.env).vipsThreads, 1);
+    const derived = planCluster(spec);
+    assert.equal(fromEnv(derived.hosts[0]!.resizers[0]!.env).vipsThreads, 4, "cpus: 4");
+    assert.equal(fromEnv(derived.hosts[1]!.resizers[0]!.env).vipsThreads, 1);
   });
 
   test("each replica's libuv pool covers its transforms in flight, and its stop grace its timeout", () => {
     const r = plan.hosts[0]!.resizers[0]!;
-    assert.equal(r.env.UV_THREADPOOL_SIZE, "4");
+    assert.equal(r.env.UV_THREADPOOL_SIZE, "6", "concurrency 4, and two for file I/O");
     assert.equal(r.stopGraceSeconds, 30);
     const spec = prodSpec();
     spec.resizer = { ...spec.resizer, concurrency: 8, timeoutMs: 60_000 };
