@@ -326,7 +326,7 @@ export function renderReport(r: BenchResults): string {
     "",
     "## What each setting of the HIT path costs",
     "",
-    "The master as configured, then the same config with one setting taken out (or a candidate added), each measured in the same rounds " +
+    "The master as configured, then the same config with one setting taken out, each measured in the same rounds " +
       "(`bench/lib/variants.ts` edits the rendered config's AST; the master is reloaded before each row and restored after):",
     "",
     ...settingsTable(r),

@@ -25,6 +25,10 @@ export function header(instance: string, role: string): Node {
 export function mainContext(paths: NginxPaths, tuning: InstanceTuning): Node[] {
   return [
     d("worker_processes", tuning.workerProcesses),
+    why(
+      "Regular expressions (the master's Accept and key maps on every request, the slaves'\nextension locations) compiled to machine code once, at load.",
+      d("pcre_jit", "on"),
+    ),
     why("Each worker holds a descriptor per client and per upstream connection.", d("worker_rlimit_nofile", tuning.workerRlimitNofile)),
     why("No `user` directive: the instance already runs as an unprivileged user, so pid and\ntemp files live in a directory that user can write.", d("pid", paths.pid)),
     d("error_log", paths.errorLog),

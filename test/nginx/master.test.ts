@@ -527,6 +527,10 @@ describe("master http settings from the seeds", () => {
     for (const served of servingServers(http)) assert.equal(deep(served, "stub_status").length, 0, "never on a public server");
   });
 
+  it("regular expressions (the Accept and key maps, evaluated on every HIT) are compiled once, at load", () => {
+    assert.deepEqual(argsOf(conf, "pcre_jit"), ["on"]);
+  });
+
   it("worker and keepalive settings come from the config (and keepalive_requests is no longer 5)", () => {
     assert.deepEqual(argsOf(conf, "worker_processes"), ["auto"]);
     assert.deepEqual(argsOf(conf, "worker_rlimit_nofile"), ["40960"]);
