@@ -231,7 +231,7 @@ function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undef
       "As the 1920×1080 GD row, from the 4000×3000 source.",
       [PATH.raw4000], wrkRow(peers.urls.php, (s) => sizesFor(v4000.configured, s).map((v) => gdPath(v)), C, () => [peers.nginxPid, peers.phpPid])),
     row(PATH.staticUnlogged, "plain nginx, static file, access_log off", "limit", "cached", CACHED_CONNECTIONS,
-      `wrk, ${CACHED_CONNECTIONS} connections, one URL: the bytes of the cached resize as a file, from an nginx with the master's main context and http settings (workers, sendfile, keepalive) but \`access_log off\`.`,
+      `wrk, ${CACHED_CONNECTIONS} connections, one URL: the bytes of the cached resize as a file, from a plain nginx (no open_file_cache) with the master's main context and http settings (workers, sendfile, keepalive) but \`access_log off\`.`,
       [], wrkRow(peers.urls.staticUnlogged, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
     row(PATH.staticLogged, "plain nginx, static file, same logging", "limit", "cached", CACHED_CONNECTIONS,
       "The same file from the same kind of nginx, logging every request as the master does (its log_format and access_log, buffered as the master's, to a file).",
