@@ -21,7 +21,7 @@ import { planTransform, planWithoutHeader, type Plan, type PlanSettings } from "
 import { NOT_FOUND_STATUS_HEADER, routeFor, UNROUTED, type RouteHandler, type RouteLabel } from "./routes.js";
 import type { ProcessSettings, ServiceSettings } from "./settings.js";
 import { openSource, realRoot, type Source } from "./source.js";
-import { createStoryboardService } from "./storyboard/service.js";
+import { createStoryboardService, type StoryboardReply } from "./storyboard/service.js";
 import { httpDate, notModified, strongEtag } from "./validators.js";
 import { TransformPool } from "./workers.js";
 
@@ -92,6 +92,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
   const storyboards = createStoryboardService({ root, storyboard: settings.storyboard, resizer: settings, admission });
   const planSettings: PlanSettings = { ...settings, budgetBytes: admission.budgetBytes };
   const flights = new Flights<Transformed>({ lingerMs: FLIGHT_LINGER_MS, lingerBytes: FLIGHT_LINGER_BYTES, sizeOf: (t) => t.data.length });
+  const storyboardFlights = new Flights<StoryboardReply>({ lingerMs: FLIGHT_LINGER_MS, lingerBytes: FLIGHT_LINGER_BYTES, sizeOf: (r) => r.body.length });
   /** Output-affecting settings beyond the engine's versions: part of every ETag. */
   const engineIdentity = `${ENGINE} avif-effort=${settings.avifEffort}`;
   let closing = false;
@@ -328,11 +329,23 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
 
   /**
    * A track or a sheet. The service answers 200, 301 or 304 as it is and throws everything
-   * else; its work is bounded by the request's deadline like a resize's.
+   * else; its work is bounded by a deadline like a resize's.
    */
   async function storyboard(req: IncomingMessage, res: ServerResponse, outcome: Outcome): Promise<void> {
     const deadline = requestDeadline(res);
-    const reply = await untilDeadline(storyboards.handle(req.url ?? "/", req.headers, deadline), deadline);
+    // Identical requests at once share one reply, as resizes do: the master sends them all to
+    // the replica the cache key hashes to, and a sheet costs far more than a resize.
+    const h = req.headers;
+    const key = JSON.stringify([req.url ?? "/", h.accept ?? "", h["if-none-match"] ?? "", h["if-modified-since"] ?? ""]);
+    // The shared work is bounded like a resize's: its own deadline, stopped when all have gone.
+    const flight = await storyboardFlights.run(key, deadline, (abandoned) =>
+      withFlightDeadline(abandoned, (signal) => storyboards.handle(req.url ?? "/", h, signal)),
+    );
+    const reply = flight.value;
+    if (flight.shared) {
+      outcome.shared = true;
+      metrics.coalesced.inc();
+    }
     outcome.canonical = reply.canonical;
     if (reply.variant !== undefined) outcome.variant = reply.variant;
     if (reply.estimatedBytes !== undefined) outcome.estimatedBytes = reply.estimatedBytes;

@@ -15,8 +15,9 @@ const TRACK = `/storyboard/drama/E001.vtt?${GRID}&every=10`;
 const SHEET = `/storyboard/drama/E001/sprite-1.jpg?${GRID}`;
 
 let svc: TestResizer;
+let tree: Awaited<ReturnType<typeof fixtureTree>>;
 before(async () => {
-  const tree = await fixtureTree();
+  tree = await fixtureTree();
   const stillshot = path.join(tree.root, "stillshot");
   await writeStills(path.join(stillshot, "drama", "E001"), range(1, 13), { width: 640, height: 360 });
   await writeStills(path.join(stillshot, "drama", "GAP"), [1, 2, 4], { width: 320, height: 180 });
@@ -55,6 +56,21 @@ describe("storyboard routes of the resizer", () => {
       ["storyboard_track", "storyboard_sheet", "webp"],
     );
     assert.ok(Number(logOf(SHEET)?.estimatedBytes) > 16 * 1024 * 1024, "a sheet's log line carries its memory estimate");
+  });
+
+  it("identical sheet requests at once share one sheet, without taking queue places", async () => {
+    // One slot, no queue: a second, different sheet is refused meanwhile; identical ones share.
+    const busy = await startResizer({ concurrency: 1, queue: 0, storyboard: storyboardSchema.parse({ intervals: { drama: 5 } }) }, tree);
+    try {
+      const same = `/storyboard/drama/E001/sprite-0.webp?${GRID}`;
+      const answers = await Promise.all(Array.from({ length: 6 }, () => busy.get(same)));
+      assert.deepEqual(answers.map((a) => a.status), Array(6).fill(200));
+      assert.ok(answers.every((a) => a.bytes.equals(answers[0]!.bytes)));
+      const metrics = (await busy.get("/metrics")).bytes.toString();
+      assert.match(metrics, /^resizer_coalesced_requests_total 5$/m);
+    } finally {
+      await busy.close();
+    }
   });
 
   it("redirect another spelling (301) to the canonical URL, every parameter spelled out", async () => {
