@@ -50,7 +50,9 @@ export async function startContainerTier(opts: { imagesDir: string; staticDir: s
   const run = await runProgram(config);
   if (run.error) throw run.error;
 
-  const [resizerRef, nginxRef] = named(run, `${host}-images`).inputs.triggers as string[];
+  // The program names images by the id the host's engine reports (delivery output); the
+  // mock reports a stand-in id per ref, replaced here by this engine's real one.
+  const [resizerRef, nginxRef] = ["resizer", "nginx"].map((image) => (named(run, `${host}-images-${image}`).inputs.triggers as string[])[0]);
   await requireImage(nginxRef!);
   opts.log("container tier: resizer image (docker build, cached layers)...");
   await buildImage("resizer/Dockerfile", resizerRef!);
