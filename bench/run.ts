@@ -21,7 +21,7 @@ import { findJemalloc, findNginx, findOnPath } from "../infra/local/tools.js";
 import { chartSvg } from "./lib/chart.js";
 import { IMAGE_FILTER_MODULE } from "./lib/peers-config.js";
 import { chartModel, renderReport } from "./lib/report.js";
-import { BALANCE_CONTRAST, BALANCE_MEASURED, PATH, STALL_CONCURRENCY, type BenchResults, type Group, type PathResult, type Run, type StallResult, type Versions } from "./lib/results.js";
+import { BALANCE_CONTRAST, BALANCE_MEASURED, PATH, RUN_MODES, STALL_CONCURRENCY, type BenchResults, type Group, type PathResult, type Run, type StallResult, type Versions } from "./lib/results.js";
 import { HIT_VARIANTS, type HitVariant } from "./lib/variants.js";
 import { distinctVariants, gdPath, imageFilterPath, resizePath, slice, TARGET, VARIANT_RANGE_TEXT, variantCapacity, type Variant } from "./lib/workload.js";
 import { rawSharp, settledTransforms, wrk } from "./load.js";
@@ -46,16 +46,22 @@ const { values } = parseArgs({
   },
 });
 const QUICK = values.quick;
-const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
+const MODE = QUICK ? RUN_MODES.quick : RUN_MODES.full;
+const ROUNDS = Number(values.rounds ?? MODE.rounds);
 // Whole seconds: wrk takes no fractions.
-const SECONDS = Number(values.seconds ?? (QUICK ? 1 : 5));
-const WARMUP_SECONDS = 1;
-const STALL_TRIALS = QUICK ? 1 : 5;
-const QUALITY_SOURCES = QUICK ? 2 : Infinity;
+const SECONDS = Number(values.seconds ?? MODE.seconds);
+const WARMUP_SECONDS = MODE.warmupSeconds;
+const STALL_TRIALS = MODE.stallTrials;
+const QUALITY_SOURCES = MODE.qualitySources;
 // The quick run keeps to the claims' own rows: no per-setting variants of the HIT, no second
 // cluster for the least_conn contrast, and no container tier unless asked for.
-const DETAILS = !QUICK;
-const CONTAINERS = values.containers || (!QUICK && !values["no-containers"]);
+const DETAILS = MODE.details;
+const CONTAINERS = values.containers || (MODE.containers && !values["no-containers"]);
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1 && Number.isInteger(SECONDS) && SECONDS >= 1)) {
+  throw new Error(`--rounds and --seconds take whole numbers from 1 (got ${values.rounds ?? ROUNDS}, ${values.seconds ?? SECONDS})`);
+}
+/** The command as typed, for RESULTS.md (which run wrote it). */
+const COMMAND = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
 const RESIZE_CONNECTIONS = 8;
 const CACHED_CONNECTIONS = 32;
 const WRK_THREADS = 2;
@@ -345,8 +351,10 @@ async function main(): Promise<void> {
     }
 
     const table = rows({ configured: cluster, byLoad }, peers, containers, sources, work, hitPath);
-    log(`warm-up (${WARMUP_SECONDS} s per row)...`);
-    for (const r of table) await r.warmup();
+    if (WARMUP_SECONDS > 0) {
+      log(`warm-up (${WARMUP_SECONDS} s per row)...`);
+      for (const r of table) await r.warmup();
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of table) {
         const run = await r.measure(round);
@@ -364,7 +372,7 @@ async function main(): Promise<void> {
     log("bytes at equal quality...");
     const resizer = `http://${cluster.host.resizers[0]!.listen.address}:${cluster.host.resizers[0]!.listen.port}`;
     const quality = [];
-    for (const s of sources.quality.slice(0, QUALITY_SOURCES)) quality.push(await qualityOf(s, sources.root, { resizer, gd: peers.urls.php }, QUICK ? 1 : 5));
+    for (const s of sources.quality.slice(0, QUALITY_SOURCES)) quality.push(await qualityOf(s, sources.root, { resizer, gd: peers.urls.php }, MODE.timedEncodes));
 
     const notes: string[] = [];
     for (const r of table) {
@@ -383,9 +391,10 @@ async function main(): Promise<void> {
         loadStart,
         loadEnd: loadavg(),
         date: started.toISOString(),
+        durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
       },
       versions: versions(peerInfo),
-      settings: { quick: QUICK, rounds: ROUNDS, seconds: SECONDS, resizeConnections: RESIZE_CONNECTIONS, cachedConnections: CACHED_CONNECTIONS, wrkThreads: WRK_THREADS },
+      settings: { quick: QUICK, rounds: ROUNDS, seconds: SECONDS, command: COMMAND, warmupSeconds: WARMUP_SECONDS, resizeConnections: RESIZE_CONNECTIONS, cachedConnections: CACHED_CONNECTIONS, wrkThreads: WRK_THREADS },
       paths: table.map((r) => r.result),
       stalls: stallResults,
       quality,

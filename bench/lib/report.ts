@@ -7,6 +7,8 @@ import {
   BALANCE_CONTRAST,
   BALANCE_MEASURED,
   PATH,
+  CLAIM_MINIMUM,
+  RUN_MODES,
   p50Of,
   p99Of,
   pathById,
@@ -279,6 +281,13 @@ const loads = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(" / ");
 /** Whether the machine was busy with other work: then the figures are noise. */
 export const busy = (r: BenchResults): boolean => Math.max(r.machine.loadStart[0] ?? 0, r.machine.loadEnd[0] ?? 0) >= 1.5;
 
+/** A run too short for claims (other than --quick, which says so itself): a check of the harness. */
+export const reduced = (r: BenchResults): boolean =>
+  !r.settings.quick && (r.settings.rounds < CLAIM_MINIMUM.rounds || r.settings.seconds < CLAIM_MINIMUM.seconds);
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const minutes = (seconds: number) => (seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`);
+
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const v = r.versions;
@@ -286,7 +295,11 @@ export function renderReport(r: BenchResults): string {
   const banner: string[] = [];
   if (s.quick) {
     banner.push(
-      `> **Quick run** (\`npm run bench -- --quick\`: ${s.rounds} round of ${s.seconds} s per row, fewer sources and trials): a smoke test of the harness, not a measurement.`,
+      `> **Quick run** (\`${s.command ?? "npm run bench -- --quick"}\`: ${plural(s.rounds, "round")} of ${s.seconds} s per row, fewer sources and trials): a smoke test of the harness, not a measurement.`,
+    );
+  } else if (reduced(r)) {
+    banner.push(
+      `> **Reduced run** (\`${s.command ?? "npm run bench"}\`: ${plural(s.rounds, "round")} of ${s.seconds} s per row; claims need at least ${CLAIM_MINIMUM.rounds} rounds of ${CLAIM_MINIMUM.seconds} s, \`npm run bench\` runs ${RUN_MODES.full.rounds}): a check of the harness, not a measurement.`,
     );
   }
   if (busy(r)) {
@@ -295,17 +308,19 @@ export function renderReport(r: BenchResults): string {
     );
   }
   const c = claims(r);
-  const noise = s.quick || busy(r);
+  const noise = s.quick || reduced(r) || busy(r);
   return [
     "# image-origin against its peers",
     "",
     ...(banner.length ? [banner.join("\n>\n"), ""] : []),
-    `Written by \`npm run bench${s.quick ? " -- --quick" : ""}\` on ${m.date.slice(0, 16).replace("T", " ")} UTC. ` +
-      `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGb} GB; load average ${loads(m.loadStart)} at the start, ${loads(m.loadEnd)} at the end.`,
+    `Written by \`${s.command ?? `npm run bench${s.quick ? " -- --quick" : ""}`}\` on ${m.date.slice(0, 16).replace("T", " ")} UTC` +
+      `${m.durationSeconds !== undefined ? `, in ${minutes(m.durationSeconds)}` : ""}. ` +
+      `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGb} GB; load average (1 / 5 / 15 min) ${loads(m.loadStart)} at the start, ${loads(m.loadEnd)} at the end.`,
     "",
     `Versions: node ${v.node}, sharp ${v.sharp}, libvips ${v.libvips}, nginx ${v.nginx}, PHP ${v.php} (php-fpm), GD ${v.gd}, ${v.wrk}.`,
     "",
-    `Every row ran ${s.rounds} time${s.rounds === 1 ? "" : "s"} for ${s.seconds} s, interleaved (round 1 of every row, then round 2, ...): ` +
+    `Every row ran ${s.rounds === 1 ? "once" : `${s.rounds} times`} for ${s.seconds} s` +
+      `${s.warmupSeconds === undefined ? "" : s.warmupSeconds > 0 ? ` after a ${s.warmupSeconds} s warm-up` : ", without warm-up"}, interleaved (round 1 of every row, then round 2, ...): ` +
       "a ratio is taken between two rows of the same round, and the median of those ratios is the claim. Ranges in parentheses are min–max over the rounds.",
     "",
     "![throughput and latency per path](chart.svg)",
@@ -360,8 +375,8 @@ export function renderReport(r: BenchResults): string {
     "## How to run",
     "",
     "```sh",
-    "npm run bench             # every row, 3 interleaved rounds of 5 s (about 10 minutes on 2 cores)",
-    "npm run bench -- --quick  # the claims' rows once for 1 s, two sources, one trial: a smoke test (under a minute)",
+    `npm run bench             # every row, ${RUN_MODES.full.rounds} interleaved rounds of ${RUN_MODES.full.seconds} s (${RUN_MODES.full.takes} on 2 cores)`,
+    `npm run bench -- --quick  # the claims' rows once for ${RUN_MODES.quick.seconds} s, ${RUN_MODES.quick.qualitySources} sources, ${RUN_MODES.quick.stallTrials} stall trials: a smoke test (${RUN_MODES.quick.takes})`,
     "```",
     "",
     "Both install the peers first (`bash scripts/setup.sh bench`: php-fpm, php-gd, wrk, fonts) and start their own local cluster " +
@@ -397,7 +412,7 @@ export function chartModel(r: BenchResults): ChartModel {
     title: "image-origin against its peers: throughput and latency per path",
     subtitle:
       `${m.cores} × ${m.cpuModel}, ${m.date.slice(0, 10)}, ${r.settings.rounds} interleaved round${r.settings.rounds === 1 ? "" : "s"} of ${r.settings.seconds} s ` +
-      `(bars: median, whiskers: range)${r.settings.quick ? " — QUICK RUN, smoke test" : ""}${busy(r) ? ` — SHARED MACHINE (load ${m.loadStart[0]?.toFixed(1)}): noise` : ""}`,
+      `(bars: median, whiskers: range)${r.settings.quick ? " — QUICK RUN, smoke test" : reduced(r) ? " — REDUCED RUN, harness check" : ""}${busy(r) ? ` — SHARED MACHINE (load ${m.loadStart[0]?.toFixed(1)}): noise` : ""}`,
     groups,
     ...(r.stalls.length > 0 && {
       stall: {

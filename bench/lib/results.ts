@@ -13,6 +13,8 @@ export interface Machine {
   loadEnd: number[];
   /** ISO date-time of the start. */
   date: string;
+  /** Wall-clock seconds from the harness's start (clusters, peers, containers) to its last measurement (absent in older results). */
+  durationSeconds?: number;
 }
 
 export interface Versions {
@@ -29,6 +31,10 @@ export interface Settings {
   quick: boolean;
   rounds: number;
   seconds: number;
+  /** The command as typed, e.g. `npm run bench -- --rounds 1 --seconds 1` (absent in older results). */
+  command?: string;
+  /** Seconds of each row's warm-up before round 1 (0: none). */
+  warmupSeconds?: number;
   /** Connections of the resize rows and of the cached-bytes rows. */
   resizeConnections: number;
   cachedConnections: number;
@@ -183,6 +189,41 @@ export const PATH = {
 /** The balancing the claims are about (the default), and the one measured for contrast. */
 export const BALANCE_MEASURED = "variant";
 export const BALANCE_CONTRAST = "least_conn";
+
+/** How much one run measures: `npm run bench` (the claims) and `-- --quick` (a smoke test). */
+export interface RunMode {
+  /** Interleaved rounds, and seconds per row in each. */
+  rounds: number;
+  seconds: number;
+  /** A run of every row before round 1 (0: none). */
+  warmupSeconds: number;
+  /** Trials per N of the lock-stall case. */
+  stallTrials: number;
+  /** Sources of the bytes table, and timed encodes per encoder (the CPU column's median). */
+  qualitySources: number;
+  timedEncodes: number;
+  /** The HIT-path settings' rows and the least_conn cluster. */
+  details: boolean;
+  /** The container tier (unless --no-containers; the quick run takes it with --containers). */
+  containers: boolean;
+  /** Wall-clock time on a quiet 2-core machine, for the docs. */
+  takes: string;
+}
+
+export const RUN_MODES: { full: RunMode; quick: RunMode } = {
+  // 21 rows x 5 rounds x 5 s, plus warm-up, two clusters, the peers, the container tier,
+  // the stall trials and the bytes table.
+  full: { rounds: 5, seconds: 5, warmupSeconds: 1, stallTrials: 5, qualitySources: Infinity, timedEncodes: 5, details: true, containers: true, takes: "about 12 minutes" },
+  // The claims' rows once, without warm-up: a smoke test of the harness.
+  quick: { rounds: 1, seconds: 1, warmupSeconds: 0, stallTrials: 3, qualitySources: 2, timedEncodes: 1, details: false, containers: false, takes: "under a minute" },
+};
+
+/**
+ * The least a run must measure for its ratios to be claims: a median of three paired
+ * ratios (the issue's "median of interleaved runs"), each over runs of 5 s (a p99 from a
+ * few hundred MISSes at least). Shorter runs check the harness.
+ */
+export const CLAIM_MINIMUM = { rounds: 3, seconds: 5 } as const;
 
 /** Concurrencies of the lock-stall case. */
 export const STALL_CONCURRENCY = [1, 8, 64] as const;

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chartModel, claims, renderReport } from "../../bench/lib/report.js";
+import { RUN_MODES } from "../../bench/lib/results.js";
 import { fixture } from "../helpers/bench-results.js";
 
 const claim = (name: RegExp) => {
@@ -77,6 +78,31 @@ describe("RESULTS.md", () => {
     assert.match(quick, /\*\*Quick run\*\*.*not a measurement/);
     const busy = renderReport(fixture({ machine: { ...fixture().machine, loadStart: [4.2, 3, 2] } }));
     assert.match(busy, /\*\*The machine was shared\*\* \(load average 4\.20/);
+  });
+
+  it("a full-mode run cut short by --rounds/--seconds is named by its command and makes no claims", () => {
+    const short = fixture({ settings: { ...fixture().settings, rounds: 1, seconds: 1, command: "npm run bench -- --rounds 1 --seconds 1" } });
+    const out = renderReport(short);
+    assert.match(out, /\*\*Reduced run\*\* \(`npm run bench -- --rounds 1 --seconds 1`: 1 round of 1 s per row; claims need at least 3 rounds of 5 s/);
+    assert.match(out, /Written by `npm run bench -- --rounds 1 --seconds 1`/);
+    assert.match(out, /\| yes \(noise\) \|/);
+    assert.match(chartModel(short).subtitle, /REDUCED RUN/);
+    // More than the minimum is a measurement like any other.
+    assert.doesNotMatch(renderReport(fixture({ settings: { ...fixture().settings, rounds: 7, seconds: 10 } })), /Reduced run|\(noise\)/);
+  });
+
+  it("states how long the run took, the load at both ends and whether rows were warmed up", () => {
+    const timed = renderReport(fixture({ machine: { ...fixture().machine, durationSeconds: 742 }, settings: { ...fixture().settings, warmupSeconds: 1 } }));
+    assert.match(timed, /on 2026-12-01 14:29 UTC, in 12\.4 min\./);
+    assert.match(timed, /load average \(1 \/ 5 \/ 15 min\) 0\.40 \/ 0\.50 \/ 0\.60 at the start, 1\.10 \/ 0\.70 \/ 0\.60 at the end/);
+    assert.match(timed, /ran 3 times for 5 s after a 1 s warm-up, interleaved/);
+    const cold = renderReport(fixture({ settings: { ...fixture().settings, quick: true, rounds: 1, seconds: 1, warmupSeconds: 0 } }));
+    assert.match(cold, /ran once for 1 s, without warm-up, interleaved/);
+  });
+
+  it("tells how to run it with the harness's own run modes", () => {
+    assert.ok(md.includes(`npm run bench             # every row, ${RUN_MODES.full.rounds} interleaved rounds of ${RUN_MODES.full.seconds} s (${RUN_MODES.full.takes} on 2 cores)`));
+    assert.ok(md.includes(`a smoke test (${RUN_MODES.quick.takes})`));
   });
 
   it("one row per path with its comparison, and every MISS row's transform check", () => {
