@@ -11,9 +11,9 @@ import { fromStackConfig, parseClusterSpec } from "../infra/config.js";
 import { CONTAINER, planCluster } from "../infra/topology.js";
 import { networkAddress } from "../infra/topology/placement.js";
 import { freePorts } from "../infra/local/ports.js";
-import { createArgs, runDeclared } from "../test/helpers/declared.js";
-import { buildImage, docker, dockerRaw, requireDocker, requireImage } from "../test/helpers/docker.js";
-import { mockImageId, named, ofType, runProgram, stackConfig, type Registered } from "../test/helpers/pulumi.js";
+import { createArgs, DECLARED_ORDER, runDeclared, useEngineImages } from "../test/helpers/declared.js";
+import { docker, dockerRaw, requireDocker } from "../test/helpers/docker.js";
+import { ofType, runProgram, stackConfig, type Registered } from "../test/helpers/pulumi.js";
 import { staticNginxConfig } from "./lib/peers-config.js";
 
 export interface ContainerTier {
@@ -50,16 +50,9 @@ export async function startContainerTier(opts: { imagesDir: string; staticDir: s
   const run = await runProgram(config);
   if (run.error) throw run.error;
 
-  // The program names images by the id the host's engine reports (delivery output); the
-  // mock reports a stand-in id per ref, replaced here by this engine's real one.
-  const [resizerRef, nginxRef] = ["resizer", "nginx"].map((image) => (named(run, `${host}-images-${image}`).inputs.triggers as string[])[0]);
-  await requireImage(nginxRef!);
-  opts.log("container tier: resizer image (docker build, cached layers)...");
-  await buildImage("resizer/Dockerfile", resizerRef!);
-  const realId = new Map<string, string>();
-  for (const ref of [resizerRef!, nginxRef!]) realId.set(mockImageId(ref), await docker(["image", "inspect", "--format", "{{.Id}}", ref]));
+  opts.log("container tier: images (docker build of the resizer, cached layers)...");
+  await useEngineImages(run, host);
   const declared = ofType(run, "Container");
-  for (const c of declared) c.inputs.image = realId.get(c.inputs.image) ?? c.inputs.image;
   const container = (suffix: string): Registered["inputs"] => declared.find((c) => c.inputs.name === `${host}-${suffix}`)!.inputs;
 
   const created: string[] = [];
@@ -76,7 +69,7 @@ export async function startContainerTier(opts: { imagesDir: string; staticDir: s
     const ipam = network.ipamConfigs[0];
     await docker(["network", "create", "--driver", network.driver, "--subnet", ipam.subnet, "--gateway", ipam.gateway, network.name]);
     for (const v of volumes) await docker(["volume", "create", v]);
-    for (const suffix of ["cache-owner", "slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"]) {
+    for (const suffix of DECLARED_ORDER) {
       created.push(container(suffix).name);
       await runDeclared(container(suffix));
     }

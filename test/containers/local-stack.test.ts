@@ -14,16 +14,16 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { execShell, runDeclared } from "../helpers/declared.js";
+import { DECLARED_ORDER, execShell, runDeclared, useEngineImages } from "../helpers/declared.js";
 import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
 import { readHost } from "../../infra/status/collect.js";
 import { parseExposition, sum } from "../../infra/status/metrics.js";
 import { hostStatus } from "../../infra/status/view.js";
 import { planCluster } from "../../infra/topology.js";
-import { buildImage, docker, dockerRaw, fetchWithin, inspect, logs, requireDocker, requireImage, waitHttp } from "../helpers/docker.js";
+import { docker, dockerRaw, fetchWithin, inspect, logs, requireDocker, waitHttp } from "../helpers/docker.js";
 import { photo } from "../helpers/images.js";
 import { pausedDownload, sha256 } from "../helpers/inflight.js";
-import { mockImageId, named, ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
+import { named, ofType, runProgram, stackConfig, type ProgramRun, type Registered } from "../helpers/pulumi.js";
 import { freePorts } from "../helpers/stage.js";
 import { CONTAINER } from "../../infra/topology.js";
 
@@ -37,7 +37,7 @@ let opsPort: number;
 let declared: Registered[] = [];
 /** The stack config this test deploys, and the real image id for each mock id. */
 let config: Record<string, unknown>;
-const realId = new Map<string, string>();
+let realId: Map<string, string>;
 /** A thumbnail far larger than the socket buffers: a client that stops reading keeps it in flight. */
 const IN_FLIGHT = "thumbnail/2026/in-flight.jpg";
 const BIG = randomBytes(32 * 1024 * 1024);
@@ -71,13 +71,7 @@ before(async () => {
   run = await runProgram(config);
   if (run.error) throw run.error;
 
-  // The program names images by the id the host's engine reports (delivery output); the
-  // mock reports a stand-in id per ref, replaced here by this engine's real one.
-  const [resizerRef, nginxRef] = ["resizer", "nginx"].map((image) => (named(run, `${hostName}-images-${image}`).inputs.triggers as string[])[0]);
-  await requireImage(nginxRef!);
-  await buildImage("resizer/Dockerfile", resizerRef!);
-  for (const ref of [resizerRef!, nginxRef!]) realId.set(mockImageId(ref), await docker(["image", "inspect", "--format", "{{.Id}}", ref]));
-  for (const c of ofType(run, "Container")) c.inputs.image = realId.get(c.inputs.image) ?? c.inputs.image;
+  realId = await useEngineImages(run, hostName);
 
   // What `pulumi up` creates, in the order its dependencies impose.
   const network = ofType(run, "Network")[0]!.inputs;
@@ -85,8 +79,7 @@ before(async () => {
   await docker(["network", "create", "--driver", network.driver, "--subnet", ipam.subnet, "--gateway", ipam.gateway, network.name]);
   for (const v of ofType(run, "Volume")) await docker(["volume", "create", v.inputs.name]);
   declared = ofType(run, "Container");
-  const order = ["cache-owner", "ops", "slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"];
-  for (const suffix of order) await runDeclared(container(suffix));
+  for (const suffix of DECLARED_ORDER) await runDeclared(container(suffix));
 });
 
 after(async () => {

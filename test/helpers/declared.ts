@@ -7,7 +7,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { shellJoin } from "../../infra/remote.js";
-import { docker, waitHealthy } from "./docker.js";
+import { buildImage, docker, requireImage, waitHealthy } from "./docker.js";
+import { mockImageId, named, ofType, type ProgramRun } from "./pulumi.js";
 
 type Inputs = Record<string, any>;
 
@@ -109,3 +110,24 @@ export async function execShell(script: string): Promise<void> {
   });
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.trim()}`);
 }
+
+/**
+ * Makes the images `host`'s containers declare real on this engine: the resizer built from
+ * resizer/Dockerfile, the pinned nginx tag (a local stand-in, scripts/setup-docker.sh)
+ * required. The program names images by the id the host's engine reports (its
+ * `<host>-images-<image>` delivery's output); the mock reports a stand-in id per ref, replaced
+ * in every container's inputs by this engine's real one. Returns that mapping, for later
+ * runs of the program.
+ */
+export async function useEngineImages(run: ProgramRun, host: string): Promise<Map<string, string>> {
+  const [resizerRef, nginxRef] = ["resizer", "nginx"].map((image) => (named(run, `${host}-images-${image}`).inputs.triggers as string[])[0]!);
+  await requireImage(nginxRef!);
+  await buildImage("resizer/Dockerfile", resizerRef!);
+  const realId = new Map<string, string>();
+  for (const ref of [resizerRef!, nginxRef!]) realId.set(mockImageId(ref), await docker(["image", "inspect", "--format", "{{.Id}}", ref]));
+  for (const c of ofType(run, "Container")) c.inputs.image = realId.get(c.inputs.image) ?? c.inputs.image;
+  return realId;
+}
+
+/** The order `pulumi up` creates a host's containers in, as their dependencies impose it. */
+export const DECLARED_ORDER = ["cache-owner", "ops", "slave01-files", "slave01", "slave02-files", "slave02", "resizer01", "resizer02", "master-files", "master"] as const;
