@@ -26,7 +26,7 @@ export interface ChartGroup {
 /** N identical requests for a variant nobody asked for before: time until all are answered. */
 export interface StallPanel {
   title: string;
-  bars: { label: string; ms: number; note?: string }[];
+  bars: { label: string; kind?: BarKind; ms: number; note?: string }[];
   /** A dashed line (e.g. the target: 1.2× one resize) with its label. */
   marker?: { ms: number; label: string };
 }
@@ -118,7 +118,7 @@ function stallPanel(panel: StallPanel, start: number, parts: string[]): number {
     const top = y + i * ROW + (ROW - BAR) / 2;
     const mid = top + BAR / 2;
     parts.push(text(RPS_X - 10, mid + 4, b.label, 'text-anchor="end" font-size="13" fill="#1f2328"'));
-    parts.push(rect(RPS_X, top, b.ms * scale, BAR, `fill="${COLOURS.ours}" rx="2"`));
+    parts.push(rect(RPS_X, top, b.ms * scale, BAR, `fill="${COLOURS[b.kind ?? "ours"]}" rx="2"`));
     const value = `${barValue(b.ms)} ms`;
     parts.push(text(RPS_X + b.ms * scale + 6, mid + 4, value, 'font-size="12" fill="#1f2328"'));
     if (b.note) parts.push(text(RPS_X + b.ms * scale + 14 + value.length * 7, mid + 4, b.note, 'font-size="12" font-weight="bold" fill="#1f2328"'));

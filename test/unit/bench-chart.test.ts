@@ -33,6 +33,11 @@ describe("the benchmark chart", () => {
     ]);
   });
 
+  it("the stall bars of the design before are drawn as a reference, not as image-origin's", () => {
+    const stall = rects(svg).filter((r) => r.height === "18.0").slice(8);
+    assert.deepEqual(stall.map((b) => b.fill), [COLOURS.ours, COLOURS.ours, COLOURS.ours, COLOURS.limit, COLOURS.limit]);
+  });
+
   it("latency: p99 light under p50 solid, per path, in its group's ms scale", () => {
     const lat = rects(svg).filter((r) => r.height === "14.0" && r.x === "1040.0");
     assert.equal(lat.length, 16);
