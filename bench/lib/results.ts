@@ -85,6 +85,12 @@ export interface StallTrial {
   cacheStatuses: Record<string, number>;
   /** Answers other than 200. */
   failures: number;
+  /**
+   * The same n requests sent again at once once the variant is cached (all HITs): the time
+   * this machine takes to answer n at once at all, the floor under allMs. Absent when a
+   * repeat was not a HIT (and in older results).
+   */
+  cachedAllMs?: number;
 }
 
 export interface StallResult {
