@@ -111,7 +111,7 @@ function stallReason(stalls: readonly StallResult[], s: StallResult): string | u
   const all = median(s.trials.map((t) => t.allMs));
   return (
     `the same ${s.concurrency} requests answered from the cache take ${num(floor, 0)} ms (${times(floor / oneMs)} one request alone, ${num(oneMs, 0)} ms): ` +
-    `that is what answering ${s.concurrency} at once costs on this machine, whose cores the client and the load generator share, without any miss. ` +
+    `that is what answering ${s.concurrency} at once costs on this machine, where the client shares the cores with nginx and the resizers, without any miss. ` +
     `The miss added ${num(all - floor, 0)} ms above it, ${times((all - floor) / oneMs)} one request alone${(all - floor) / oneMs <= STALL_LIMIT ? ` (within ${STALL_LIMIT}×)` : ""}.`
   );
 }
@@ -386,7 +386,7 @@ export function renderReport(r: BenchResults): string {
     `N clients ask the master at the same moment for one variant nobody asked for before (a new size of \`${r.stalls[0]?.src ?? "?"}\`), over connections opened beforehand; ` +
       `${r.stalls[0]?.trials.length ?? 0} trial${r.stalls[0]?.trials.length === 1 ? "" : "s"} per N, each with its own variant. ` +
       "*All answered* is the time from sending to the last complete answer; *the same, cached* is that time for the same N requests sent again once the variant is cached (all HITs): " +
-      "what answering N at once costs this machine at all (client, master and load generator share its cores), the floor under *all answered*. " +
+      "what answering N at once costs this machine at all (the client shares its cores with the master and the resizers), the floor under *all answered*. " +
       "*Transforms* is the resizers' counter (`/metrics`) before and after. " +
       "Measured with the resizers chosen by the cache key (`resizer.balance: variant`, as configured: identical requests meet at one replica, which resizes once for all) " +
       "and, for contrast, with `least_conn` and nginx's cache lock (the design before, whose waiters re-check every 500 ms).",

@@ -56,7 +56,7 @@ describe("the claims of RESULTS.md", () => {
     assert.equal(
       c.reason,
       "the same 64 requests answered from the cache take 31 ms (1.00× one request alone, 31 ms): that is what answering 64 at once costs on this machine, " +
-        "whose cores the client and the load generator share, without any miss. The miss added 20 ms above it, 0.65× one request alone (within 1.2×).",
+        "where the client shares the cores with nginx and the resizers, without any miss. The miss added 20 ms above it, 0.65× one request alone (within 1.2×).",
     );
     assert.match(renderReport(f), /Targets not met, and what this run measured about why:\n\n- \*\*64 identical requests for a new variant: all answered, vs one request alone\*\*: the same 64 requests/);
     // Without the cached repeat there is nothing to say: no invented reason.
