@@ -10,7 +10,7 @@ import { hostPort } from "../../infra/address.js";
 import { httpCommon, listenAddress, mainContext } from "../../infra/nginx/common.js";
 import { accessLog, routeLabel } from "../../infra/nginx/observability.js";
 import { print } from "../../infra/nginx/print.js";
-import { NGINX_NAMES, type Listen, type MasterPlan, type NginxPaths } from "../../infra/topology.js";
+import { type Listen, type MasterPlan, type NginxPaths } from "../../infra/topology.js";
 import { TARGET } from "./workload.js";
 
 /** Where Debian's libnginx-mod-http-image-filter puts the module (load_module needs an absolute path). */
@@ -43,9 +43,12 @@ const STATIC_ROUTE = "static";
  * its own log (buffered as the master's) and the same line as syslog to the cluster's ops
  * agent under the master's tag, so the agent does for each line what it does for the master's.
  */
-function peersAccessLog(p: Pick<PeersPlan, "master" | "paths">): Node[] {
-  return accessLog({ accessLog: p.paths.accessLog, buffer: p.master.tuning.master.accessLogBuffer, ops: p.master.ops, instance: p.master.name, role: "master" });
+function peersAccessLog(p: Pick<PeersPlan, "master" | "paths">, buffer = p.master.tuning.master.accessLogBuffer): Node[] {
+  return accessLog({ accessLog: p.paths.accessLog, buffer, ops: p.master.ops, instance: p.master.name, role: "master" });
 }
+
+/** Just the `access_log` directives of a logging set-up, for a server of its own. */
+const accessLogDirectives = (nodes: Node[]): Node[] => nodes.filter((n) => n.type === "directive" && n.name === "access_log");
 
 /** nginx.conf of the peers. */
 export function peersNginxConfig(p: PeersPlan): string {
@@ -58,6 +61,7 @@ export function peersNginxConfig(p: PeersPlan): string {
       block("http", [], [
         ...httpCommon(p.paths, p.master.tuning, peersAccessLog(p)),
         server(p.listen.php, "The seeds' design: nginx passes *.php to php-fpm, which resizes with GD (no cache here:\nthe row measures resizing).", [
+          routeLabel("gd"),
           block("location", ["=", GD_SCRIPT_URL], [
             d("fastcgi_pass", hostPort(p.phpFpm.address, p.phpFpm.port)),
             section(undefined, [
@@ -69,6 +73,7 @@ export function peersNginxConfig(p: PeersPlan): string {
           ]),
         ]),
         server(p.listen.imageFilter, "nginx's own resizer: `crop` scales to cover the box and cuts the overflow (fit=cover).", [
+          routeLabel("image_filter"),
           block("location", ["^~", IMAGE_FILTER_PREFIX], [
             d("alias", `${p.paths.imagesRoot}/`),
             d("image_filter", "crop", expr("$arg_w"), expr("$arg_h")),
@@ -81,7 +86,8 @@ export function peersNginxConfig(p: PeersPlan): string {
           block("location", ["/"], [d("root", p.staticRoot)]),
         ]),
         server(p.listen.staticUnbuffered, "The same, logging each line at once (the master's format, no buffer): what buffering saves.", [
-          d("access_log", p.paths.accessLog, NGINX_NAMES.logFormat),
+          routeLabel(STATIC_ROUTE),
+          ...accessLogDirectives(peersAccessLog(p, "off")),
           block("location", ["/"], [d("root", p.staticRoot)]),
         ]),
         server(p.listen.staticUnlogged, "The same without access logging: the ceiling of serving these bytes.", [
@@ -94,8 +100,8 @@ export function peersNginxConfig(p: PeersPlan): string {
 }
 
 export interface StaticPlan {
-  /** The master whose logging the static server copies (its tuning: format, buffer). */
-  master: Pick<MasterPlan, "tuning">;
+  /** The master whose logging the static server copies (format, buffer, ops agent). */
+  master: Pick<MasterPlan, "tuning" | "ops" | "name">;
   paths: NginxPaths;
   staticRoot: string;
   listen: Listen;
@@ -110,8 +116,11 @@ export function staticNginxConfig(p: StaticPlan): string {
     config([
       ...mainContext(p.paths, p.master.tuning.master),
       block("http", [], [
-        ...httpCommon(p.paths, p.master.tuning, p.master.tuning.master),
-        why("A plain file server logging as the master does.", block("server", [], [d("listen", listenAddress(p.listen)), block("location", ["/"], [d("root", p.staticRoot)])])),
+        ...httpCommon(p.paths, p.master.tuning, peersAccessLog(p)),
+        why(
+          "A plain file server logging as the master does.",
+          block("server", [], [d("listen", listenAddress(p.listen)), routeLabel(STATIC_ROUTE), block("location", ["/"], [d("root", p.staticRoot)])]),
+        ),
       ]),
     ]),
   );
