@@ -240,10 +240,10 @@ function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undef
       `wrk, ${CACHED_CONNECTIONS} connections, one URL: the bytes of the cached resize as a file, from a plain nginx (no open_file_cache) with the master's main context and http settings (workers, sendfile, keepalive) but \`access_log off\`.`,
       [], wrkRow(peers.urls.staticUnlogged, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
     row(PATH.staticLogged, "plain nginx, static file, same logging", "limit", "cached", CACHED_CONNECTIONS,
-      "The same file from the same kind of nginx, logging every request as the master does (its log_format and access_log, buffered as the master's, to a file).",
+      "The same file from the same kind of nginx, logging every request as the master does (its JSON log_format; its own log, buffered as the master's, to a file; the same line as syslog to the cluster's ops agent).",
       [PATH.staticUnlogged], wrkRow(peers.urls.staticLogged, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
     row(PATH.staticUnbuffered, "plain nginx, static file, same format unbuffered", "limit", "cached", CACHED_CONNECTIONS,
-      "The same file, logging each line at once (the master's format without its buffer): what buffering saves a static server.",
+      "The same file, logging each line at once (the master's format and both destinations, without the buffer): what buffering saves a static server.",
       [PATH.staticUnlogged], wrkRow(peers.urls.staticUnbuffered, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => [peers.nginxPid])),
     row(PATH.hit, "master, cache HIT", "ours", "cached", CACHED_CONNECTIONS,
       `wrk, ${CACHED_CONNECTIONS} connections, one cached URL (\`${hitPath}\`, X-Cache-Status HIT checked before): the master's resize location serving from proxy_cache, as configured.`,
@@ -254,7 +254,7 @@ function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undef
     ...(containers
       ? [
           row(PATH.containerStatic, "containers: plain nginx, static file, same logging", "limit", "containers", CACHED_CONNECTIONS,
-            `wrk, ${CACHED_CONNECTIONS} connections to a container made from the master container's own declaration (same image, user, read-only root, limits, Docker \`local\` log driver) serving the same bytes as a file, with the master's logging to stdout; reached at its address on the stack's network (no docker-proxy). CPU: its nginx and dockerd (where the log driver runs).`,
+            `wrk, ${CACHED_CONNECTIONS} connections to a container made from the master container's own declaration (same image, user, read-only root, limits, Docker \`local\` log driver) serving the same bytes as a file, with the master's logging (stdout, and the same line to the host's ops agent, which refuses it from this address without parsing it); reached at its address on the stack's network (no docker-proxy). CPU: its nginx and dockerd (where the log driver runs).`,
             [], wrkRow(containers.urls.static, () => ["/hit.jpg"], CACHED_CONNECTIONS, () => containers.pids.static)),
           row(PATH.containerHit, "containers: master, cache HIT", "ours", "containers", CACHED_CONNECTIONS,
             "The local stack's containers as the Pulumi program declares them (test/containers' way, on this engine): the HIT URL through the master container, its access log through Docker's log driver.",

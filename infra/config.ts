@@ -142,7 +142,7 @@ const instanceFields = {
   memoryMb: z.number().int().min(32).max(65_536).describe("container memory limit (MB)"),
   accessLogBuffer: z
     .union([z.literal("off"), nginxMemSize])
-    .describe("`access_log ... buffer=`: lines are written in blocks of this size, or after 1 s, instead of one write per request (bench/results: the master's cache HITs); `off`: each line at once"),
+    .describe("`access_log ... buffer=` of the instance's own log (file or container stdout): lines are written in blocks of this size, or after 1 s, instead of one write per request (bench/results: the master's cache HITs); `off`: each line at once. The copy to the ops agent always goes at once"),
 };
 
 /** Keys a host may override as well. */
