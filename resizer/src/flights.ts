@@ -8,11 +8,12 @@
 // all): requests of the same burst that passed the master's cache check just before the
 // entry was stored still share it instead of starting the transform again. Beyond that the
 // master's cache answers. Memory is therefore the buffers of the transforms in flight
-// (bounded by the limiter) plus at most `lingerBytes`. Failures are never kept.
+// (bounded by admission) plus at most `lingerBytes`. Failures are never kept.
 //
-// Each waiter keeps its own deadline and its own client. The transform is abandoned only
-// when every waiter has gone (its signal aborts then), and from that moment a new arrival
-// starts a new flight instead of joining one that is being torn down.
+// Each waiter keeps its own deadline and its own client. The work's signal aborts when
+// every waiter has gone, and from that moment a new arrival starts a new flight instead of
+// joining one that is being torn down. The work bounds itself otherwise: the server gives
+// each shared transform its own deadline, so joiners never extend it.
 
 interface Flight<T> {
   promise: Promise<T>;

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { hasMetric, sumMetric, transformsDone } from "../../bench/lib/prometheus.js";
-import { Limiter } from "../../resizer/src/limiter.js";
+import { Admission } from "../../resizer/src/admission.js";
 import { createMetrics } from "../../resizer/src/metrics.js";
 
 async function resizerText(record: (m: ReturnType<typeof createMetrics>) => void): Promise<{ text: string; metrics: ReturnType<typeof createMetrics> }> {
-  const metrics = createMetrics(new Limiter(2, 4));
+  const metrics = createMetrics(new Admission(2, 4, 2 ** 30));
   record(metrics);
   return { text: await metrics.registry.metrics(), metrics };
 }
