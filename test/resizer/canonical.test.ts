@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { copyFile, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { DEFAULT_QUALITY } from "../../resizer/src/params.js";
 import { sign, verify } from "../../resizer/src/signing.js";
 import { fixtureTree, startResizer, type TestResizer } from "../helpers/resizer.js";
 
@@ -54,7 +55,7 @@ describe("canonical URLs", () => {
       "/resize?src=dir%2Fsub%2Fphoto.jpg&w=320&h=90&fmt=webp",
       "/resize?src=%64ir/sub/photo.jpg&w=320&h=90&fmt=webp",
       "/resize?%73rc=dir/sub/photo.jpg&w=320&h=90&fmt=webp",
-      "/resize?src=/dir/sub/photo.jpg&w=320&h=90&fmt=webp&q=80",
+      `/resize?src=/dir/sub/photo.jpg&w=320&h=90&fmt=webp&q=${DEFAULT_QUALITY.webp}`,
       "/resize?src=dir/sub/photo.jpg&w=320&h=90&fmt=webp&position=centre&enlarge=0",
       "/resize?src=dir/sub/photo.jpg&w=320&h=90&fmt=webp&pos=",
     ]) {
