@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, it } from "node:test";
 import { planCluster } from "../../infra/topology.js";
@@ -39,7 +39,9 @@ before(async () => {
     "--security-opt", "no-new-privileges",
     "--memory", `${replica.memoryMb}m`,
     "--memory-swap", `${replica.memoryMb}m`,
-    "--cpus", String(replica.cpus),
+    // Prod's replica may use up to 4 CPUs; an engine refuses a limit above its own (this one
+    // may have 2). Its concurrency, and so its workers and their memory, stay prod's.
+    "--cpus", String(Math.min(replica.cpus, availableParallelism())),
     "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=128m,uid=1000,gid=1000",
     ...Object.entries(replica.env).flatMap(([k, v]) => ["-e", `${k}=${k === "RESIZER_HOST" ? "0.0.0.0" : v}`]),
     "-v", `${path.join(treeDir, "images")}:/images:ro`,
