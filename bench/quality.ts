@@ -8,7 +8,7 @@ import path from "node:path";
 import sharp, { type Sharp } from "sharp";
 import { ssim } from "ssim.js";
 import { ENCODERS } from "../resizer/src/engine.js";
-import { DEFAULT_QUALITY } from "../resizer/src/params.js";
+import { canonicalString, canonicalTransform, DEFAULT_QUALITY, type RequestedFormat } from "../resizer/src/params.js";
 import { lowestQualityReaching, type Encoded } from "./lib/quality-search.js";
 import type { EncoderResult, QualityResult } from "./lib/results.js";
 import { gdPath, TARGET } from "./lib/workload.js";
@@ -75,7 +75,8 @@ export async function qualityOf(src: Source, root: string, urls: { resizer: stri
   const gdJpeg = await fetchBytes(`${urls.gd}${gdPath(v, TARGET.q)}`, {}, "image/jpeg");
   const gdPng = await fetchBytes(`${urls.gd}${gdPath(v, TARGET.q)}&fmt=png`, {}, "image/png");
   const gd = await score(gdJpeg);
-  const resize = (q: number, fmt: string) => `${urls.resizer}/resize?src=${encodeURIComponent(src.src)}&w=${box.w}&h=${box.h}&fit=cover&fmt=${fmt}&q=${q}`;
+  // Spelled canonically: the resizer redirects any other spelling.
+  const resize = (q: number, fmt: RequestedFormat) => `${urls.resizer}/resize?${canonicalString(src.src, canonicalTransform({ w: box.w, h: box.h, fit: "cover", fmt, q }))}`;
   const lossless = await fetchBytes(resize(100, "png"), {}, "image/png");
 
   const inProcess = (name: string, defaultQ: number, options: Encoder["options"]): Encoder => ({ name, defaultQ, options, encode: (q) => options(sharp(lossless), q).toBuffer() });

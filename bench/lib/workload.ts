@@ -1,6 +1,7 @@
 // What the load asks for: distinct output sizes near 320x180 (so every request through
 // the master is a cache MISS), split into disjoint slices so that no run, warm-up or
 // round asks for a size another one already cached. Pure.
+import { canonicalString, canonicalTransform } from "../../resizer/src/params.js";
 
 export interface Variant {
   /** Source path under the images root. */
@@ -58,8 +59,12 @@ export function slice<T>(list: readonly T[], index: number, slices: number): T[]
 /** Query-string value, percent-encoded where needed (paths keep their slashes readable). */
 const q = (v: string | number) => encodeURIComponent(String(v)).replace(/%2F/g, "/");
 
-/** The resizer's own API (master and resizer direct). */
-export const resizePath = (v: Variant, quality: number = TARGET.q): string => `/resize?src=${q(v.src)}&w=${v.w}&h=${v.h}&fit=cover&q=${quality}`;
+/**
+ * The resizer's own API (master and resizer direct), spelled canonically: the resizer
+ * answers any other spelling with a redirect to this one.
+ */
+export const resizePath = (v: Variant, quality: number = TARGET.q): string =>
+  `/resize?${canonicalString(v.src, canonicalTransform({ w: v.w, h: v.h, fit: "cover", q: quality }))}`;
 
 /** The GD peer's script (bench/peers/gd-resize.php). */
 export const gdPath = (v: Variant, quality: number = TARGET.q): string => `/gd-resize.php?src=${q(v.src)}&w=${v.w}&h=${v.h}&q=${quality}`;

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { distinctVariants, gdPath, imageFilterPath, resizePath, slice, TARGET, variantCapacity } from "../../bench/lib/workload.js";
+import { parseResizeQuery } from "../../resizer/src/params.js";
+import { serviceSchema } from "../../resizer/src/settings.js";
 
 const key = (v: { src: string; w: number; h: number }) => `${v.src}|${v.w}x${v.h}`;
 
@@ -52,8 +54,9 @@ describe("distinct variants", () => {
 describe("the URL of a variant on each server", () => {
   const v = { src: "quality/a b+c.jpg", w: 320, h: 180 };
 
-  it("the resizer's API, cover, the target quality", () => {
-    assert.equal(resizePath(v), "/resize?src=quality/a%20b%2Bc.jpg&w=320&h=180&fit=cover&q=80");
+  it("the resizer's API, cover, the target quality, spelled as the resizer serves it (any other spelling is redirected)", () => {
+    assert.equal(resizePath(v), "/resize?src=quality/a%20b%2Bc.jpg&w=320&h=180&q=80");
+    assert.equal(parseResizeQuery(resizePath(v).slice("/resize?".length), serviceSchema.parse({})).canonical, resizePath(v).slice("/resize?".length));
   });
 
   it("the GD script and image_filter ask for the same box", () => {
