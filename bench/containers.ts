@@ -89,16 +89,8 @@ export async function startContainerTier(opts: { imagesDir: string; staticDir: s
       path.join(configDir, "nginx.conf"),
       staticNginxConfig({
         master: masterPlan,
-        paths: {
-          config: STATIC.config,
-          mimeTypes: CONTAINER.mimeTypes,
-          pid: `${CONTAINER.runDir}/nginx.pid`,
-          tempDir: CONTAINER.runDir,
-          accessLog: CONTAINER.accessLog,
-          errorLog: CONTAINER.errorLog,
-          htmlDir: CONTAINER.htmlDir,
-          imagesRoot: CONTAINER.imagesRoot,
-        },
+        // The master container's own paths (the placement's), its config file moved aside.
+        paths: { ...masterPlan.paths, config: STATIC.config },
         staticRoot: STATIC.root,
         listen: { address: CONTAINER.bindAll, port: CONTAINER.masterHttpPort },
       }),
