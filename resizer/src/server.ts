@@ -33,6 +33,13 @@ const FLIGHT_LINGER_MS = 1_000;
 /** ...and at most this many bytes of such results at once. */
 const FLIGHT_LINGER_BYTES = 8 * 1024 * 1024;
 
+/**
+ * How long a running transform goes on once every client waiting for it has gone. Starting
+ * a transform worker costs ~0.1 s of CPU (~0.4 s under tsx); a thumbnail ends long before
+ * this, so its worker is kept, while a heavy encode nobody will read is stopped soon after.
+ */
+const ABANDONED_WORK_GRACE_MS = 1_000;
+
 /** Longer request targets are refused (414) before any parsing. */
 export const MAX_URL_LENGTH = 2048;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -254,7 +261,7 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
 
     // Only the request that starts a transform opens the source, plans, takes an admission
     // slot and the plan's memory; joiners wait on its result (or its refusal) and hold nothing.
-    const transformOnce = async (signal: AbortSignal): Promise<Transformed> => {
+    const transformOnce = async (stop: AbortSignal, leave: AbortSignal): Promise<Transformed> => {
       const source = opened ?? (await openSource(root, src, settings.maxInputBytes));
       try {
         // Planned before admission: the plan's memory estimate is what admission counts, and
@@ -275,11 +282,11 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
         const rendered = await admission.run(
           { bytes: planned.estimatedBytes, what: `this ${planned.format.toUpperCase()} result` },
           () => {
-            signal.throwIfAborted();
+            leave.throwIfAborted();
             metrics.transforms.inc();
-            return pool.run({ file: source.file, plan: planned, maxInputPixels: settings.maxInputPixels }, signal);
+            return pool.run({ file: source.file, plan: planned, maxInputPixels: settings.maxInputPixels }, stop);
           },
-          signal,
+          leave,
         );
         return { ...rendered, plan: planned, ...identify(source) };
       } finally {
@@ -307,24 +314,39 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
   /**
    * A shared transform's own deadline: RESIZER_TIMEOUT_MS from its start (queueing + work),
    * however many wait for it and whenever they came. When it passes, the worker is stopped
-   * and every waiter is answered 503 at once; it also stops when every waiter has gone
-   * (`abandoned`). A joiner's own deadline is later than this one: it never extends the work.
+   * and every waiter is answered 503 at once. A joiner's own deadline is later than this
+   * one: it never extends the work.
+   *
+   * When every waiter has gone (`abandoned`), `leave` aborts at once: work still queued
+   * leaves the queue. Work already running is stopped only ABANDONED_WORK_GRACE_MS later
+   * (`stop`): a thumbnail ends well within it and its worker lives on, where killing the
+   * worker would cost a new one's start, far more CPU than the rest of the resize.
    */
-  async function withFlightDeadline<T>(abandoned: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function withFlightDeadline<T>(abandoned: AbortSignal, work: (stop: AbortSignal, leave: AbortSignal) => Promise<T>): Promise<T> {
     const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })),
-      settings.timeoutMs,
-    );
-    const onAbandoned = () => stop.abort(abandoned.reason);
+    const leave = new AbortController();
+    const stopNow = (reason: unknown) => {
+      leave.abort(reason);
+      stop.abort(reason);
+    };
+    const timer = setTimeout(() => stopNow(new ResizeError("timeout", "the request took too long", { retryAfter: 1 })), settings.timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
+    const onAbandoned = () => {
+      leave.abort(abandoned.reason);
+      grace = setTimeout(() => stop.abort(abandoned.reason), ABANDONED_WORK_GRACE_MS);
+    };
     if (abandoned.aborted) onAbandoned();
     else abandoned.addEventListener("abort", onAbandoned, { once: true });
-    try {
-      return await untilDeadline(work(stop.signal), stop.signal);
-    } finally {
+    const running = work(stop.signal, leave.signal);
+    // The timers go when the work itself has ended, not when its answer went out: an
+    // abandoned transform is answered at once and still has to be stopped after the grace.
+    const ended = () => {
       clearTimeout(timer);
+      clearTimeout(grace);
       abandoned.removeEventListener("abort", onAbandoned);
-    }
+    };
+    running.then(ended, ended);
+    return untilDeadline(running, leave.signal);
   }
 
   /**
@@ -339,7 +361,8 @@ export async function createResizerService(settings: ServiceSettings & ProcessSe
     const key = JSON.stringify([req.url ?? "/", h.accept ?? "", h["if-none-match"] ?? "", h["if-modified-since"] ?? ""]);
     // The shared work is bounded like a resize's: its own deadline, stopped when all have gone.
     const flight = await storyboardFlights.run(key, deadline, (abandoned) =>
-      withFlightDeadline(abandoned, (signal) => storyboards.handle(req.url ?? "/", h, signal)),
+      // In this process (nothing to kill), so it stops as soon as all have gone.
+      withFlightDeadline(abandoned, (_stop, leave) => storyboards.handle(req.url ?? "/", h, leave)),
     );
     const reply = flight.value;
     if (flight.shared) {

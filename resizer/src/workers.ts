@@ -56,14 +56,26 @@ class Worker {
   gone = false;
   started = false;
   #nextId = 0;
+  /** Killed or stopped by this side (a deadline, a shutdown), not dead on its own. */
+  stopRequested = false;
+  /** Settles the job running now when the process ends; one at a time, nothing kept after. */
+  #onExitDuringJob: (() => void) | undefined;
 
-  constructor(engine: WorkerEngine) {
+  /** `replace` runs first when the process ends: the replacement is in place before the job it was running settles and frees its slot. */
+  constructor(engine: WorkerEngine, replace: (worker: Worker) => void) {
     this.child = fork(ENTRY, [JSON.stringify(engine)], {
       execArgv: EXEC_ARGV,
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
-    this.exited = new Promise((resolve) => this.child.once("exit", () => ((this.gone = true), resolve())));
+    this.exited = new Promise((resolve) =>
+      this.child.once("exit", () => {
+        this.gone = true;
+        replace(this);
+        this.#onExitDuringJob?.();
+        resolve();
+      }),
+    );
     this.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: WorkerMessage) => {
         if ("ready" in m) {
@@ -80,13 +92,14 @@ class Worker {
   }
 
   /** Runs one job; on `signal` the process is killed and the promise settles once it is gone. */
-  render(job: RenderJob, signal: AbortSignal, hooks: PoolHooks): Promise<Rendered> {
+  render(job: RenderJob, signal: AbortSignal, hooks: Pick<PoolHooks, "cancelled">): Promise<Rendered> {
     const id = ++this.#nextId;
     return new Promise<Rendered>((resolve, reject) => {
       let stoppedAt: number | undefined;
       const cleanup = () => {
         this.child.off("message", onMessage);
         signal.removeEventListener("abort", onAbort);
+        this.#onExitDuringJob = undefined;
       };
       const onMessage = (m: WorkerMessage) => {
         if (!("id" in m) || m.id !== id || stoppedAt !== undefined) return;
@@ -99,20 +112,28 @@ class Worker {
       };
       const onAbort = () => {
         stoppedAt = performance.now();
+        this.stopRequested = true;
         this.child.kill("SIGKILL");
       };
       this.child.on("message", onMessage);
       signal.addEventListener("abort", onAbort, { once: true });
-      void this.exited.then(() => {
+      // Not `exited.then(...)`: a reaction per job would stay on the promise for the worker's
+      // whole life (memory per request), and every job it ever ran would be settled again,
+      // and counted as a crash, when it ends.
+      const onExit = () => {
         cleanup();
         if (stoppedAt !== undefined) {
           hooks.cancelled?.((performance.now() - stoppedAt) / 1000);
           reject(signal.reason instanceof ResizeError ? signal.reason : new ResizeError("timeout", "the request took too long", { retryAfter: 1 }));
         } else {
-          hooks.crashed?.(`exit ${this.child.exitCode ?? this.child.signalCode}`);
           reject(new ResizeError("transform_failed", "the transform's process ended unexpectedly (out of memory?)", { retryAfter: 1 }));
         }
-      });
+      };
+      if (this.gone) {
+        reject(new ResizeError("transform_failed", "a transform worker is restarting", { retryAfter: 1 }));
+        return;
+      }
+      this.#onExitDuringJob = onExit;
       if (signal.aborted) onAbort();
       else {
         try {
@@ -125,6 +146,7 @@ class Worker {
   }
 
   stop(): Promise<void> {
+    this.stopRequested = true;
     if (!this.gone) this.child.kill("SIGTERM");
     return this.exited;
   }
@@ -164,16 +186,19 @@ export class TransformPool {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(this.engine);
-    const replace = () => {
+    const replace = (worker: Worker) => {
       const at = this.#workers.indexOf(worker);
       if (at >= 0 && !this.#closing) this.#workers[at] = this.#spawn();
     };
-    // Registered before any job's own handler: the replacement is in place by the time the
-    // stopped job settles and frees its slot. One that never started is retried after a
-    // pause, not in a tight loop.
-    void worker.exited.then(() => (worker.started ? replace() : setTimeout(replace, RESTART_PAUSE_MS)));
-    return worker;
+    return new Worker(this.engine, (worker) => {
+      if (!worker.started) {
+        setTimeout(() => replace(worker), RESTART_PAUSE_MS); // not in a tight loop
+        return;
+      }
+      // Once per process that died on its own, whether or not it was running a job.
+      if (!worker.stopRequested) this.hooks.crashed?.(`exit ${worker.child.exitCode ?? worker.child.signalCode}`);
+      replace(worker);
+    });
   }
 
   async run(job: RenderJob, signal: AbortSignal): Promise<Rendered> {

@@ -13,6 +13,9 @@ before(async () => {
 });
 after(() => svc.close());
 
+/** A whole-number metric's value (NaN when absent). */
+const counter = (metrics: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+
 /** The service still resizes a real image correctly. */
 async function assertStillServing(s: TestResizer = svc, src = "quadrants.jpg"): Promise<void> {
   assert.equal((await s.get("/healthz")).status, 200);
@@ -240,6 +243,66 @@ describe("load shedding", () => {
   });
 });
 
+describe("a client hanging up mid-transform", () => {
+  /** Polls /metrics until `name` reads `value` (10 s at most). */
+  async function untilMetric(s: TestResizer, name: string, value: number): Promise<void> {
+    for (let i = 0; i < 1000 && counter((await s.get("/metrics")).bytes.toString(), name) !== value; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(counter((await s.get("/metrics")).bytes.toString(), name), value, `${name} never reached ${value}`);
+  }
+  /** A request hung up once its transform is running (the transform counter moved). */
+  async function hangUpWhileTransforming(s: TestResizer, pathAndQuery: string): Promise<void> {
+    const before = counter((await s.get("/metrics")).bytes.toString(), "resizer_transforms_total");
+    const abort = new AbortController();
+    const answer = fetch(`${s.base}${pathAndQuery}`, { signal: abort.signal }).then(() => "answered", () => "hung up");
+    await untilMetric(s, "resizer_transforms_total", before + 1);
+    abort.abort();
+    assert.equal(await answer, "hung up");
+  }
+  /** Jobs for the one worker: before, each was counted again as a crash when the worker ended. */
+  async function giveTheWorkerAHistory(s: TestResizer): Promise<void> {
+    for (let i = 0; i < 3; i++) assert.equal((await s.get(`/resize?src=quadrants.jpg&w=${60 + i}`)).status, 200);
+  }
+
+  it("a thumbnail's transform ends and its worker lives on: nothing stopped, no crash counted", async () => {
+    const s = await startResizer({ concurrency: 1, queue: 0 });
+    try {
+      await writeSlowSource(s.root);
+      await giveTheWorkerAHistory(s);
+      // ~0.1 s of work: well within the grace, and cheaper to finish than a new worker.
+      await hangUpWhileTransforming(s, "/resize?src=slow.png&w=500&fmt=avif");
+      await untilMetric(s, "resizer_transforms_active", 0);
+      const metrics = (await s.get("/metrics")).bytes.toString();
+      assert.equal(counter(metrics, "resizer_transform_cancel_seconds_count"), 0, "no worker was stopped");
+      assert.equal(counter(metrics, "resizer_transform_worker_crashes_total"), 0);
+      await assertStillServing(s);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a long encode nobody waits for is stopped soon after, counted once as stopped, never as a crash", { timeout: 60_000 }, async () => {
+    // AVIF at its slowest effort: this encode alone runs for about a minute.
+    const s = await startResizer({ concurrency: 1, queue: 0, avifEffort: 9, timeoutMs: 60_000 });
+    try {
+      await writeSlowSource(s.root);
+      await giveTheWorkerAHistory(s);
+      const hungUpAt = performance.now();
+      await hangUpWhileTransforming(s, "/resize?src=slow.png&w=2048&h=1024&fmt=avif");
+      await untilMetric(s, "resizer_transforms_active", 0);
+      const freedAfter = performance.now() - hungUpAt;
+      const metrics = (await s.get("/metrics")).bytes.toString();
+      assert.equal(counter(metrics, "resizer_transform_cancel_seconds_count"), 1, "the abandoned encode's worker was stopped");
+      assert.equal(counter(metrics, "resizer_transform_worker_crashes_total"), 0, "a stopped worker is not a crash, and the jobs it did before are not either");
+      assert.ok(freedAfter < 20_000, `the slot was freed ${freedAfter.toFixed(0)} ms after the hang-up, not at the end of the encode`);
+      await assertRecovers(s);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("memory admission", () => {
   const sourceBytesRead = async (s: TestResizer) =>
     Number(/^resizer_source_bytes_total (\S+)$/m.exec((await s.get("/metrics")).bytes.toString())?.[1]);
@@ -270,7 +333,6 @@ describe("memory admission", () => {
 });
 
 describe("identical requests at once", () => {
-  const counter = (metrics: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
 
   it("are transformed once and all answered with the same bytes, without taking queue places", async () => {
     // No queue at all: a distinct request is refused while the one slot is busy, but an
