@@ -61,7 +61,7 @@ export function createMetrics(admission: Admission) {
     }),
     cancelSeconds: new Histogram({
       name: "resizer_transform_cancel_seconds",
-      help: "From a transform's deadline (or its client leaving) to its worker being gone and its slot free.",
+      help: "From a transform's deadline (or the grace after its last client left) to its worker being gone and its slot free.",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
