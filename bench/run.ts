@@ -329,7 +329,10 @@ async function main(): Promise<void> {
     await cluster?.stop();
     rmSync(work, { recursive: true, force: true });
   };
+  // Interrupted (Ctrl-C, a CI job's timeout, kill): the clusters, the peers and the
+  // containers go too, instead of outliving the run on their ports.
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
   try {
     log("starting the local cluster and the peers...");
     const { configured, byLoad: byLoadSpec } = specs();

@@ -114,6 +114,9 @@ describe("RESULTS.md", () => {
     assert.match(quick, /\*\*Quick run\*\*.*not a measurement/);
     const busy = renderReport(fixture({ machine: { ...fixture().machine, loadStart: [4.2, 3, 2] } }));
     assert.match(busy, /\*\*The machine was shared\*\* \(load average 4\.20/);
+    // The run's own load at the end (both cores busy for minutes) is not other work.
+    const ownLoad = renderReport(fixture({ machine: { ...fixture().machine, loadStart: [0.4, 0.5, 0.6], loadEnd: [3.2, 2.9, 1.8] } }));
+    assert.doesNotMatch(ownLoad, /machine was shared|SHARED MACHINE/);
   });
 
   it("a full-mode run cut short by --rounds/--seconds is named by its command and makes no claims", () => {
