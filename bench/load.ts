@@ -61,23 +61,55 @@ export function treeCpuUs(roots: readonly number[]): number {
   return (ticks * 1e6) / TICKS_PER_SECOND;
 }
 
+/** CPU time (µs) used so far by each of `pids` alone, without its children. */
+export function ownCpuUs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) ticks += cpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  return (ticks * 1e6) / TICKS_PER_SECOND;
+}
+
+/** The serving processes of a local cluster, for the CPU split of its rows. */
+export interface ClusterPids {
+  nginx: readonly number[];
+  resizers: readonly number[];
+}
+
+function cpuSample(pids: ClusterPids) {
+  return { nginx: treeCpuUs(pids.nginx), resizers: treeCpuUs(pids.resizers), resizerHttp: ownCpuUs(pids.resizers) };
+}
+
 /**
  * Writes `paths` to `file` and runs wrk over them against `base`; with `servers`, also the
- * CPU those processes (and their children) used per request.
+ * CPU those processes (and their children) used per request, and with a cluster's pids
+ * that CPU split by process.
  */
-export async function wrk(base: string, paths: readonly string[], file: string, o: LoadOptions, servers?: readonly number[]): Promise<Run> {
+export async function wrk(base: string, paths: readonly string[], file: string, o: LoadOptions, servers?: readonly number[] | ClusterPids): Promise<Run> {
   writeFileSync(file, `${paths.join("\n")}\n`);
-  const cpuBefore = servers ? treeCpuUs(servers) : 0;
+  const cluster = servers !== undefined && !Array.isArray(servers) ? (servers as ClusterPids) : undefined;
+  const roots = cluster ? [...cluster.nginx, ...cluster.resizers] : (servers as readonly number[] | undefined);
+  const cpuBefore = roots ? treeCpuUs(roots) : 0;
+  const partsBefore = cluster && cpuSample(cluster);
   const out = await run("wrk", wrkArgs({ url: base, script: path.join(PROJECT_ROOT, WRK_SCRIPT), pathsFile: file, threads: o.threads, connections: o.connections, seconds: o.seconds, timeoutSeconds: 10, ...(o.headers && { headers: o.headers }) }));
-  const cpuAfter = servers ? treeCpuUs(servers) : 0;
+  const cpuAfter = roots ? treeCpuUs(roots) : 0;
+  const partsAfter = cluster && cpuSample(cluster);
   const r = parseWrkOutput(out);
+  const perRequest = (us: number) => us / r.requests;
   return {
     rps: r.rps,
     p50: r.latencyMs.p50,
     p99: r.latencyMs.p99,
     requests: r.requests,
     errors: r.errors,
-    ...(servers && r.requests > 0 && { cpuUs: (cpuAfter - cpuBefore) / r.requests }),
+    ...(roots && r.requests > 0 && { cpuUs: perRequest(cpuAfter - cpuBefore) }),
+    ...(partsBefore &&
+      partsAfter &&
+      r.requests > 0 && {
+        cpuParts: {
+          nginx: perRequest(partsAfter.nginx - partsBefore.nginx),
+          resizerHttp: perRequest(partsAfter.resizerHttp - partsBefore.resizerHttp),
+          transformWorkers: perRequest(partsAfter.resizers - partsAfter.resizerHttp - (partsBefore.resizers - partsBefore.resizerHttp)),
+        },
+      }),
   };
 }
 

@@ -24,7 +24,7 @@ import { chartModel, renderReport } from "./lib/report.js";
 import { BALANCE_CONTRAST, BALANCE_MEASURED, PATH, RUN_MODES, STALL_CONCURRENCY, type BenchResults, type Group, type PathResult, type Run, type StallResult, type Versions } from "./lib/results.js";
 import { HIT_VARIANTS, type HitVariant } from "./lib/variants.js";
 import { distinctVariants, gdPath, imageFilterPath, resizePath, slice, TARGET, VARIANT_RANGE_TEXT, variantCapacity, type Variant } from "./lib/workload.js";
-import { rawSharp, settledTransforms, wrk } from "./load.js";
+import { rawSharp, settledTransforms, wrk, type ClusterPids } from "./load.js";
 import { BENCH_SETUP, findPhpFpm, startPeers, type Peers } from "./peers.js";
 import { qualityOf } from "./quality.js";
 import { startContainerTier, type ContainerTier } from "./containers.js";
@@ -112,12 +112,18 @@ function specs() {
   const file = stackFileName("local");
   const local = specFromStackYaml(readFileSync(path.join(PROJECT_ROOT, file), "utf8"), file);
   const configured = { ...local, nginx: { ...local.nginx, resizeLimits: { ...local.nginx.resizeLimits, enabled: false } } };
-  return { configured, byLoad: { ...configured, resizer: { ...configured.resizer, balance: BALANCE_CONTRAST as "least_conn" } } };
+  const r = configured.resizer;
+  return {
+    configured,
+    byLoad: { ...configured, resizer: { ...r, balance: BALANCE_CONTRAST as "least_conn" } },
+    // The same slots in a single replica: no variant is placed on one replica or another.
+    oneReplica: { ...configured, resizer: { ...r, replicas: 1, concurrency: r.replicas * r.concurrency } },
+  };
 }
 
-/** The pids whose CPU a cluster's rows count: the master (and its workers), and the resizers. */
+/** The pids whose CPU a cluster's rows count: the master (and its workers), and the resizers (and theirs). */
 const masterPids = (c: LocalCluster) => [c.master.pid!];
-const missPids = (c: LocalCluster) => [c.master.pid!, ...c.resizers.map((r) => r.pid!)];
+const missPids = (c: LocalCluster): ClusterPids => ({ nginx: [c.master.pid!], resizers: c.resizers.map((r) => r.pid!) });
 
 /**
  * Switches the running master to a HIT-path variant of its config (or back, without one):
@@ -131,9 +137,10 @@ async function useMasterVariant(cluster: LocalCluster, variant: HitVariant | und
 }
 
 /** The rows, in the order each round measures them (each next to what it is compared with). */
-function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undefined }, peers: Peers, containers: ContainerTier | undefined, sources: Sources & { root: string }, work: string, hitPath: string): Row[] {
+function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undefined; oneReplica: LocalCluster | undefined }, peers: Peers, containers: ContainerTier | undefined, sources: Sources & { root: string }, work: string, hitPath: string): Row[] {
   const cluster = clusters.configured;
   const byLoad = clusters.byLoad;
+  const oneReplica = clusters.oneReplica;
   const slices = ROUNDS + 1; // slice 0: warm-up; slice r+1: round r
   const per1080 = distinctVariants(sources.load1080, variantCapacity(sources.load1080));
   const per4000 = distinctVariants(sources.load4000, variantCapacity(sources.load4000));
@@ -170,7 +177,7 @@ function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undef
     measure: (round) => once(round + 1, "run"),
   });
 
-  const wrkRow = (base: string, pathsOf: (s: number) => string[], connections: number, servers: () => number[], transformsOf?: LocalCluster) =>
+  const wrkRow = (base: string, pathsOf: (s: number) => string[], connections: number, servers: () => number[] | ClusterPids, transformsOf?: LocalCluster) =>
     async (s: number, mode: "warm" | "run"): Promise<Run> => {
       const before = transformsOf ? await settledTransforms(resizerUrlsOf(transformsOf)) : 0;
       const r = await wrk(base, pathsOf(s), file("paths.txt"), mode === "warm" ? warm(connections) : load(connections), servers());
@@ -179,7 +186,13 @@ function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undef
       const transforms = (await settledTransforms(resizerUrlsOf(transformsOf))) - before;
       // The CPU went into every transform, including those still in flight when wrk stopped
       // (answered after it stopped counting): per transform, as raw sharp counts it.
-      return { ...r, transforms, ...(r.cpuUs !== undefined && transforms > r.requests && { cpuUs: (r.cpuUs * r.requests) / transforms }) };
+      const perTransform = (us: number) => (transforms > r.requests ? (us * r.requests) / transforms : us);
+      return {
+        ...r,
+        transforms,
+        ...(r.cpuUs !== undefined && { cpuUs: perTransform(r.cpuUs) }),
+        ...(r.cpuParts && { cpuParts: { nginx: perTransform(r.cpuParts.nginx), resizerHttp: perTransform(r.cpuParts.resizerHttp), transformWorkers: perTransform(r.cpuParts.transformWorkers) } }),
+      };
     };
   const rawRow = (variants: Variant[], fileOf: string) => async (s: number, mode: "warm" | "run"): Promise<Run> =>
     rawSharp(path.join(sources.root, fileOf), sizesFor(variants, s), file("sizes.txt"), { connections: RESIZE_CONNECTIONS, seconds: mode === "warm" ? WARMUP_SECONDS : SECONDS, quality: TARGET.q });
@@ -217,9 +230,16 @@ function rows(clusters: { configured: LocalCluster; byLoad: LocalCluster | undef
             [PATH.raw1080], wrkRow(byLoad.urls.http, (s) => sizesFor(v1080.byLoad, s).map((v) => resizePath(v)), C, () => missPids(byLoad), byLoad)),
         ]
       : []),
+    ...(oneReplica
+      ? [
+          row(PATH.master1080OneReplica, "master, cache MISS, one replica", "ours", "resize1080", C,
+            `As the MISS row, on a third cluster with the same transform slots in a single resizer replica (\`replicas: 1\`, \`concurrency: ${oneReplica.host.resizers[0]!.env.RESIZER_CONCURRENCY}\`): no variant is placed on one replica rather than another, so this row shows what the placement by key costs the spread. The least_conn cluster's sizes (each cluster has its own cache and resizers).`,
+            [PATH.raw1080], wrkRow(oneReplica.urls.http, (s) => sizesFor(v1080.byLoad, s).map((v) => resizePath(v)), C, () => missPids(oneReplica), oneReplica)),
+        ]
+      : []),
     row(PATH.direct1080, "one resizer direct", "ours", "resize1080", C,
       `wrk, ${C} connections straight to resizer01 (no nginx), URLs of the same kind (other sizes).`,
-      [PATH.raw1080], wrkRow(resizer, (s) => sizesFor(v1080.direct, s).map((v) => resizePath(v)), C, () => [cluster.resizers[0]!.pid!], cluster)),
+      [PATH.raw1080], wrkRow(resizer, (s) => sizesFor(v1080.direct, s).map((v) => resizePath(v)), C, () => ({ nginx: [], resizers: [cluster.resizers[0]!.pid!] }), cluster)),
     row(PATH.php1080, "php-fpm + GD behind nginx (the seeds)", "peer", "resize1080", C,
       `wrk, ${C} connections to an nginx passing \`/gd-resize.php\` to php-fpm (static pool, one child per core): GD decodes, \`imagecopyresampled\` cover-crops, \`imagejpeg\` q${TARGET.q}; the same sizes.`,
       [PATH.raw1080], wrkRow(peers.urls.php, (s) => sizesFor(v1080.configured, s).map((v) => gdPath(v)), C, () => [peers.nginxPid, peers.phpPid])),
@@ -320,11 +340,13 @@ async function main(): Promise<void> {
   chmodSync(work, 0o755);
   let cluster: LocalCluster | undefined;
   let byLoad: LocalCluster | undefined;
+  let oneReplica: LocalCluster | undefined;
   let peers: Peers | undefined;
   let containers: ContainerTier | undefined;
   const stopAll = async () => {
     await containers?.stop();
     await peers?.stop();
+    await oneReplica?.stop();
     await byLoad?.stop();
     await cluster?.stop();
     rmSync(work, { recursive: true, force: true });
@@ -335,9 +357,10 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(143)));
   try {
     log("starting the local cluster and the peers...");
-    const { configured, byLoad: byLoadSpec } = specs();
+    const { configured, byLoad: byLoadSpec, oneReplica: oneReplicaSpec } = specs();
     cluster = await startCluster({ spec: configured, stack: "local", ports: "free", imagesDir: sources.root });
     if (DETAILS) byLoad = await startCluster({ spec: byLoadSpec, stack: "local", ports: "free", imagesDir: sources.root });
+    if (DETAILS) oneReplica = await startCluster({ spec: oneReplicaSpec, stack: "local", ports: "free", imagesDir: sources.root });
     // The variants of the HIT rows are edits of the AST the master was started from.
     if (readFileSync(cluster.master.plan.paths.config, "utf8") !== print(masterConfig(cluster.host.master))) {
       throw new Error("the running master's config is not the one its plan renders: the HIT variants would not differ from it by one setting");
@@ -358,7 +381,7 @@ async function main(): Promise<void> {
       chmodSync(path.join(staticDir, "hit.jpg"), 0o644);
     }
 
-    const table = rows({ configured: cluster, byLoad }, peers, containers, sources, work, hitPath);
+    const table = rows({ configured: cluster, byLoad, oneReplica }, peers, containers, sources, work, hitPath);
     if (WARMUP_SECONDS > 0) {
       log(`warm-up (${WARMUP_SECONDS} s per row)...`);
       for (const r of table) await r.warmup();

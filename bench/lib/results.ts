@@ -55,6 +55,17 @@ export interface Run {
    * sharp: its own process). What other work on a shared machine disturbs least.
    */
   cpuUs?: number;
+  /**
+   * Rows through a local cluster: `cpuUs` split by process (µs per request): nginx, the
+   * resizers' HTTP processes, their transform workers.
+   */
+  cpuParts?: CpuParts;
+}
+
+export interface CpuParts {
+  nginx: number;
+  resizerHttp: number;
+  transformWorkers: number;
 }
 
 export type Group = "resize1080" | "resize4000" | "cached" | "containers";
@@ -181,6 +192,7 @@ export const PATH = {
   master4000: "master-miss-4000",
   php4000: "php-gd-4000",
   master1080ByLoad: "master-miss-1080-least-conn",
+  master1080OneReplica: "master-miss-1080-one-replica",
   master4000ByLoad: "master-miss-4000-least-conn",
   staticUnlogged: "static-unlogged",
   staticLogged: "static-logged",

@@ -60,6 +60,24 @@ describe("the claims of RESULTS.md", () => {
     assert.equal(claim(/p99\/p50 at 8 connections, 1920/).reason, undefined, "a target met needs no reason");
   });
 
+  it("a MISS reason splits the path's CPU by process, and the 1080 tail names the one-replica row when it was measured", () => {
+    const f = fixture();
+    const row = (id: string) => f.paths.find((p) => p.id === id)!;
+    for (const run of row("raw-4000").runs) run.cpuUs = 30_000;
+    for (const run of row("master-miss-4000").runs) Object.assign(run, { cpuUs: 36_000, cpuParts: { nginx: 400, resizerHttp: 1_600, transformWorkers: 34_000 } });
+    assert.match(
+      claims(f).find((c) => /MISS vs raw sharp in-process, 4000/.test(c.claim))!.reason!,
+      /\(1\.20×\): .* Of that: nginx 400\.0 µs, the resizers' HTTP processes 1\.60 ms \(.*\), the transform workers 34\.00 ms /,
+    );
+    // 1920: the tail is met in the fixture; make it long, then add the one-replica row.
+    for (const run of row("master-miss-1080").runs) run.p99 = run.p50 * 3;
+    const tailReason = () => claims(f).find((c) => /p99\/p50 at 8 connections, 1920/.test(c.claim))!.reason!;
+    assert.doesNotMatch(tailReason(), /single replica/, "not measured: not mentioned");
+    const master = row("master-miss-1080");
+    f.paths.push({ ...master, id: "master-miss-1080-one-replica", label: "master, cache MISS, one replica", runs: master.runs.map((x) => ({ ...x, p99: x.p50 * 1.5 })) });
+    assert.match(tailReason(), /same slots in a single replica had p99\/p50 1\.50: the rest comes from placing each variant on its replica by key/);
+  });
+
   it("a stall target not met says what the same trials measured about why: the same requests cached, and what the miss added", () => {
     const f = fixture();
     const n64 = f.stalls.find((s) => s.balance === "variant" && s.concurrency === 64)!;
