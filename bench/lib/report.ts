@@ -63,7 +63,7 @@ export function claims(r: BenchResults): Claim[] {
     if (!has(id) || !has(versus)) return;
     const s = ratioOf(r, id, versus);
     const met = s.median >= min;
-    const reason = met ? undefined : cpuReason(pathById(r, id), pathById(r, versus));
+    const reason = met ? undefined : cpuReason(pathById(r, id), pathById(r, versus), min);
     out.push({ claim, target: `≥ ${min.toFixed(2)}×`, measured: withRange(s, (n) => times(n)), met, ...(reason && { reason }) });
   };
   const tail = (claim: string, id: string, limit: string, max: number) => {
@@ -102,8 +102,11 @@ export function claims(r: BenchResults): Claim[] {
   return out;
 }
 
-/** A throughput ratio not met: the CPU each side spent per request, when both were measured. */
-function cpuReason(p: PathResult, versus: PathResult): string | undefined {
+/**
+ * A throughput ratio not met: the CPU each side spent per request, when both were
+ * measured, and how much the path may add to the limit's CPU for `min` on cores kept busy.
+ */
+function cpuReason(p: PathResult, versus: PathResult, min: number): string | undefined {
   const a = cpuOf(p);
   const b = cpuOf(versus);
   if (a === undefined || b === undefined) return undefined;
@@ -113,7 +116,8 @@ function cpuReason(p: PathResult, versus: PathResult): string | undefined {
     : "";
   return (
     `${p.label} used ${cpuText(a)} of server CPU per request against ${cpuText(b)} for ${versus.label} (${times(a / b)}): ` +
-    `what the path adds to the same work (HTTP, reading the file, the proxy), which a machine whose cores are all busy pays for in throughput.${split}`
+    `what the path adds to the same work (HTTP, reading the file, the proxy), which a machine whose cores are all busy pays for in throughput; ` +
+    `for ${times(min)} it may add at most ${cpuText(b * (1 / min - 1))}, it added ${cpuText(a - b)}.${split}`
   );
 }
 
