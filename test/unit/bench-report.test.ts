@@ -76,7 +76,11 @@ describe("the claims of RESULTS.md", () => {
     assert.doesNotMatch(tailReason(), /single replica/, "not measured: not mentioned");
     const master = row("master-miss-1080");
     f.paths.push({ ...master, id: "master-miss-1080-one-replica", label: "master, cache MISS, one replica", runs: master.runs.map((x) => ({ ...x, p99: x.p50 * 1.5 })) });
-    assert.match(tailReason(), /same slots in a single replica had p99\/p50 1\.50: the rest comes from placing each variant on its replica by key/);
+    assert.match(tailReason(), /same slots in a single replica had p99\/p50 1\.50: the rest comes from placing each variant on its replica by key.*One replica per host would meet the target,/);
+    // When the limit's own tail is above the target, one replica cannot meet it either: said so.
+    for (const run of row("raw-1080").runs) run.p99 = run.p50 * 2;
+    for (const run of row("master-miss-1080-one-replica").runs) run.p99 = run.p50 * 1.9;
+    assert.match(tailReason(), /would take the tail to what this machine allows \(the target itself is not met by raw sharp/);
   });
 
   it("a stall target not met says what the same trials measured about why: the same requests cached, and what the miss added", () => {
@@ -103,6 +107,17 @@ describe("the claims of RESULTS.md", () => {
     const stallClaims = claims(fixture()).filter((c) => /identical requests/.test(c.claim));
     assert.equal(stallClaims.length, 4, "8 and 64, time and transforms, of the configured design");
     assert.equal(claim(/^8 identical requests.*all answered/).measured, "16.61× (16.45×–16.77×)", "against its own one-request time (31 ms), not the other design's");
+  });
+
+  it("a claim resting on a row with failed requests is not met, whatever its ratio (the container HIT row once measured 429s as throughput)", () => {
+    const f = fixture();
+    assert.equal(claims(f).find((c) => /cache HIT vs a plain nginx/.test(c.claim))!.met, true);
+    f.paths.find((p) => p.id === "master-hit")!.runs[1]!.errors = 303_988;
+    const hit = claims(f).find((c) => /cache HIT vs a plain nginx/.test(c.claim))!;
+    assert.equal(hit.met, false);
+    assert.match(hit.reason!, /^master, cache HIT had 303,988 failed requests .*not a measurement of the path/);
+    f.paths.find((p) => p.id === "master-miss-1080")!.runs[0]!.errors = 2;
+    assert.equal(claims(f).find((c) => /p99\/p50 at 8 connections, 1920/.test(c.claim))!.met, false, "a tail too");
   });
 
   it("the container tier's HIT claim is made only when its rows were measured", () => {
