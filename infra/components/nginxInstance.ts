@@ -12,10 +12,10 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { installScript } from "../install.js";
 import { nginxCheck, nginxServe, reloadCommand } from "../remote.js";
 import { CONTAINER, HEALTH, instanceName, type HostPlan, type MasterPlan, type SlavePlan } from "../topology.js";
-import { CONTAINER_USERS, FIXED_NAME_CONTAINER, bashHttpCheck, hardened, ownerSettingOneShot } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, bashHttpCheck, hardened } from "./hardening.js";
+import { installerContainerArgs } from "./installer.js";
 import { RERUN, dependsOnPlus } from "./rolling.js";
 
 export interface UploadedFile {
@@ -64,28 +64,16 @@ export class NginxInstance extends pulumi.ComponentResource {
 
     this.installer = new docker.Container(
       filesName,
-      {
+      installerContainerArgs({
         name: filesName,
         image: args.image,
-        entrypoints: ["sh", "-c"],
-        command: [
-          installScript({
-            stagingDir: CONTAINER.stagingDir,
-            configDir,
-            volumeDir: CONTAINER.installVolumeDir,
-            files: args.files.map((f) => ({ path: f.path, ...(f.permissions && { mode: f.permissions }), ...(f.owner && { owner: f.owner }) })),
-            checkDirs: plan.writableDirs,
-            check: nginxCheck(plan.paths.config),
-          }),
-        ],
-        uploads: args.files.map((f) => ({ file: `${CONTAINER.stagingDir}${f.path.slice(configDir.length)}`, content: f.content })),
-        mounts: [
-          { type: "volume", source: filesVolume.name, target: CONTAINER.installVolumeDir },
-          // What the config reads besides its own files (the acme bundles), for the check.
-          ...args.mounts.filter((m) => m.readOnly === true),
-        ],
-        ...ownerSettingOneShot(),
-      },
+        volume: filesVolume.name,
+        files: args.files.map((f) => ({ path: f.path, content: f.content, ...(f.permissions && { mode: f.permissions }), ...(f.owner && { owner: f.owner }) })),
+        checkDirs: plan.writableDirs,
+        check: nginxCheck(plan.paths.config),
+        // What the config reads besides its own files (the acme bundles), for the check.
+        checkMounts: args.mounts.filter((m) => m.readOnly === true),
+      }),
       childOpts,
     );
 

@@ -13,7 +13,6 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hostUrl } from "../address.js";
-import { installScript } from "../install.js";
 import {
   haproxyCheck,
   haproxySaveState,
@@ -29,7 +28,8 @@ import {
 import type { InstanceFile } from "../render.js";
 import { CONTAINER, HEALTH, VIP_OPS, instanceName, type VipHostPlan } from "../topology.js";
 import { DockerEngine, type ImageDelivery } from "./dockerEngine.js";
-import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, bashHttpCheck, hardened, ownerSettingOneShot } from "./hardening.js";
+import { CONTAINER_USERS, FIXED_NAME_CONTAINER, HEALTH_TIMING, bashHttpCheck, hardened } from "./hardening.js";
+import { installerContainerArgs } from "./installer.js";
 import { RERUN, dependsOnPlus } from "./rolling.js";
 
 export interface VipHostArgs {
@@ -64,27 +64,9 @@ function installed(
 ): Installed {
   const name = instanceName.installer(instance);
   const volume = new docker.Volume(name, { name }, { parent, provider });
-  const configDir = CONTAINER.configDir;
   const installer = new docker.Container(
     name,
-    {
-      name,
-      image,
-      entrypoints: ["sh", "-c"],
-      command: [
-        installScript({
-          stagingDir: CONTAINER.stagingDir,
-          configDir,
-          volumeDir: CONTAINER.installVolumeDir,
-          files: files.map((f) => ({ path: f.path, ...(f.mode && { mode: f.mode }) })),
-          checkDirs: [],
-          check,
-        }),
-      ],
-      uploads: files.map((f) => ({ file: `${CONTAINER.stagingDir}${f.path.slice(configDir.length)}`, content: f.content })),
-      mounts: [{ type: "volume", source: volume.name, target: CONTAINER.installVolumeDir }],
-      ...ownerSettingOneShot(),
-    },
+    installerContainerArgs({ name, image, volume: volume.name, files: files.map((f) => ({ path: f.path, content: f.content, ...(f.mode && { mode: f.mode }) })), checkDirs: [], check }),
     { parent, provider, dependsOn, ...FIXED_NAME_CONTAINER },
   );
   const filesHash = pulumi.output(files.reduce((h, f) => h.update(f.path).update("\0").update(f.content).update("\0"), createHash("sha256")).digest("hex"));
