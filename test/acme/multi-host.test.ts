@@ -19,7 +19,7 @@ import { runAs } from "../helpers/acme.js";
 import { makePem, type Pem } from "../helpers/certs.js";
 import { reloadCompleted, startNginx, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
 import { requireTools, startPebble, type Pebble } from "../helpers/pebble.js";
-import { freePortMap, handOver, stageCluster, tempRoot } from "../helpers/stage.js";
+import { freePortMap, handOver, stageCluster, startStagedHost, tempRoot } from "../helpers/stage.js";
 import { accessLogEntries } from "../helpers/e2e.js";
 
 const NAME = "image-origin.example.test";
@@ -84,12 +84,8 @@ before(async () => {
   handOver(root);
 
   for (const h of plan.hosts) {
-    for (const s of h.slaves) {
-      const inst = staged.instances.find((i) => i.name === s.name)!;
-      running.push(await startNginx(inst.conf, inst.prefix, { host: s.listen.address, port: s.listen.port }));
-    }
-    const m = staged.instances.find((i) => i.name === h.master.name)!;
-    running.push(await startNginx(m.conf, m.prefix, { host: h.master.http.address, port: h.master.http.port }));
+    const started = await startStagedHost(staged, h);
+    running.push(...started.slaves, started.master);
   }
   running.push(await startNginx(files.config, `${pub.runDir}/`, { host: pub.listen.address, port: pub.listen.port }));
 });

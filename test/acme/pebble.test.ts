@@ -15,9 +15,9 @@ import { parseClusterSpec, type ClusterSpecInput } from "../../infra/config.js";
 import type { HostPlan } from "../../infra/topology.js";
 import { runAs } from "../helpers/acme.js";
 import { startLoad } from "../helpers/load.js";
-import { reloadCompleted, startNginx, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
+import { reloadCompleted, unprivilegedUser, type RunningNginx } from "../helpers/nginx.js";
 import { requireTools, startPebble, type Pebble } from "../helpers/pebble.js";
-import { freePortMap, handOver, stageCluster, tempRoot } from "../helpers/stage.js";
+import { freePortMap, handOver, stageCluster, startStagedHost, tempRoot } from "../helpers/stage.js";
 import { handshake } from "../helpers/tls.js";
 
 const NAMES = { main: "image-origin.example.test", stills: "stillshot-origin.example.test" };
@@ -74,12 +74,8 @@ before(async () => {
   mkdirSync(join(host.master.paths.imagesRoot, "thumbnail"), { recursive: true });
   writeFileSync(join(host.master.paths.imagesRoot, "thumbnail", "t.jpg"), "thumb-bytes");
   handOver(root);
-  for (const s of host.slaves) {
-    const inst = staged.instances.find((i) => i.name === s.name)!;
-    running.push(await startNginx(inst.conf, inst.prefix, { host: s.listen.address, port: s.listen.port }));
-  }
-  const m = staged.instances.find((i) => i.name === host.master.name)!;
-  running.push(await startNginx(m.conf, m.prefix, { host: host.master.http.address, port: host.master.http.port }));
+  const started = await startStagedHost(staged, host);
+  running.push(...started.slaves, started.master);
 });
 
 after(async () => {

@@ -11,11 +11,11 @@ import { dirname, join, resolve } from "node:path";
 import type { ClusterSpec } from "../../infra/config.js";
 import { instanceFiles, type InstanceFile } from "../../infra/render.js";
 import { specFromStackYaml } from "../../infra/stack.js";
-import { planCluster, type ClusterPlan, type LocalTarget } from "../../infra/topology.js";
+import { planCluster, type ClusterPlan, type HostPlan, type Listen, type LocalTarget } from "../../infra/topology.js";
 import { initScript } from "../../infra/acme.js";
 import { freePortMap as portMap } from "../../infra/local/ports.js";
 import { chownTree, hostPorts, makeStandInCertificates, makeWritableDirs, writeFiles } from "../../infra/local/workdir.js";
-import { SETUP_HINT, unprivilegedUser } from "./nginx.js";
+import { SETUP_HINT, startNginx, unprivilegedUser, type RunningNginx } from "./nginx.js";
 
 export const PROJECT_ROOT = resolve(__dirname, "../..");
 
@@ -110,4 +110,29 @@ export async function stageCluster(spec: ClusterSpec, root: string, target: Part
 
   handOver(root);
   return { root, plan, files, instances };
+}
+
+/**
+ * Runs a staged host's nginx instances: its slaves first, then its master (the seeds' start
+ * order), each once it accepts connections; the master is waited for on `masterListen`
+ * (its HTTP port unless given). If one fails to start, those already running are stopped.
+ */
+export async function startStagedHost(staged: StagedCluster, host: HostPlan, masterListen: Listen = host.master.http): Promise<{ slaves: RunningNginx[]; master: RunningNginx }> {
+  const instance = (name: string) => {
+    const found = staged.instances.find((i) => i.name === name);
+    if (found === undefined) throw new Error(`${name} was not staged`);
+    return found;
+  };
+  const slaves: RunningNginx[] = [];
+  try {
+    for (const s of host.slaves) {
+      const inst = instance(s.name);
+      slaves.push(await startNginx(inst.conf, inst.prefix, { host: s.listen.address, port: s.listen.port }));
+    }
+    const m = instance(host.master.name);
+    return { slaves, master: await startNginx(m.conf, m.prefix, { host: masterListen.address, port: masterListen.port }) };
+  } catch (error) {
+    for (const s of slaves) await s.stop();
+    throw error;
+  }
 }

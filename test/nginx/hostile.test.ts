@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseClusterSpec } from "../../infra/config.js";
 import type { HostPlan } from "../../infra/topology.js";
-import { startNginx, type RunningNginx } from "../helpers/nginx.js";
-import { handOver, stageCluster, stackSpec, tempRoot } from "../helpers/stage.js";
+import type { RunningNginx } from "../helpers/nginx.js";
+import { handOver, stackSpec, stageCluster, startStagedHost, tempRoot } from "../helpers/stage.js";
 
 interface Reply {
   status: number;
@@ -95,12 +95,9 @@ before(async () => {
   writeFileSync(join(host.master.paths.acmeWebroot, ".well-known/acme-challenge/token-1"), "challenge-answer");
   handOver(root);
   for (const r of host.resizers) resizers.push(await standInResizer(r.listen.address, r.listen.port));
-  for (const s of host.slaves) {
-    const inst = staged.instances.find((i) => i.name === s.name)!;
-    slaves.push(await startNginx(inst.conf, inst.prefix, { host: s.listen.address, port: s.listen.port }));
-  }
-  const m = staged.instances.find((i) => i.name === host.master.name)!;
-  master = await startNginx(m.conf, m.prefix, { host: host.master.http.address, port: host.master.http.port });
+  const started = await startStagedHost(staged, host);
+  slaves.push(...started.slaves);
+  master = started.master;
 });
 
 after(async () => {

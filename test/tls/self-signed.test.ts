@@ -9,9 +9,9 @@ import { after, before, describe, test } from "node:test";
 import { certificateFacts } from "../../infra/certs.js";
 import { fromStackConfig, parseClusterSpec } from "../../infra/config.js";
 import { certificatePaths, planCluster, type HostPlan } from "../../infra/topology.js";
-import { startNginx, type RunningNginx } from "../helpers/nginx.js";
+import type { RunningNginx } from "../helpers/nginx.js";
 import { installedFiles, named, runProgram, stackConfig, type ProgramRun } from "../helpers/pulumi.js";
-import { handOver, stageCluster, tempRoot } from "../helpers/stage.js";
+import { handOver, stageCluster, startStagedHost, tempRoot } from "../helpers/stage.js";
 import { handshake } from "../helpers/tls.js";
 
 // The local stack with a second self-signed certificate for the stillshot domain, so SNI
@@ -47,12 +47,8 @@ before(async () => {
   }
   handOver(root);
   for (const id of ["local", "stills"]) chmodSync(certificatePaths(staged.plan, id).key, 0o400);
-  for (const s of host.slaves) {
-    const inst = staged.instances.find((i) => i.name === s.name)!;
-    running.push(await startNginx(inst.conf, inst.prefix, { host: s.listen.address, port: s.listen.port }));
-  }
-  const m = staged.instances.find((i) => i.name === host.master.name)!;
-  running.push(await startNginx(m.conf, m.prefix, { host: host.master.https!.address, port: host.master.https!.port }));
+  const started = await startStagedHost(staged, host, host.master.https!);
+  running.push(...started.slaves, started.master);
 });
 
 after(async () => {
