@@ -50,7 +50,7 @@ const HIDDEN = new RegExp(HIDDEN_PATH, "i");
  * (bench/results/RESULTS.md), so a default never looks worse than what it replaces and
  * spends no byte more than that needs. AVIF's scale is lower for the same visual quality.
  */
-export const DEFAULT_QUALITY = { jpeg: 79, webp: 84, avif: 63 } as const;
+export const DEFAULT_QUALITY = { jpeg: 79, webp: 84, avif: 66 } as const;
 const MAX_SRC_LENGTH = 1024;
 
 // --- value parsers -------------------------------------------------------------------

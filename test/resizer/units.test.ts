@@ -82,7 +82,7 @@ describe("output size planning", () => {
   it("uses the format's default quality, none for PNG, and flattens into JPEG only", () => {
     const alpha = { format: "png" as const, width: 100, height: 100, hasAlpha: true };
     assert.equal(planTransform(alpha, { w: 10 }, one("jpeg"), S).quality, 79);
-    assert.equal(planTransform(alpha, { w: 10 }, one("avif"), S).quality, 63);
+    assert.equal(planTransform(alpha, { w: 10 }, one("avif"), S).quality, 66);
     assert.equal(planTransform(alpha, { w: 10, q: 33 }, one("webp"), S).quality, 33);
     assert.equal(planTransform(alpha, { w: 10 }, one("png"), S).quality, undefined);
     assert.equal(planTransform(alpha, { w: 10 }, one("jpeg"), S).flatten, true);
