@@ -4,11 +4,12 @@
 // other qualities must come with new defaults (and the other way round).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { it } from "node:test";
 import type { BenchResults } from "../../bench/lib/results.js";
 import { DEFAULT_QUALITY } from "../../resizer/src/params.js";
 
-const results = JSON.parse(readFileSync(new URL("../../bench/results/results.json", import.meta.url), "utf8")) as BenchResults;
+const results = JSON.parse(readFileSync(join(__dirname, "../../bench/results/results.json"), "utf8")) as BenchResults;
 /** The resizer's own rows of the table, by format (their names start with it). */
 const ROWS = { jpeg: "JPEG, resizer", webp: "WebP, resizer", avif: "AVIF, resizer" } as const;
 
