@@ -44,6 +44,25 @@ describe("what npm start prints to try", () => {
     assert.match(tuned.get("css")!, /\(slaves, expires 1h, gzip\)$/);
   });
 
+  it("the README's sample of the list is what it prints for the sample tree", () => {
+    // The sample tree's files, as the README shows them; its lines abbreviated with "..." are skipped.
+    const sample = {
+      thumbnail: "/thumbnail/2024/01/100001.jpg",
+      still: "/stillshot/docu-ocean/E001/01.jpg",
+      source: "/images/poster/banner.jpg",
+      storyboard: "/storyboard/docu-ocean/E001.vtt?w=160&h=90&cols=10&rows=10&every=10",
+    };
+    const printed = new Map(tryLines(local, sample).map((l) => [l.label, l.text]));
+    const readme = readFileSync(join(__dirname, "../../README.md"), "utf8");
+    const block = readme.slice(readme.indexOf("\nTry:\n") + 6, readme.indexOf("Stop with Ctrl-C"));
+    const shown = block
+      .split("\n")
+      .map((l) => /^ {2}(\S+)\s{2,}(.+)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null && !m[2]!.includes("..."));
+    assert.ok(shown.length >= 8, `the README's Try block (found ${shown.length} lines)`);
+    for (const [, label, text] of shown) assert.equal(text, printed.get(label!), `README's "${label}" line`);
+  });
+
   it("other stacks' names are reached with curl --resolve on the remapped port", () => {
     const prod = planCluster(stackSpec("Pulumi.prod.yaml"), { kind: "local", root: "/w", port: (p) => p + 40000 }).hosts[0]!;
     const thumb = tryLines(prod, ex).find((l) => l.label === "thumbnail")!.text;
