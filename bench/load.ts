@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from "../infra/local/launcher.js";
 import { findJemalloc } from "../infra/local/tools.js";
 import { cpuTicks, parentPid } from "./lib/procstat.js";
 import { transformsDone } from "./lib/prometheus.js";
-import type { Run } from "./lib/results.js";
+import type { CpuParts, Run } from "./lib/results.js";
 import { parseWrkOutput, WRK_SCRIPT, wrkArgs } from "./lib/wrk.js";
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -32,8 +32,8 @@ export interface LoadOptions {
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (µs) used so far by the processes `roots` and all their descendants. */
-export function treeCpuUs(roots: readonly number[]): number {
+/** Every process's /proc/<pid>/stat line, read once, and its children. */
+function processTable() {
   const stats = new Map<number, string>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -48,24 +48,33 @@ export function treeCpuUs(roots: readonly number[]): number {
     const parent = parentPid(stat);
     children.set(parent, [...(children.get(parent) ?? []), pid]);
   }
-  let ticks = 0;
-  const seen = new Set<number>();
-  const visit = (pid: number) => {
-    if (seen.has(pid)) return;
-    seen.add(pid);
+  const ticksOf = (pid: number) => {
     const stat = stats.get(pid);
-    if (stat !== undefined) ticks += cpuTicks(stat);
-    for (const c of children.get(pid) ?? []) visit(c);
+    return stat === undefined ? 0 : cpuTicks(stat);
   };
-  roots.forEach(visit);
-  return (ticks * 1e6) / TICKS_PER_SECOND;
+  const us = (ticks: number) => (ticks * 1e6) / TICKS_PER_SECOND;
+  return {
+    /** CPU time (µs) used so far by `roots` and all their descendants. */
+    treeUs(roots: readonly number[]): number {
+      let ticks = 0;
+      const seen = new Set<number>();
+      const visit = (pid: number) => {
+        if (seen.has(pid)) return;
+        seen.add(pid);
+        ticks += ticksOf(pid);
+        for (const c of children.get(pid) ?? []) visit(c);
+      };
+      roots.forEach(visit);
+      return us(ticks);
+    },
+    /** CPU time (µs) used so far by `pids` alone, without their children. */
+    ownUs: (pids: readonly number[]): number => us(pids.reduce((n, pid) => n + ticksOf(pid), 0)),
+  };
 }
 
-/** CPU time (µs) used so far by each of `pids` alone, without its children. */
-export function ownCpuUs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) ticks += cpuTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  return (ticks * 1e6) / TICKS_PER_SECOND;
+/** CPU time (µs) used so far by the processes `roots` and all their descendants. */
+export function treeCpuUs(roots: readonly number[]): number {
+  return processTable().treeUs(roots);
 }
 
 /** The serving processes of a local cluster, for the CPU split of its rows. */
@@ -74,8 +83,12 @@ export interface ClusterPids {
   resizers: readonly number[];
 }
 
-function cpuSample(pids: ClusterPids) {
-  return { nginx: treeCpuUs(pids.nginx), resizers: treeCpuUs(pids.resizers), resizerHttp: ownCpuUs(pids.resizers) };
+/** A cluster's CPU so far (µs), by part, from one reading of the process table. */
+function clusterCpu(pids: ClusterPids): CpuParts {
+  const table = processTable();
+  const resizers = table.treeUs(pids.resizers);
+  const resizerHttp = table.ownUs(pids.resizers);
+  return { nginx: table.treeUs(pids.nginx), resizerHttp, transformWorkers: resizers - resizerHttp };
 }
 
 /**
@@ -86,12 +99,15 @@ function cpuSample(pids: ClusterPids) {
 export async function wrk(base: string, paths: readonly string[], file: string, o: LoadOptions, servers?: readonly number[] | ClusterPids): Promise<Run> {
   writeFileSync(file, `${paths.join("\n")}\n`);
   const cluster = servers !== undefined && !Array.isArray(servers) ? (servers as ClusterPids) : undefined;
-  const roots = cluster ? [...cluster.nginx, ...cluster.resizers] : (servers as readonly number[] | undefined);
-  const cpuBefore = roots ? treeCpuUs(roots) : 0;
-  const partsBefore = cluster && cpuSample(cluster);
+  const roots = cluster ? undefined : (servers as readonly number[] | undefined);
+  const sample = (): { total: number; parts?: CpuParts } | undefined => {
+    if (cluster === undefined) return roots ? { total: treeCpuUs(roots) } : undefined;
+    const parts = clusterCpu(cluster);
+    return { total: parts.nginx + parts.resizerHttp + parts.transformWorkers, parts };
+  };
+  const before = sample();
   const out = await run("wrk", wrkArgs({ url: base, script: path.join(PROJECT_ROOT, WRK_SCRIPT), pathsFile: file, threads: o.threads, connections: o.connections, seconds: o.seconds, timeoutSeconds: 10, ...(o.headers && { headers: o.headers }) }));
-  const cpuAfter = roots ? treeCpuUs(roots) : 0;
-  const partsAfter = cluster && cpuSample(cluster);
+  const after = sample();
   const r = parseWrkOutput(out);
   const perRequest = (us: number) => us / r.requests;
   return {
@@ -100,15 +116,18 @@ export async function wrk(base: string, paths: readonly string[], file: string, 
     p99: r.latencyMs.p99,
     requests: r.requests,
     errors: r.errors,
-    ...(roots && r.requests > 0 && { cpuUs: perRequest(cpuAfter - cpuBefore) }),
-    ...(partsBefore &&
-      partsAfter &&
+    ...(before &&
+      after &&
       r.requests > 0 && {
-        cpuParts: {
-          nginx: perRequest(partsAfter.nginx - partsBefore.nginx),
-          resizerHttp: perRequest(partsAfter.resizerHttp - partsBefore.resizerHttp),
-          transformWorkers: perRequest(partsAfter.resizers - partsAfter.resizerHttp - (partsBefore.resizers - partsBefore.resizerHttp)),
-        },
+        cpuUs: perRequest(after.total - before.total),
+        ...(before.parts &&
+          after.parts && {
+            cpuParts: {
+              nginx: perRequest(after.parts.nginx - before.parts.nginx),
+              resizerHttp: perRequest(after.parts.resizerHttp - before.parts.resizerHttp),
+              transformWorkers: perRequest(after.parts.transformWorkers - before.parts.transformWorkers),
+            },
+          }),
       }),
   };
 }

@@ -61,8 +61,8 @@ class Worker {
   /** Settles the job running now when the process ends; one at a time, nothing kept after. */
   #onExitDuringJob: (() => void) | undefined;
 
-  /** `replace` runs first when the process ends: the replacement is in place before the job it was running settles and frees its slot. */
-  constructor(engine: WorkerEngine, replace: (worker: Worker) => void) {
+  /** `onExit` (the pool's) runs first when the process ends: the replacement is in place before the job it was running settles and frees its slot. */
+  constructor(engine: WorkerEngine, onExit: (worker: Worker) => void) {
     this.child = fork(ENTRY, [JSON.stringify(engine)], {
       execArgv: EXEC_ARGV,
       serialization: "advanced",
@@ -71,7 +71,7 @@ class Worker {
     this.exited = new Promise((resolve) =>
       this.child.once("exit", () => {
         this.gone = true;
-        replace(this);
+        onExit(this);
         this.#onExitDuringJob?.();
         resolve();
       }),
